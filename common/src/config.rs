@@ -1,0 +1,248 @@
+//! Settings from the environment. Every variable is optional; a malformed one stops the
+//! process at start with one line that names it (`PORT: expected a number from 0 to 65535`).
+
+use biscuit_auth::{Algorithm, KeyPair, PrivateKey};
+use std::{
+    fmt::Display,
+    net::IpAddr,
+    path::{Path, PathBuf},
+    str::FromStr,
+};
+
+/// A setting that is present but unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it, in a few words.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about `var`.
+    pub fn new(var: &'static str, message: impl Display) -> Self {
+        Self { var, message: message.to_string() }
+    }
+}
+
+/// Where settings come from: the process environment, or a fixed map in tests.
+pub trait Source {
+    /// The value of `name`, if set and not empty.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for std::collections::HashMap<&str, &str> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| (*v).to_owned()).filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// `name` parsed as `T`, or `default` when unset.
+pub fn parse_or<T, S>(source: &S, name: &'static str, default: T, expected: &str) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    S: Source + ?Sized,
+{
+    match source.get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::new(name, format!("expected {expected}, got `{raw}`"))),
+    }
+}
+
+/// A boolean setting: `true`/`false`/`1`/`0`/`yes`/`no`.
+pub fn flag<S: Source + ?Sized>(source: &S, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match source.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => Ok(true),
+        Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => Ok(false),
+        Some(v) => Err(ConfigError::new(name, format!("expected true or false, got `{v}`"))),
+    }
+}
+
+/// Whether the platform runs in development mode (introspection for everyone, suggestions on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The embedded default: no `DATABASE_URL`.
+    Development,
+    /// Anything with a configured database.
+    Production,
+}
+
+/// The settings every process shares (HTTP.md's configuration table).
+#[derive(Debug, Clone)]
+pub struct CommonSettings {
+    /// `DATABASE_URL`, or the embedded SQLite file under `DATA_DIR`.
+    pub database_url: String,
+    /// Whether `DATABASE_URL` was given (production) or defaulted (embedded).
+    pub database_configured: bool,
+    /// `REDIS_URL`: unset means in-process queues, pub/sub and sessions.
+    pub redis_url: Option<String>,
+    /// `DATA_DIR`: exports, the local mail outbox, the generated signing key.
+    pub data_dir: PathBuf,
+    /// `TESSERA_ENV`.
+    pub mode: Mode,
+    /// `TESSERA_DEMO`: seed demo data into an empty database.
+    pub demo: bool,
+    /// `BIND`: the address to listen on.
+    pub bind: IpAddr,
+}
+
+impl CommonSettings {
+    /// Reads the shared settings from `source`.
+    pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(source.get("DATA_DIR").unwrap_or_else(|| "tessera-data".into()));
+        let configured = source.get("DATABASE_URL");
+        let database_configured = configured.is_some();
+        let database_url = match configured {
+            Some(url) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+                    return Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "expected a postgres://... or sqlite:... URL",
+                    ));
+                }
+                url
+            }
+            None => format!("sqlite://{}/tessera.db?mode=rwc", data_dir.display()),
+        };
+        let redis_url = source.get("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(ConfigError::new("REDIS_URL", "expected a redis://... URL"));
+            }
+        }
+        let mode = match source.get("TESSERA_ENV").map(|v| v.to_ascii_lowercase()) {
+            None if database_configured => Mode::Production,
+            None => Mode::Development,
+            Some(v) if v == "development" => Mode::Development,
+            Some(v) if v == "production" => Mode::Production,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "TESSERA_ENV",
+                    format!("expected development or production, got `{v}`"),
+                ));
+            }
+        };
+        let demo = flag(source, "TESSERA_DEMO", !database_configured)?;
+        let bind = parse_or(source, "BIND", IpAddr::from([127, 0, 0, 1]), "an IP address")?;
+        Ok(Self { database_url, database_configured, redis_url, data_dir, mode, demo, bind })
+    }
+
+    /// Reads the shared settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+}
+
+/// `PORT`, or `default`.
+pub fn port<S: Source + ?Sized>(source: &S, default: u16) -> Result<u16, ConfigError> {
+    parse_or(source, "PORT", default, "a number from 0 to 65535")
+}
+
+/// The biscuit root key pair: `TESSERA_SIGNING_KEY` (64 hex characters, Ed25519), or the key
+/// stored in `DATA_DIR/signing-key`, generated there on first start.
+pub fn signing_key<S: Source + ?Sized>(source: &S, data_dir: &Path) -> Result<KeyPair, ConfigError> {
+    const VAR: &str = "TESSERA_SIGNING_KEY";
+    if let Some(hex) = source.get(VAR) {
+        return parse_signing_key(hex.trim()).map_err(|m| ConfigError::new(VAR, m));
+    }
+    let path = data_dir.join("signing-key");
+    match std::fs::read_to_string(&path) {
+        Ok(stored) => parse_signing_key(stored.trim())
+            .map_err(|m| ConfigError::new(VAR, format!("unset, and {} holds no usable key: {m}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = KeyPair::new();
+            let written = std::fs::create_dir_all(data_dir)
+                .and_then(|()| write_private(&path, &key.private().to_bytes_hex()));
+            written.map_err(|e| {
+                ConfigError::new(VAR, format!("unset, and the generated key could not be saved to {}: {e}", path.display()))
+            })?;
+            tracing::info!(path = %path.display(), "generated a new signing key");
+            Ok(key)
+        }
+        Err(e) => Err(ConfigError::new(VAR, format!("unset, and {} is unreadable: {e}", path.display()))),
+    }
+}
+
+/// Parses 64 hex characters into an Ed25519 key pair.
+pub fn parse_signing_key(hex: &str) -> Result<KeyPair, String> {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("expected 64 hex characters (an Ed25519 private key)".into());
+    }
+    PrivateKey::from_bytes_hex(hex, Algorithm::Ed25519)
+        .map(|k| KeyPair::from(&k))
+        .map_err(|e| format!("not an Ed25519 private key: {e}"))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_are_the_embedded_platform() {
+        let s = CommonSettings::from_source(&HashMap::new()).unwrap();
+        assert_eq!(s.database_url, "sqlite://tessera-data/tessera.db?mode=rwc");
+        assert_eq!(s.mode, Mode::Development);
+        assert!(s.demo);
+        assert!(s.redis_url.is_none());
+    }
+
+    #[test]
+    fn a_configured_database_means_production() {
+        let env = HashMap::from([("DATABASE_URL", "postgres://db/tessera")]);
+        let s = CommonSettings::from_source(&env).unwrap();
+        assert_eq!(s.mode, Mode::Production);
+        assert!(!s.demo);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let env = HashMap::from([("PORT", "eighty")]);
+        let err = port(&env, 8080).unwrap_err();
+        assert_eq!(err.to_string(), "PORT: expected a number from 0 to 65535, got `eighty`");
+        let env = HashMap::from([("TESSERA_SIGNING_KEY", "abc")]);
+        let err = signing_key(&env, Path::new("/nonexistent")).unwrap_err();
+        assert!(err.to_string().starts_with("TESSERA_SIGNING_KEY: "), "{err}");
+        let env = HashMap::from([("REDIS_URL", "localhost:6379")]);
+        assert_eq!(CommonSettings::from_source(&env).unwrap_err().var, "REDIS_URL");
+        let env = HashMap::from([("TESSERA_DEMO", "maybe")]);
+        assert_eq!(CommonSettings::from_source(&env).unwrap_err().var, "TESSERA_DEMO");
+    }
+
+    #[test]
+    fn a_generated_key_is_kept() {
+        let dir = std::env::temp_dir().join(format!("tessera-key-{}", std::process::id()));
+        let first = signing_key(&HashMap::new(), &dir).unwrap();
+        let second = signing_key(&HashMap::new(), &dir).unwrap();
+        assert_eq!(first.public().to_bytes(), second.public().to_bytes());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

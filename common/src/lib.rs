@@ -1,0 +1,22 @@
+//! Code every Tessera service shares: configuration loading, the gateway-signed biscuit
+//! format, the contract's error codes, the workflow vocabulary and the outbox event type.
+
+/// The biscuit tokens the gateway mints and every subgraph verifies.
+pub mod auth;
+/// Settings read from the environment, with one-line errors naming the variable.
+pub mod config;
+/// The `extensions.code` values of the public contract.
+pub mod error;
+/// The event written to the outbox with every ticket change and relayed to the stream.
+pub mod event;
+/// Roles, ticket states and the other enumerations stored in the database and sent on the wire.
+pub mod model;
+/// Password hashing (argon2id with the OWASP parameters).
+pub mod password;
+/// Logging set-up shared by every binary.
+pub mod telemetry;
+
+pub use auth::{Principal, TokenMinter, TokenVerifier};
+pub use error::ErrorCode;
+pub use event::TicketEventMessage;
+pub use model::{Residency, Role, TicketEventKind, TicketState};

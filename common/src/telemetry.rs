@@ -1,0 +1,16 @@
+//! Logging set-up: `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` for JSON lines.
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// Installs the global subscriber once; later calls (tests starting several apps) do nothing.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let result = if json {
+        fmt().json().with_env_filter(filter).try_init()
+    } else {
+        fmt().with_env_filter(filter).try_init()
+    };
+    // A second initialisation is expected in tests; nothing to report.
+    drop(result);
+}

@@ -1,0 +1,23 @@
+//! sea-orm entities, one module per table. Enumerations are stored as their contract names
+//! (`common::model`); ids are 64-bit integers.
+
+/// API tokens for integrations: only the revocation id is stored, never the token.
+pub mod api_token;
+/// Applicants, unique by the admissions system's applicant number.
+pub mod applicant;
+/// Named counters (the ticket number sequence), portable across PostgreSQL and SQLite.
+pub mod counter;
+/// Notes kept on a ticket.
+pub mod note;
+/// Events waiting to be relayed to the event stream.
+pub mod outbox;
+/// The audit trail of every ticket change.
+pub mod ticket_event;
+/// Faculty named on a ticket's offer.
+pub mod ticket_supervisor;
+/// Funded admission offers.
+pub mod ticket;
+/// People who sign in.
+pub mod user;
+/// Which faculty members an FSS user acts for.
+pub mod user_support;

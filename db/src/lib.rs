@@ -1,0 +1,80 @@
+//! The database: sea-orm entities, migrations, the connection, and the demo data.
+//!
+//! PostgreSQL in production, SQLite as the embedded default; the same entities, migrations and
+//! queries run on both.
+
+/// One module per table.
+pub mod entity;
+/// Schema migrations, runnable on both databases.
+pub mod migration;
+/// The realistic demo data `cargo run` seeds into an empty database.
+pub mod seed;
+
+pub use migration::Migrator;
+pub use sea_orm;
+pub use sea_orm::DatabaseConnection;
+
+use sea_orm::{ConnectOptions, Database, DbErr};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// Opens a pool on `url`. SQLite gets a single connection: it has one writer anyway, and a
+/// single connection can never fail a transaction with SQLITE_BUSY.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        ensure_sqlite_dir(url);
+        options.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            o.foreign_keys(true)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    } else {
+        let max = std::env::var("DATABASE_MAX_CONNECTIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(16);
+        options.max_connections(max).min_connections(1);
+    }
+    Database::connect(options).await
+}
+
+/// Creates the folder of a SQLite file so that `mode=rwc` can create the file itself.
+fn ensure_sqlite_dir(url: &str) {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return;
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            // A failure shows up at connect time with SQLite's own message.
+            let _ = std::fs::create_dir_all(dir);
+        }
+    }
+}
+
+/// The current time at the precision both databases keep (microseconds), so a value read
+/// back compares equal to the value written (cursors depend on it).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::Duration::microseconds(1)).unwrap_or(now)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Each known migration and whether it has been applied.
+pub async fn status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbErr> {
+    let migrations = Migrator::get_migration_with_status(db).await?;
+    Ok(migrations
+        .into_iter()
+        .map(|m| (m.name().to_owned(), matches!(m.status(), sea_orm_migration::MigrationStatus::Applied)))
+        .collect())
+}

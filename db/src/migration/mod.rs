@@ -1,0 +1,18 @@
+//! Schema migrations. Each runs unchanged on PostgreSQL and SQLite: tables through sea-query's
+//! builder, and the two indexes it cannot express (an expression index and a partial index) as
+//! SQL that both databases accept.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_initial;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_initial::Migration)]
+    }
+}

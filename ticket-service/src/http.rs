@@ -1,0 +1,73 @@
+//! The subgraph's HTTP face: `POST /graphql` for requests that carry a gateway-signed token
+//! (anything else is 401), `/healthz` and `/readyz`.
+
+use crate::schema::{self, TicketSchema};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use common::{ErrorCode, TokenVerifier};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+
+/// The largest request body accepted (the gateway's own limit).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The GraphQL schema.
+    pub schema: TicketSchema,
+    /// Verifies the gateway's tokens.
+    pub verifier: TokenVerifier,
+    /// The pool, for loaders and readiness.
+    pub db: DatabaseConnection,
+}
+
+/// The routes of the subgraph.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", post(graphql))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+fn unauthorized(message: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": ErrorCode::Unauthenticated.as_str()}}]});
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(token) = token else {
+        return unauthorized("this service only answers requests signed by the gateway");
+    };
+    let caller = match state.verifier.verify(token) {
+        Ok(caller) => caller,
+        Err(err) => {
+            tracing::debug!(%err, "refused a token");
+            return unauthorized("the gateway token is invalid or expired");
+        }
+    };
+    let request = schema::prepare(request.into_inner(), caller, &state.db);
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(err) => {
+            tracing::warn!(%err, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "down": ["database"]}))).into_response()
+        }
+    }
+}

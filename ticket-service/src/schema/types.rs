@@ -1,0 +1,507 @@
+//! The GraphQL object, enum and input types ticket-service owns. Objects wrap entity rows;
+//! related rows come through the request's DataLoaders.
+
+use super::{caller, loaders};
+use crate::{error::ServiceError, listing, workflow};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use db::entity::{applicant, note, ticket, ticket_event, user};
+
+fn id(value: i64) -> ID {
+    ID(value.to_string())
+}
+
+fn int(value: i64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn load_error(err: std::sync::Arc<sea_orm::DbErr>) -> ServiceError {
+    ServiceError::from(sea_orm::DbErr::Custom(err.to_string()))
+}
+
+/// Loads a user that a row points at; a dangling reference is an internal error.
+async fn user_by_id(ctx: &Context<'_>, user_id: i64) -> Result<User> {
+    let row = loaders(ctx).users.load_one(user_id).await.map_err(load_error)?;
+    Ok(User(row.ok_or_else(|| ServiceError::Internal(format!("user {user_id} is missing")))?))
+}
+
+/// A role a user holds.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::Role")]
+pub enum Role {
+    /// A professor; tickets are issued to them.
+    Faculty,
+    /// Faculty support staff; acts for the faculty members they support.
+    Fss,
+    /// Creates, grants and cancels tickets.
+    BudgetDirector,
+    /// Associate Chair Graduate: approves or declines offer requests.
+    AssociateChair,
+    /// Graduate office staff: approvals after the chair's go-ahead, applicant answers.
+    GradOffice,
+    /// Manages users; may open the GraphQL playground.
+    Admin,
+}
+
+/// Domestic or international funding.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::Residency")]
+pub enum Residency {
+    /// A domestic student.
+    Domestic,
+    /// An international student.
+    International,
+}
+
+/// The workflow's states.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::TicketState")]
+pub enum TicketState {
+    /// Created by the budget director, not yet usable.
+    Initial,
+    /// The faculty member may use it for an offer.
+    Granted,
+    /// Faculty asked to make an offer to a named applicant.
+    OfferRequested,
+    /// Approved; the offer is out with the applicant.
+    OfferPending,
+    /// The applicant accepted: the ticket is spent (final).
+    OfferAccepted,
+    /// The applicant refused; the ticket may be used again.
+    OfferRefused,
+    /// Withdrawn by the budget director (final).
+    Cancelled,
+}
+
+/// What a history entry records.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::TicketEventKind")]
+pub enum TicketEventKind {
+    /// The ticket was created.
+    Created,
+    /// The ticket moved between states.
+    StateChanged,
+    /// An applicant was named.
+    ApplicantSet,
+    /// The supervisors changed.
+    SupervisorsChanged,
+    /// A note was added.
+    NoteAdded,
+    /// A note was edited.
+    NoteEdited,
+    /// A note was deleted.
+    NoteDeleted,
+    /// A note was resolved or reopened.
+    NoteResolved,
+}
+
+/// A person who signs in.
+#[derive(Clone, Debug)]
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn roles(&self) -> Vec<Role> {
+        self.0.role_list().into_iter().map(Role::from).collect()
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// For FSS users: the faculty members they act for.
+    async fn supports(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let ids = loaders(ctx).supports.load_one(self.0.id).await.map_err(load_error)?.unwrap_or_default();
+        let users = loaders(ctx).users.load_many(ids.iter().copied()).await.map_err(load_error)?;
+        Ok(ids.iter().filter_map(|i| users.get(i).cloned().map(User)).collect())
+    }
+}
+
+/// An applicant for admission.
+#[derive(Clone, Debug)]
+pub struct Applicant(pub applicant::Model);
+
+#[Object]
+impl Applicant {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The admissions system's applicant number; unique.
+    async fn applicant_number(&self) -> &str {
+        &self.0.applicant_number
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+}
+
+/// A funded admission offer.
+#[derive(Clone, Debug)]
+pub struct Ticket(pub ticket::Model);
+
+#[Object]
+impl Ticket {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// Human-friendly sequence number, unique, never reused.
+    async fn number(&self) -> i32 {
+        int(self.0.number)
+    }
+    /// Admission cycle the ticket funds, e.g. "2027".
+    async fn cycle(&self) -> &str {
+        &self.0.cycle
+    }
+    async fn residency(&self) -> Residency {
+        self.0.residency().into()
+    }
+    async fn state(&self) -> TicketState {
+        self.0.state().into()
+    }
+    /// The faculty member the ticket is issued to.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<User> {
+        user_by_id(ctx, self.0.owner_id).await
+    }
+    async fn applicant(&self, ctx: &Context<'_>) -> Result<Option<Applicant>> {
+        let Some(applicant_id) = self.0.applicant_id else { return Ok(None) };
+        Ok(loaders(ctx).applicants.load_one(applicant_id).await.map_err(load_error)?.map(Applicant))
+    }
+    /// Interested faculty named on the offer letter (the owner is always among them once an offer is requested).
+    async fn supervisors(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let rows = loaders(ctx).supervisors.load_one(self.0.id).await.map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(User).collect())
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<User> {
+        user_by_id(ctx, self.0.created_by).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Increments on every change; pass it back as expectedVersion to avoid lost updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// The states the CALLER may move this ticket to now.
+    async fn allowed_transitions(&self, ctx: &Context<'_>) -> Vec<TicketState> {
+        workflow::allowed_transitions(caller(ctx), self.0.owner_id, self.0.state())
+            .into_iter()
+            .map(TicketState::from)
+            .collect()
+    }
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(true)")] include_resolved: Option<bool>,
+    ) -> Result<Vec<Note>> {
+        let rows = loaders(ctx).notes.load_one(self.0.id).await.map_err(load_error)?.unwrap_or_default();
+        let include_resolved = include_resolved.unwrap_or(true);
+        Ok(rows.into_iter().filter(|n| include_resolved || !n.resolved).map(Note).collect())
+    }
+    /// Every change to the ticket, oldest first: the audit trail.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<TicketEvent>> {
+        let rows = loaders(ctx).history.load_one(self.0.id).await.map_err(load_error)?.unwrap_or_default();
+        Ok(rows.into_iter().map(TicketEvent).collect())
+    }
+}
+
+async fn ticket_by_id(ctx: &Context<'_>, ticket_id: i64) -> Result<Ticket> {
+    let row = loaders(ctx).tickets.load_one(ticket_id).await.map_err(load_error)?;
+    Ok(Ticket(row.ok_or(ServiceError::NotFound("ticket"))?))
+}
+
+/// A note kept on a ticket.
+#[derive(Clone, Debug)]
+pub struct Note(pub note::Model);
+
+#[Object]
+impl Note {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn ticket(&self, ctx: &Context<'_>) -> Result<Ticket> {
+        ticket_by_id(ctx, self.0.ticket_id).await
+    }
+    async fn author(&self, ctx: &Context<'_>) -> Result<User> {
+        user_by_id(ctx, self.0.author_id).await
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    async fn resolved(&self) -> bool {
+        self.0.resolved
+    }
+    async fn resolved_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.resolved_by {
+            None => Ok(None),
+            Some(user_id) => user_by_id(ctx, user_id).await.map(Some),
+        }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn edited_at(&self) -> Option<DateTime<Utc>> {
+        self.0.edited_at
+    }
+}
+
+/// One entry of a ticket's history.
+#[derive(Clone, Debug)]
+pub struct TicketEvent(pub ticket_event::Model);
+
+#[Object]
+impl TicketEvent {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn ticket(&self, ctx: &Context<'_>) -> Result<Ticket> {
+        ticket_by_id(ctx, self.0.ticket_id).await
+    }
+    async fn kind(&self) -> Result<TicketEventKind> {
+        let kind: common::TicketEventKind =
+            self.0.kind.parse().map_err(|e: common::model::UnknownName| ServiceError::Internal(e.to_string()))?;
+        Ok(kind.into())
+    }
+    async fn actor(&self, ctx: &Context<'_>) -> Result<User> {
+        user_by_id(ctx, self.0.actor_id).await
+    }
+    async fn from_state(&self) -> Option<TicketState> {
+        self.0.from_state.as_deref().and_then(|s| s.parse::<common::TicketState>().ok()).map(Into::into)
+    }
+    async fn to_state(&self) -> Option<TicketState> {
+        self.0.to_state.as_deref().and_then(|s| s.parse::<common::TicketState>().ok()).map(Into::into)
+    }
+    /// Free text the actor gave (a reason, a note excerpt).
+    async fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+/// Which tickets a list shows.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct TicketFilter {
+    pub states: Option<Vec<TicketState>>,
+    pub residency: Option<Residency>,
+    pub cycle: Option<String>,
+    pub owner_id: Option<ID>,
+    pub applicant_number: Option<String>,
+    /// Matches ticket number, applicant name or number, owner name.
+    pub search: Option<String>,
+}
+
+impl From<TicketFilter> for listing::Filter {
+    fn from(f: TicketFilter) -> Self {
+        listing::Filter {
+            states: f.states.map(|s| s.into_iter().map(Into::into).collect()),
+            residency: f.residency.map(Into::into),
+            cycle: f.cycle,
+            owner_id: f.owner_id.map(|i| i.0),
+            applicant_number: f.applicant_number,
+            search: f.search,
+        }
+    }
+}
+
+/// What a list can be ordered by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum TicketOrderField {
+    Number,
+    CreatedAt,
+    UpdatedAt,
+    State,
+    OwnerName,
+}
+
+/// Ascending or descending.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// A list's ordering.
+#[derive(InputObject, Clone, Copy, Debug)]
+pub struct TicketOrder {
+    pub field: TicketOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl From<TicketOrder> for listing::Ordering {
+    fn from(o: TicketOrder) -> Self {
+        let field = match o.field {
+            TicketOrderField::Number => listing::OrderField::Number,
+            TicketOrderField::CreatedAt => listing::OrderField::CreatedAt,
+            TicketOrderField::UpdatedAt => listing::OrderField::UpdatedAt,
+            TicketOrderField::State => listing::OrderField::State,
+            TicketOrderField::OwnerName => listing::OrderField::OwnerName,
+        };
+        listing::Ordering { field, descending: o.direction == OrderDirection::Desc }
+    }
+}
+
+/// Relay's page information.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// A ticket and its cursor.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TicketEdge {
+    pub cursor: String,
+    pub node: Ticket,
+}
+
+/// A page of tickets.
+pub struct TicketConnection(pub listing::Page);
+
+#[Object]
+impl TicketConnection {
+    async fn edges(&self) -> Vec<TicketEdge> {
+        self.0.rows.iter().map(|(t, c)| TicketEdge { cursor: c.clone(), node: Ticket(t.clone()) }).collect()
+    }
+    async fn nodes(&self) -> Vec<Ticket> {
+        self.0.rows.iter().map(|(t, _)| Ticket(t.clone())).collect()
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.0.has_next,
+            has_previous_page: self.0.has_previous,
+            start_cursor: self.0.rows.first().map(|(_, c)| c.clone()),
+            end_cursor: self.0.rows.last().map(|(_, c)| c.clone()),
+        }
+    }
+    /// Every ticket matching the filter, not just this page (counted only when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(int(listing::count(super::db(ctx), self.0.condition.clone()).await?))
+    }
+}
+
+/// Tickets in one state.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct StateCount {
+    pub state: TicketState,
+    pub count: i32,
+}
+
+fn state_counts(counts: &[(common::TicketState, i64)]) -> Vec<StateCount> {
+    counts.iter().map(|(s, n)| StateCount { state: (*s).into(), count: int(*n) }).collect()
+}
+
+/// One faculty member's tickets.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct OwnerCount {
+    #[graphql(skip)]
+    pub owner_id: i64,
+    pub total: i32,
+    pub by_state: Vec<StateCount>,
+}
+
+#[ComplexObject]
+impl OwnerCount {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<User> {
+        user_by_id(ctx, self.owner_id).await
+    }
+}
+
+/// Dashboard totals of the tickets the caller may see.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TicketStats {
+    pub cycle: Option<String>,
+    pub total: i32,
+    pub domestic: i32,
+    pub international: i32,
+    pub by_state: Vec<StateCount>,
+    pub by_owner: Vec<OwnerCount>,
+}
+
+impl TicketStats {
+    /// The GraphQL shape of `stats`.
+    pub fn new(cycle: Option<String>, stats: listing::Stats) -> Self {
+        Self {
+            cycle,
+            total: int(stats.total),
+            domestic: int(stats.domestic),
+            international: int(stats.international),
+            by_state: state_counts(&stats.by_state),
+            by_owner: stats
+                .by_owner
+                .iter()
+                .map(|(owner, total, states)| OwnerCount { owner_id: *owner, total: int(*total), by_state: state_counts(states) })
+                .collect(),
+        }
+    }
+}
+
+/// `createTickets`' input.
+#[derive(InputObject, Clone, Debug)]
+pub struct CreateTicketsInput {
+    pub owner_id: ID,
+    pub residency: Residency,
+    pub cycle: String,
+    /// 1 to 50 tickets in one call.
+    #[graphql(default = 1)]
+    pub count: i32,
+}
+
+/// The applicant an offer is for.
+#[derive(InputObject, Clone, Debug)]
+pub struct ApplicantInput {
+    pub applicant_number: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// `requestOffer`'s input.
+#[derive(InputObject, Clone, Debug)]
+pub struct RequestOfferInput {
+    pub ticket_id: ID,
+    pub applicant: ApplicantInput,
+    /// Other interested faculty; the owner is added automatically.
+    #[graphql(default_with = "Some(Vec::new())")]
+    pub supervisor_ids: Option<Vec<ID>>,
+    pub expected_version: Option<i32>,
+}
+
+/// `createUser`'s input.
+#[derive(InputObject, Clone, Debug)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub password: String,
+    #[graphql(default_with = "Some(Vec::new())")]
+    pub supports_ids: Option<Vec<ID>>,
+}
+
+/// `updateUser`'s input; absent fields stay as they are.
+#[derive(InputObject, Clone, Debug)]
+pub struct UpdateUserInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+    pub supports_ids: Option<Vec<ID>>,
+}

@@ -1,0 +1,114 @@
+//! Input checks. Each returns BAD_USER_INPUT naming the field as the schema spells it.
+
+use crate::error::{Result, ServiceError};
+
+/// The longest note body.
+pub const NOTE_MAX: usize = 10_000;
+/// The longest reason, name or other short text.
+pub const SHORT_MAX: usize = 200;
+/// The longest free-text reason.
+pub const REASON_MAX: usize = 2_000;
+
+/// A required text: trimmed, not empty, at most `max` characters.
+pub fn text(field: &'static str, value: &str, max: usize) -> Result<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ServiceError::bad_input(field, format!("{field} must not be empty")));
+    }
+    let len = trimmed.chars().count();
+    if len > max {
+        return Err(ServiceError::bad_input(
+            field,
+            format!("{field} is {len} characters long; the limit is {max}"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An optional text: `None` or blank means absent.
+pub fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => text(field, v, max).map(Some),
+    }
+}
+
+/// An email address: one `@`, a non-empty local part, a dotted domain, no spaces.
+pub fn email(field: &'static str, value: &str) -> Result<String> {
+    let value = value.trim();
+    let bad = || ServiceError::bad_input(field, format!("`{value}` is not a valid email address"));
+    if value.len() > 320 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = value.split_once('@').ok_or_else(bad)?;
+    let labels_ok = domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+    if local.is_empty() || domain.contains('@') || !domain.contains('.') || !labels_ok {
+        return Err(bad());
+    }
+    Ok(value.to_owned())
+}
+
+/// An admission cycle: exactly four digits.
+pub fn cycle(field: &'static str, value: &str) -> Result<String> {
+    let value = value.trim();
+    if value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(ServiceError::bad_input(field, format!("cycle must be four digits such as \"2027\", not `{value}`")))
+    }
+}
+
+/// A database id given as a GraphQL `ID` input; anything else is BAD_USER_INPUT.
+pub fn id(field: &'static str, value: &str) -> Result<i64> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ServiceError::bad_input(field, format!("`{value}` is not a known id")))
+}
+
+/// A password that will be hashed.
+pub fn password(field: &'static str, value: &str) -> Result<()> {
+    let len = value.chars().count();
+    if len < common::password::MIN_LENGTH {
+        return Err(ServiceError::bad_input(
+            field,
+            format!("the password must have at least {} characters", common::password::MIN_LENGTH),
+        ));
+    }
+    if len > common::password::MAX_LENGTH {
+        return Err(ServiceError::bad_input(field, "the password is too long"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "first.last+tag@dept.example.edu"] {
+            assert!(email("email", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@b..co", "a@-b.co"] {
+            assert!(email("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn texts_count_characters_not_bytes() {
+        assert!(text("body", &"é".repeat(NOTE_MAX), NOTE_MAX).is_ok());
+        assert!(text("body", &"é".repeat(NOTE_MAX + 1), NOTE_MAX).is_err());
+        assert!(text("body", "   ", NOTE_MAX).is_err());
+    }
+
+    #[test]
+    fn cycles() {
+        assert!(cycle("cycle", "2027").is_ok());
+        for bad in ["27", "20277", "２０２７", "abcd"] {
+            assert!(cycle("cycle", bad).is_err(), "{bad}");
+        }
+    }
+}
