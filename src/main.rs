@@ -18,9 +18,19 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let common: &CommonSettings = &settings.common;
-    let conn = db::connect(&common.database_url).await.context("DATABASE_URL: cannot connect")?;
-    db::migrate(&conn).await.context("database migration failed")?;
-    let seeded = if common.demo { db::seed::seed_if_empty(&conn).await.context("seeding the demo failed")? } else { false };
+    let conn = db::connect(&common.database_url)
+        .await
+        .context("DATABASE_URL: cannot connect")?;
+    db::migrate(&conn)
+        .await
+        .context("database migration failed")?;
+    let seeded = if common.demo {
+        db::seed::seed_if_empty(&conn)
+            .await
+            .context("seeding the demo failed")?
+    } else {
+        false
+    };
     let mode = common.mode;
     let key = config::signing_key(&Env, &common.data_dir)?;
     let app = ticket_service::Application::build_with_db(settings, conn).await?;
@@ -28,7 +38,10 @@ async fn main() -> anyhow::Result<()> {
     println!("Tessera is running:");
     println!("  ticket-service (GraphQL subgraph)  http://127.0.0.1:{port}/graphql");
     if seeded {
-        println!("Demo data seeded. Every demo user's password is `{}`:", db::seed::DEMO_PASSWORD);
+        println!(
+            "Demo data seeded. Every demo user's password is `{}`:",
+            db::seed::DEMO_PASSWORD
+        );
     }
     if mode == Mode::Development {
         for login in db::seed::logins() {
@@ -36,7 +49,11 @@ async fn main() -> anyhow::Result<()> {
         }
         // Until the gateway signs people in, a development token lets you try the subgraph.
         let minter = TokenMinter::new(key).with_ttl(std::time::Duration::from_secs(8 * 3600));
-        let token = minter.mint(&Principal::user(2, vec![common::Role::BudgetDirector], vec![]))?;
+        let token = minter.mint(&Principal::user(
+            2,
+            vec![common::Role::BudgetDirector],
+            vec![],
+        ))?;
         println!("Try it (as the demo budget director, valid 8 hours):");
         println!(
             "  curl -s http://127.0.0.1:{port}/graphql -H 'content-type: application/json' \\\n    -H 'authorization: Bearer {token}' \\\n    -d '{{\"query\":\"{{ ticketStats {{ total byState {{ state count }} }} }}\"}}'"

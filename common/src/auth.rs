@@ -8,7 +8,7 @@
 
 use crate::model::Role;
 use biscuit_auth::{
-    AuthorizerBuilder, Biscuit, KeyPair, PublicKey,
+    AuthorizerBuilder, AuthorizerLimits, Biscuit, KeyPair, PublicKey,
     builder_ext::{AuthorizerExt, BuilderExt},
     macros::{fact, rule},
 };
@@ -33,7 +33,11 @@ impl Principal {
 
     /// A signed-in user.
     pub fn user(user_id: i64, roles: Vec<Role>, supports: Vec<i64>) -> Self {
-        Self { user_id: Some(user_id), roles, supports }
+        Self {
+            user_id: Some(user_id),
+            roles,
+            supports,
+        }
     }
 
     /// Whether the caller holds `role`.
@@ -90,7 +94,9 @@ pub struct TokenMinter {
 
 impl std::fmt::Debug for TokenMinter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenMinter").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("TokenMinter")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,7 +107,10 @@ impl TokenMinter {
 
     /// A minter signing with `key`.
     pub fn new(key: KeyPair) -> Self {
-        Self { key: std::sync::Arc::new(key), ttl: Self::DEFAULT_TTL }
+        Self {
+            key: std::sync::Arc::new(key),
+            ttl: Self::DEFAULT_TTL,
+        }
     }
 
     /// The same key with another lifetime (tests mint expired tokens with this).
@@ -139,7 +148,10 @@ impl TokenMinter {
                 builder = builder.fact(fact!("supports({faculty})", faculty = *faculty))?;
             }
         }
-        builder.check_expiration_date(expires).build(&self.key)?.to_base64()
+        builder
+            .check_expiration_date(expires)
+            .build(&self.key)?
+            .to_base64()
     }
 }
 
@@ -151,7 +163,9 @@ pub struct TokenVerifier {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier").field("key", &self.key.to_bytes_hex()).finish()
+        f.debug_struct("TokenVerifier")
+            .field("key", &self.key.to_bytes_hex())
+            .finish()
     }
 }
 
@@ -161,6 +175,16 @@ impl TokenVerifier {
         Self { key }
     }
 
+    /// Datalog run limits. biscuit's default time budget (1 ms) is shorter than a thread can be
+    /// descheduled on a loaded machine, which would refuse valid tokens at random; the facts
+    /// and iterations stay bounded, so a generous time limit costs nothing.
+    fn limits() -> AuthorizerLimits {
+        AuthorizerLimits {
+            max_time: Duration::from_millis(250),
+            ..AuthorizerLimits::default()
+        }
+    }
+
     /// Checks the signature and every check in the token (expiry, and any restriction a
     /// holder appended), then reads the caller out of the authority block.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
@@ -168,6 +192,7 @@ impl TokenVerifier {
         let mut authorizer = AuthorizerBuilder::new()
             .time()
             .allow_all()
+            .set_limits(Self::limits())
             .build(&biscuit)
             .map_err(AuthError::Refused)?;
         authorizer.authorize().map_err(AuthError::Refused)?;
@@ -185,7 +210,10 @@ impl TokenVerifier {
             .map_err(|e| AuthError::Malformed(e.to_string()))?;
         let mut roles = roles
             .into_iter()
-            .map(|(r,)| r.parse::<Role>().map_err(|e| AuthError::Malformed(e.to_string())))
+            .map(|(r,)| {
+                r.parse::<Role>()
+                    .map_err(|e| AuthError::Malformed(e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         roles.sort();
         let supports: Vec<(i64,)> = authorizer
@@ -224,21 +252,36 @@ mod tests {
     fn expired_tokens_are_refused() {
         let m = minter();
         let past = SystemTime::now() - Duration::from_secs(5);
-        let token = m.mint_expiring(&Principal::user(1, vec![Role::Admin], vec![]), past).unwrap();
-        assert!(matches!(m.verifier().verify(&token), Err(AuthError::Refused(_))));
+        let token = m
+            .mint_expiring(&Principal::user(1, vec![Role::Admin], vec![]), past)
+            .unwrap();
+        assert!(matches!(
+            m.verifier().verify(&token),
+            Err(AuthError::Refused(_))
+        ));
     }
 
     #[test]
     fn another_key_is_refused() {
-        let token = minter().mint(&Principal::user(1, vec![Role::Admin], vec![])).unwrap();
-        assert!(matches!(minter().verifier().verify(&token), Err(AuthError::Invalid(_))));
-        assert!(matches!(minter().verifier().verify("not a token"), Err(AuthError::Invalid(_))));
+        let token = minter()
+            .mint(&Principal::user(1, vec![Role::Admin], vec![]))
+            .unwrap();
+        assert!(matches!(
+            minter().verifier().verify(&token),
+            Err(AuthError::Invalid(_))
+        ));
+        assert!(matches!(
+            minter().verifier().verify("not a token"),
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[test]
     fn attenuated_blocks_cannot_add_identity() {
         let m = minter();
-        let token = m.mint(&Principal::user(1, vec![Role::Faculty], vec![])).unwrap();
+        let token = m
+            .mint(&Principal::user(1, vec![Role::Faculty], vec![]))
+            .unwrap();
         let biscuit = Biscuit::from_base64(&token, m.key.public()).unwrap();
         let forged = biscuit
             .append(biscuit_auth::macros::block!(r#"role("ADMIN"); user(2);"#))

@@ -22,7 +22,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about `var`.
     pub fn new(var: &'static str, message: impl Display) -> Self {
-        Self { var, message: message.to_string() }
+        Self {
+            var,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -44,12 +47,19 @@ impl Source for Env {
 
 impl Source for std::collections::HashMap<&str, &str> {
     fn get(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| (*v).to_owned()).filter(|v| !v.trim().is_empty())
+        self.get(name)
+            .map(|v| (*v).to_owned())
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
 /// `name` parsed as `T`, or `default` when unset.
-pub fn parse_or<T, S>(source: &S, name: &'static str, default: T, expected: &str) -> Result<T, ConfigError>
+pub fn parse_or<T, S>(
+    source: &S,
+    name: &'static str,
+    default: T,
+    expected: &str,
+) -> Result<T, ConfigError>
 where
     T: FromStr,
     S: Source + ?Sized,
@@ -64,12 +74,19 @@ where
 }
 
 /// A boolean setting: `true`/`false`/`1`/`0`/`yes`/`no`.
-pub fn flag<S: Source + ?Sized>(source: &S, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+pub fn flag<S: Source + ?Sized>(
+    source: &S,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match source.get(name).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(default),
         Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => Ok(true),
         Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => Ok(false),
-        Some(v) => Err(ConfigError::new(name, format!("expected true or false, got `{v}`"))),
+        Some(v) => Err(ConfigError::new(
+            name,
+            format!("expected true or false, got `{v}`"),
+        )),
     }
 }
 
@@ -104,12 +121,19 @@ pub struct CommonSettings {
 impl CommonSettings {
     /// Reads the shared settings from `source`.
     pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
-        let data_dir = PathBuf::from(source.get("DATA_DIR").unwrap_or_else(|| "tessera-data".into()));
+        let data_dir = PathBuf::from(
+            source
+                .get("DATA_DIR")
+                .unwrap_or_else(|| "tessera-data".into()),
+        );
         let configured = source.get("DATABASE_URL");
         let database_configured = configured.is_some();
         let database_url = match configured {
             Some(url) => {
-                if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+                if !(url.starts_with("postgres://")
+                    || url.starts_with("postgresql://")
+                    || url.starts_with("sqlite:"))
+                {
                     return Err(ConfigError::new(
                         "DATABASE_URL",
                         "expected a postgres://... or sqlite:... URL",
@@ -120,10 +144,10 @@ impl CommonSettings {
             None => format!("sqlite://{}/tessera.db?mode=rwc", data_dir.display()),
         };
         let redis_url = source.get("REDIS_URL");
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(ConfigError::new("REDIS_URL", "expected a redis://... URL"));
-            }
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError::new("REDIS_URL", "expected a redis://... URL"));
         }
         let mode = match source.get("TESSERA_ENV").map(|v| v.to_ascii_lowercase()) {
             None if database_configured => Mode::Production,
@@ -138,8 +162,21 @@ impl CommonSettings {
             }
         };
         let demo = flag(source, "TESSERA_DEMO", !database_configured)?;
-        let bind = parse_or(source, "BIND", IpAddr::from([127, 0, 0, 1]), "an IP address")?;
-        Ok(Self { database_url, database_configured, redis_url, data_dir, mode, demo, bind })
+        let bind = parse_or(
+            source,
+            "BIND",
+            IpAddr::from([127, 0, 0, 1]),
+            "an IP address",
+        )?;
+        Ok(Self {
+            database_url,
+            database_configured,
+            redis_url,
+            data_dir,
+            mode,
+            demo,
+            bind,
+        })
     }
 
     /// Reads the shared settings from the process environment.
@@ -155,26 +192,42 @@ pub fn port<S: Source + ?Sized>(source: &S, default: u16) -> Result<u16, ConfigE
 
 /// The biscuit root key pair: `TESSERA_SIGNING_KEY` (64 hex characters, Ed25519), or the key
 /// stored in `DATA_DIR/signing-key`, generated there on first start.
-pub fn signing_key<S: Source + ?Sized>(source: &S, data_dir: &Path) -> Result<KeyPair, ConfigError> {
+pub fn signing_key<S: Source + ?Sized>(
+    source: &S,
+    data_dir: &Path,
+) -> Result<KeyPair, ConfigError> {
     const VAR: &str = "TESSERA_SIGNING_KEY";
     if let Some(hex) = source.get(VAR) {
         return parse_signing_key(hex.trim()).map_err(|m| ConfigError::new(VAR, m));
     }
     let path = data_dir.join("signing-key");
     match std::fs::read_to_string(&path) {
-        Ok(stored) => parse_signing_key(stored.trim())
-            .map_err(|m| ConfigError::new(VAR, format!("unset, and {} holds no usable key: {m}", path.display()))),
+        Ok(stored) => parse_signing_key(stored.trim()).map_err(|m| {
+            ConfigError::new(
+                VAR,
+                format!("unset, and {} holds no usable key: {m}", path.display()),
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = KeyPair::new();
             let written = std::fs::create_dir_all(data_dir)
                 .and_then(|()| write_private(&path, &key.private().to_bytes_hex()));
             written.map_err(|e| {
-                ConfigError::new(VAR, format!("unset, and the generated key could not be saved to {}: {e}", path.display()))
+                ConfigError::new(
+                    VAR,
+                    format!(
+                        "unset, and the generated key could not be saved to {}: {e}",
+                        path.display()
+                    ),
+                )
             })?;
             tracing::info!(path = %path.display(), "generated a new signing key");
             Ok(key)
         }
-        Err(e) => Err(ConfigError::new(VAR, format!("unset, and {} is unreadable: {e}", path.display()))),
+        Err(e) => Err(ConfigError::new(
+            VAR,
+            format!("unset, and {} is unreadable: {e}", path.display()),
+        )),
     }
 }
 
@@ -192,7 +245,11 @@ pub fn parse_signing_key(hex: &str) -> Result<KeyPair, String> {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())
 }
 
@@ -227,14 +284,26 @@ mod tests {
     fn errors_name_the_variable() {
         let env = HashMap::from([("PORT", "eighty")]);
         let err = port(&env, 8080).unwrap_err();
-        assert_eq!(err.to_string(), "PORT: expected a number from 0 to 65535, got `eighty`");
+        assert_eq!(
+            err.to_string(),
+            "PORT: expected a number from 0 to 65535, got `eighty`"
+        );
         let env = HashMap::from([("TESSERA_SIGNING_KEY", "abc")]);
         let err = signing_key(&env, Path::new("/nonexistent")).unwrap_err();
-        assert!(err.to_string().starts_with("TESSERA_SIGNING_KEY: "), "{err}");
+        assert!(
+            err.to_string().starts_with("TESSERA_SIGNING_KEY: "),
+            "{err}"
+        );
         let env = HashMap::from([("REDIS_URL", "localhost:6379")]);
-        assert_eq!(CommonSettings::from_source(&env).unwrap_err().var, "REDIS_URL");
+        assert_eq!(
+            CommonSettings::from_source(&env).unwrap_err().var,
+            "REDIS_URL"
+        );
         let env = HashMap::from([("TESSERA_DEMO", "maybe")]);
-        assert_eq!(CommonSettings::from_source(&env).unwrap_err().var, "TESSERA_DEMO");
+        assert_eq!(
+            CommonSettings::from_source(&env).unwrap_err().var,
+            "TESSERA_DEMO"
+        );
     }
 
     #[test]

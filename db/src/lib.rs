@@ -28,11 +28,14 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         ensure_sqlite_dir(url);
-        options.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.foreign_keys(true)
-                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
-        });
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.foreign_keys(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+            });
     } else {
         let max = std::env::var("DATABASE_MAX_CONNECTIONS")
             .ok()
@@ -45,16 +48,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// Creates the folder of a SQLite file so that `mode=rwc` can create the file itself.
 fn ensure_sqlite_dir(url: &str) {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path.starts_with(':') {
         return;
     }
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() {
-            // A failure shows up at connect time with SQLite's own message.
-            let _ = std::fs::create_dir_all(dir);
-        }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        // A failure shows up at connect time with SQLite's own message.
+        let _ = std::fs::create_dir_all(dir);
     }
 }
 
@@ -75,6 +80,11 @@ pub async fn status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbEr
     let migrations = Migrator::get_migration_with_status(db).await?;
     Ok(migrations
         .into_iter()
-        .map(|m| (m.name().to_owned(), matches!(m.status(), sea_orm_migration::MigrationStatus::Applied)))
+        .map(|m| {
+            (
+                m.name().to_owned(),
+                matches!(m.status(), sea_orm_migration::MigrationStatus::Applied),
+            )
+        })
         .collect())
 }

@@ -5,7 +5,9 @@
 //! The history is written as it would have happened, but without outbox rows: demo data is
 //! past, not news, so nobody is emailed about it.
 
-use crate::entity::{applicant, counter, note, ticket, ticket_event, ticket_supervisor, user, user_support};
+use crate::entity::{
+    applicant, counter, note, ticket, ticket_event, ticket_supervisor, user, user_support,
+};
 use chrono::{DateTime, Duration, Utc};
 use common::{Role, TicketEventKind, TicketState};
 use sea_orm::{
@@ -29,9 +31,21 @@ pub struct DemoLogin {
 
 const USERS: &[(&str, &str, &[Role])] = &[
     ("admin@example.edu", "Avery Admin", &[Role::Admin]),
-    ("budget@example.edu", "Bianca Budget", &[Role::BudgetDirector]),
-    ("chair@example.edu", "Chandra Chair", &[Role::AssociateChair]),
-    ("gradoffice@example.edu", "Gwen Graduate", &[Role::GradOffice]),
+    (
+        "budget@example.edu",
+        "Bianca Budget",
+        &[Role::BudgetDirector],
+    ),
+    (
+        "chair@example.edu",
+        "Chandra Chair",
+        &[Role::AssociateChair],
+    ),
+    (
+        "gradoffice@example.edu",
+        "Gwen Graduate",
+        &[Role::GradOffice],
+    ),
     ("registry@example.edu", "Omar Office", &[Role::GradOffice]),
     ("ada@example.edu", "Ada Lovelace", &[Role::Faculty]),
     ("alan@example.edu", "Alan Turing", &[Role::Faculty]),
@@ -42,10 +56,30 @@ const USERS: &[(&str, &str, &[Role])] = &[
 ];
 
 const APPLICANTS: &[&str] = &[
-    "Amara Okafor", "Bao Nguyen", "Camila Reyes", "Dmitri Volkov", "Elif Yılmaz", "Farah Haddad",
-    "Gabriel Silva", "Hana Sato", "Ines Moreau", "Jonas Berg", "Kavya Iyer", "Liam O'Brien",
-    "Mei Lin", "Nikolai Petrov", "Olivia \"Liv\" Chen", "Pedro Alves", "Qi Zhang", "Rosa Delgado",
-    "Samuel Mensah", "Tara Singh", "Uma Patel", "Victor Hugo, Jr.", "Wen Li", "Yusuf Demir",
+    "Amara Okafor",
+    "Bao Nguyen",
+    "Camila Reyes",
+    "Dmitri Volkov",
+    "Elif Yılmaz",
+    "Farah Haddad",
+    "Gabriel Silva",
+    "Hana Sato",
+    "Ines Moreau",
+    "Jonas Berg",
+    "Kavya Iyer",
+    "Liam O'Brien",
+    "Mei Lin",
+    "Nikolai Petrov",
+    "Olivia \"Liv\" Chen",
+    "Pedro Alves",
+    "Qi Zhang",
+    "Rosa Delgado",
+    "Samuel Mensah",
+    "Tara Singh",
+    "Uma Patel",
+    "Victor Hugo, Jr.",
+    "Wen Li",
+    "Yusuf Demir",
 ];
 
 /// The logins the demo creates, one per role.
@@ -75,17 +109,35 @@ pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(true)
 }
 
+/// kind, actor, from, to, detail, at.
+type HistoryEntry = (
+    TicketEventKind,
+    i64,
+    Option<TicketState>,
+    Option<TicketState>,
+    Option<String>,
+    DateTime<Utc>,
+);
+
 struct Ids {
     users: Vec<i64>,
 }
 
 impl Ids {
     fn by_email(&self, email: &str) -> i64 {
-        USERS.iter().position(|(e, ..)| *e == email).map(|i| self.users[i]).unwrap_or(0)
+        USERS
+            .iter()
+            .position(|(e, ..)| *e == email)
+            .map(|i| self.users[i])
+            .unwrap_or(0)
     }
 }
 
-async fn seed<C: ConnectionTrait>(db: &C, password_hash: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+async fn seed<C: ConnectionTrait>(
+    db: &C,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let start = now - Duration::days(60);
     let mut users = Vec::new();
     for (email, name, roles) in USERS {
@@ -110,9 +162,12 @@ async fn seed<C: ConnectionTrait>(db: &C, password_hash: &str, now: DateTime<Utc
         .map(|n| ids.by_email(&format!("{n}@example.edu")))
         .collect();
     for supported in &faculty[..3] {
-        user_support::ActiveModel { fss_id: Set(fiona), faculty_id: Set(*supported) }
-            .insert(db)
-            .await?;
+        user_support::ActiveModel {
+            fss_id: Set(fiona),
+            faculty_id: Set(*supported),
+        }
+        .insert(db)
+        .await?;
     }
     let budget = ids.by_email("budget@example.edu");
     let chair = ids.by_email("chair@example.edu");
@@ -136,24 +191,50 @@ async fn seed<C: ConnectionTrait>(db: &C, password_hash: &str, now: DateTime<Utc
         let owner = faculty[(i as usize) % faculty.len()];
         let target = targets[(i as usize) % targets.len()];
         let mut at = start + Duration::hours(i * 30);
-        let mut history: Vec<(TicketEventKind, i64, Option<TicketState>, Option<TicketState>, Option<String>, DateTime<Utc>)> =
-            vec![(TicketEventKind::Created, budget, None, Some(TicketState::Initial), None, at)];
+        let mut history: Vec<HistoryEntry> = vec![(
+            TicketEventKind::Created,
+            budget,
+            None,
+            Some(TicketState::Initial),
+            None,
+            at,
+        )];
         let mut state = TicketState::Initial;
-        let mut step = |to: TicketState, actor: i64, detail: Option<String>, history: &mut Vec<_>, at: &mut DateTime<Utc>| {
+        let mut step = |to: TicketState,
+                        actor: i64,
+                        detail: Option<String>,
+                        history: &mut Vec<_>,
+                        at: &mut DateTime<Utc>| {
             *at += Duration::hours(20);
-            history.push((TicketEventKind::StateChanged, actor, Some(state), Some(to), detail, *at));
+            history.push((
+                TicketEventKind::StateChanged,
+                actor,
+                Some(state),
+                Some(to),
+                detail,
+                *at,
+            ));
             state = to;
         };
         let mut applicant_id = None;
         let mut supervisors = Vec::new();
         if target == TicketState::Cancelled {
-            step(TicketState::Cancelled, budget, Some("Funding line withdrawn for this cycle".into()), &mut history, &mut at);
+            step(
+                TicketState::Cancelled,
+                budget,
+                Some("Funding line withdrawn for this cycle".into()),
+                &mut history,
+                &mut at,
+            );
         } else if target != TicketState::Initial {
             step(TicketState::Granted, budget, None, &mut history, &mut at);
         }
         if matches!(
             target,
-            TicketState::OfferRequested | TicketState::OfferPending | TicketState::OfferAccepted | TicketState::OfferRefused
+            TicketState::OfferRequested
+                | TicketState::OfferPending
+                | TicketState::OfferAccepted
+                | TicketState::OfferRefused
         ) {
             let name = APPLICANTS[applicant_no % APPLICANTS.len()];
             applicant_no += 1;
@@ -176,26 +257,72 @@ async fn seed<C: ConnectionTrait>(db: &C, password_hash: &str, now: DateTime<Utc
             .await?;
             applicant_id = Some(applicant.id);
             // The FSS files the request for the faculty members they support.
-            let requester = if faculty[..3].contains(&owner) && i % 2 == 0 { fiona } else { owner };
+            let requester = if faculty[..3].contains(&owner) && i % 2 == 0 {
+                fiona
+            } else {
+                owner
+            };
             at += Duration::hours(20);
-            history.push((TicketEventKind::ApplicantSet, requester, None, None, Some(format!("{name} ({applicant_number})")), at));
+            history.push((
+                TicketEventKind::ApplicantSet,
+                requester,
+                None,
+                None,
+                Some(format!("{name} ({applicant_number})")),
+                at,
+            ));
             supervisors.push(owner);
             if i % 3 == 0 {
                 let co = faculty[(i as usize + 1) % faculty.len()];
                 supervisors.push(co);
-                history.push((TicketEventKind::SupervisorsChanged, requester, None, None, None, at));
+                history.push((
+                    TicketEventKind::SupervisorsChanged,
+                    requester,
+                    None,
+                    None,
+                    None,
+                    at,
+                ));
             }
-            step(TicketState::OfferRequested, requester, None, &mut history, &mut at);
+            step(
+                TicketState::OfferRequested,
+                requester,
+                None,
+                &mut history,
+                &mut at,
+            );
             if target != TicketState::OfferRequested {
-                step(TicketState::OfferPending, chair, None, &mut history, &mut at);
+                step(
+                    TicketState::OfferPending,
+                    chair,
+                    None,
+                    &mut history,
+                    &mut at,
+                );
             }
             if target == TicketState::OfferAccepted {
-                step(TicketState::OfferAccepted, grad, None, &mut history, &mut at);
+                step(
+                    TicketState::OfferAccepted,
+                    grad,
+                    None,
+                    &mut history,
+                    &mut at,
+                );
             } else if target == TicketState::OfferRefused {
-                step(TicketState::OfferRefused, grad, Some("Accepted an offer elsewhere".into()), &mut history, &mut at);
+                step(
+                    TicketState::OfferRefused,
+                    grad,
+                    Some("Accepted an offer elsewhere".into()),
+                    &mut history,
+                    &mut at,
+                );
             }
         }
-        let residency = if i % 3 == 1 { common::Residency::International } else { common::Residency::Domestic };
+        let residency = if i % 3 == 1 {
+            common::Residency::International
+        } else {
+            common::Residency::Domestic
+        };
         let cycle = if i < 6 { "2026" } else { "2027" };
         let created_at = history.first().map(|h| h.5).unwrap_or(start);
         let ticket = ticket::ActiveModel {
@@ -214,7 +341,12 @@ async fn seed<C: ConnectionTrait>(db: &C, password_hash: &str, now: DateTime<Utc
         .insert(db)
         .await?;
         for sup in &supervisors {
-            ticket_supervisor::ActiveModel { ticket_id: Set(ticket.id), user_id: Set(*sup) }.insert(db).await?;
+            ticket_supervisor::ActiveModel {
+                ticket_id: Set(ticket.id),
+                user_id: Set(*sup),
+            }
+            .insert(db)
+            .await?;
         }
         for (kind, actor, from, to, detail, when) in history {
             ticket_event::ActiveModel {
@@ -232,8 +364,14 @@ async fn seed<C: ConnectionTrait>(db: &C, password_hash: &str, now: DateTime<Utc
         }
         if i % 4 == 1 {
             let bodies = [
-                (owner, "Strong publication record; the lab can co-fund the summer term."),
-                (grad, "Transcripts received, reference letters still outstanding."),
+                (
+                    owner,
+                    "Strong publication record; the lab can co-fund the summer term.",
+                ),
+                (
+                    grad,
+                    "Transcripts received, reference letters still outstanding.",
+                ),
             ];
             for (k, (author, body)) in bodies.iter().enumerate() {
                 note::ActiveModel {
@@ -251,8 +389,11 @@ async fn seed<C: ConnectionTrait>(db: &C, password_hash: &str, now: DateTime<Utc
             }
         }
     }
-    counter::Entity::update(counter::ActiveModel { name: Set(counter::TICKET_NUMBER.to_owned()), value: Set(count) })
-        .exec(db)
-        .await?;
+    counter::Entity::update(counter::ActiveModel {
+        name: Set(counter::TICKET_NUMBER.to_owned()),
+        value: Set(count),
+    })
+    .exec(db)
+    .await?;
     Ok(())
 }

@@ -25,7 +25,11 @@ impl Settings {
         let common = CommonSettings::from_source(source)?;
         let port = config::port(source, DEFAULT_PORT)?;
         let key = config::signing_key(source, &common.data_dir)?;
-        Ok(Self { common, port, verifier: TokenVerifier::new(key.public()) })
+        Ok(Self {
+            common,
+            port,
+            verifier: TokenVerifier::new(key.public()),
+        })
     }
 
     /// Reads the settings from the process environment.

@@ -46,7 +46,10 @@ pub enum ServiceError {
 impl ServiceError {
     /// BAD_USER_INPUT naming `field`.
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
-        Self::BadInput { field, message: message.into() }
+        Self::BadInput {
+            field,
+            message: message.into(),
+        }
     }
 
     /// The message the client sees: never internals.
@@ -56,9 +59,13 @@ impl ServiceError {
             Self::NotFound(what) => format!("{what} not found"),
             Self::Forbidden(message) | Self::BadInput { message, .. } => message.clone(),
             Self::Conflict { expected, current } => {
-                format!("the ticket has changed since version {expected}; it is now at version {current}")
+                format!(
+                    "the ticket has changed since version {expected}; it is now at version {current}"
+                )
             }
-            Self::InvalidTransition { state, action } => format!("a ticket in state {state} cannot be {action}"),
+            Self::InvalidTransition { state, action } => {
+                format!("a ticket in state {state} cannot be {action}")
+            }
             Self::Unavailable(_) => "the database is unavailable; try again".into(),
             Self::Internal(_) => "internal error".into(),
         }

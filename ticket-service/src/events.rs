@@ -4,7 +4,10 @@
 use crate::error::{Result, ServiceError};
 use common::{TicketEventKind, TicketEventMessage, TicketState};
 use db::entity::{outbox, ticket, ticket_event, ticket_supervisor};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 
 /// One history entry to write.
 #[derive(Debug, Clone)]
@@ -22,12 +25,22 @@ pub struct NewEvent {
 impl NewEvent {
     /// An entry of `kind` with `detail`.
     pub fn new(kind: TicketEventKind, detail: Option<String>) -> Self {
-        Self { kind, from: None, to: None, detail }
+        Self {
+            kind,
+            from: None,
+            to: None,
+            detail,
+        }
     }
 
     /// A move from `from` to `to`.
     pub fn moved(from: TicketState, to: TicketState, detail: Option<String>) -> Self {
-        Self { kind: TicketEventKind::StateChanged, from: Some(from), to: Some(to), detail }
+        Self {
+            kind: TicketEventKind::StateChanged,
+            from: Some(from),
+            to: Some(to),
+            detail,
+        }
     }
 }
 
@@ -79,7 +92,8 @@ pub async fn record<C: ConnectionTrait>(
             detail: event.detail,
             at,
         };
-        let payload = serde_json::to_string(&message).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let payload =
+            serde_json::to_string(&message).map_err(|e| ServiceError::Internal(e.to_string()))?;
         outbox::ActiveModel {
             topic: Set(outbox::TICKET_EVENTS.to_owned()),
             ticket_event_id: Set(row.id),

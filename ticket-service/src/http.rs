@@ -43,7 +43,11 @@ fn unauthorized(message: &str) -> Response {
     (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -54,7 +58,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
     let caller = match state.verifier.verify(token) {
         Ok(caller) => caller,
         Err(err) => {
-            tracing::debug!(%err, "refused a token");
+            tracing::warn!(%err, "refused a token");
             return unauthorized("the gateway token is invalid or expired");
         }
     };
@@ -67,7 +71,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(json!({"status": "ready"})).into_response(),
         Err(err) => {
             tracing::warn!(%err, "database not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "down": ["database"]}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "down": ["database"]})),
+            )
+                .into_response()
         }
     }
 }

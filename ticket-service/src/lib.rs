@@ -37,7 +37,9 @@ pub struct Application {
 impl Application {
     /// Connects to the database and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.common.database_url).await.context("DATABASE_URL: cannot connect")?;
+        let db = db::connect(&settings.common.database_url)
+            .await
+            .context("DATABASE_URL: cannot connect")?;
         Self::build_with_db(settings, db).await
     }
 
@@ -52,17 +54,25 @@ impl Application {
             verifier: settings.verifier.clone(),
             db,
         };
-        Ok(Self { listener, router: http::router(state) })
+        Ok(Self {
+            listener,
+            router: http::router(state),
+        })
     }
 
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// Serves until the process is interrupted.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
     }
 }
 

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use common::{Principal, Residency, TicketState};
 use db::entity::{applicant, ticket, user};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Value,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
     sea_query::{CaseStatement, Expr, Func, LikeExpr, Query, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -154,7 +154,8 @@ fn key_expr(field: OrderField) -> SimpleExpr {
                     Expr::val(state.rank() as i64),
                 );
             }
-            case.finally(Expr::val(TicketState::ALL.len() as i64)).into()
+            case.finally(Expr::val(TicketState::ALL.len() as i64))
+                .into()
         }
         OrderField::OwnerName => SimpleExpr::SubQuery(
             None,
@@ -162,7 +163,10 @@ fn key_expr(field: OrderField) -> SimpleExpr {
                 Query::select()
                     .column((user::Entity, user::Column::Name))
                     .from(user::Entity)
-                    .and_where(Expr::col((user::Entity, user::Column::Id)).equals((ticket::Entity, ticket::Column::OwnerId)))
+                    .and_where(
+                        Expr::col((user::Entity, user::Column::Id))
+                            .equals((ticket::Entity, ticket::Column::OwnerId)),
+                    )
                     .to_owned()
                     .into_sub_query_statement(),
             ),
@@ -176,7 +180,9 @@ fn key_of(field: OrderField, row: &ticket::Model, owner_names: &HashMap<i64, Str
         OrderField::CreatedAt => Key::Time(row.created_at),
         OrderField::UpdatedAt => Key::Time(row.updated_at),
         OrderField::State => Key::Int(row.state().rank() as i64),
-        OrderField::OwnerName => Key::Text(owner_names.get(&row.owner_id).cloned().unwrap_or_default()),
+        OrderField::OwnerName => {
+            Key::Text(owner_names.get(&row.owner_id).cloned().unwrap_or_default())
+        }
     }
 }
 
@@ -216,7 +222,12 @@ pub fn condition(caller: &Principal, filter: &Filter) -> Result<Condition> {
     if let Some(owner) = &filter.owner_id {
         cond = cond.add(ticket::Column::OwnerId.eq(validate::id("ownerId", owner)?));
     }
-    if let Some(number) = filter.applicant_number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    if let Some(number) = filter
+        .applicant_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         cond = cond.add(
             ticket::Column::ApplicantId.in_subquery(
                 Query::select()
@@ -227,7 +238,12 @@ pub fn condition(caller: &Principal, filter: &Filter) -> Result<Condition> {
             ),
         );
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let search = validate::text("search", search, validate::SHORT_MAX)?;
         let mut any = Condition::any()
             .add(
@@ -237,7 +253,10 @@ pub fn condition(caller: &Principal, filter: &Filter) -> Result<Condition> {
                         .from(applicant::Entity)
                         .cond_where(
                             Condition::any()
-                                .add(lower((applicant::Entity, applicant::Column::Name)).like(contains_pattern(&search)))
+                                .add(
+                                    lower((applicant::Entity, applicant::Column::Name))
+                                        .like(contains_pattern(&search)),
+                                )
                                 .add(
                                     lower((applicant::Entity, applicant::Column::ApplicantNumber))
                                         .like(contains_pattern(&search)),
@@ -251,7 +270,10 @@ pub fn condition(caller: &Principal, filter: &Filter) -> Result<Condition> {
                     Query::select()
                         .column(user::Column::Id)
                         .from(user::Entity)
-                        .and_where(lower((user::Entity, user::Column::Name)).like(contains_pattern(&search)))
+                        .and_where(
+                            lower((user::Entity, user::Column::Name))
+                                .like(contains_pattern(&search)),
+                        )
                         .to_owned(),
                 ),
             );
@@ -273,19 +295,33 @@ pub async fn page(
 ) -> Result<Page> {
     let cond = condition(caller, filter)?;
     for (field, value) in [("first", request.first), ("last", request.last)] {
-        if let Some(n) = value {
-            if !(0..=MAX_PAGE).contains(&n) {
-                return Err(ServiceError::bad_input(field, format!("{field} must be between 0 and {MAX_PAGE}")));
-            }
+        if let Some(n) = value
+            && !(0..=MAX_PAGE).contains(&n)
+        {
+            return Err(ServiceError::bad_input(
+                field,
+                format!("{field} must be between 0 and {MAX_PAGE}"),
+            ));
         }
     }
     if request.first.is_some() && request.last.is_some() {
-        return Err(ServiceError::bad_input("last", "give either first or last, not both"));
+        return Err(ServiceError::bad_input(
+            "last",
+            "give either first or last, not both",
+        ));
     }
     let backward = request.last.is_some() || (request.before.is_some() && request.first.is_none());
     let limit = request.first.or(request.last).unwrap_or(DEFAULT_PAGE);
-    let after = request.after.as_deref().map(|c| decode("after", c, ordering.field)).transpose()?;
-    let before = request.before.as_deref().map(|c| decode("before", c, ordering.field)).transpose()?;
+    let after = request
+        .after
+        .as_deref()
+        .map(|c| decode("after", c, ordering.field))
+        .transpose()?;
+    let before = request
+        .before
+        .as_deref()
+        .map(|c| decode("before", c, ordering.field))
+        .transpose()?;
 
     let key = key_expr(ordering.field);
     let id: SimpleExpr = Expr::col((ticket::Entity, ticket::Column::Id)).into();
@@ -294,11 +330,21 @@ pub async fn page(
         let ascending = forward != ordering.descending;
         let v = cursor.k.value();
         let (gt_key, gt_id) = if ascending {
-            (Expr::expr(key.clone()).gt(v.clone()), Expr::expr(id.clone()).gt(cursor.id))
+            (
+                Expr::expr(key.clone()).gt(v.clone()),
+                Expr::expr(id.clone()).gt(cursor.id),
+            )
         } else {
-            (Expr::expr(key.clone()).lt(v.clone()), Expr::expr(id.clone()).lt(cursor.id))
+            (
+                Expr::expr(key.clone()).lt(v.clone()),
+                Expr::expr(id.clone()).lt(cursor.id),
+            )
         };
-        Condition::any().add(gt_key).add(Condition::all().add(Expr::expr(key.clone()).eq(v)).add(gt_id))
+        Condition::any().add(gt_key).add(
+            Condition::all()
+                .add(Expr::expr(key.clone()).eq(v))
+                .add(gt_id),
+        )
     };
     let mut page_cond = cond.clone();
     if let Some(c) = &after {
@@ -337,7 +383,11 @@ pub async fn page(
     let rows = rows
         .into_iter()
         .map(|row| {
-            let cursor = Cursor { f: ordering.field, k: key_of(ordering.field, &row, &owner_names), id: row.id };
+            let cursor = Cursor {
+                f: ordering.field,
+                k: key_of(ordering.field, &row, &owner_names),
+                id: row.id,
+            };
             (row, encode(&cursor))
         })
         .collect();
@@ -346,7 +396,12 @@ pub async fn page(
     } else {
         (more, after.is_some())
     };
-    Ok(Page { rows, has_next, has_previous, condition: cond })
+    Ok(Page {
+        rows,
+        has_next,
+        has_previous,
+        condition: cond,
+    })
 }
 
 /// How many tickets match a page's condition.
@@ -367,7 +422,18 @@ pub struct Stats {
     /// Count per state, in workflow order, zero counts included.
     pub by_state: Vec<(TicketState, i64)>,
     /// Per owner: total and count per state, owners in id order.
-    pub by_owner: Vec<(i64, i64, Vec<(TicketState, i64)>)>,
+    pub by_owner: Vec<OwnerStats>,
+}
+
+/// One owner's tickets.
+#[derive(Debug, Clone)]
+pub struct OwnerStats {
+    /// The faculty member.
+    pub owner_id: i64,
+    /// Their tickets in all.
+    pub total: i64,
+    /// Their tickets per state (states they have none in are left out).
+    pub by_state: Vec<(TicketState, i64)>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -379,7 +445,11 @@ struct Group {
 }
 
 /// Counts the tickets `caller` may see, optionally in one cycle, with one grouped query.
-pub async fn stats(db: &DatabaseConnection, caller: &Principal, cycle: Option<&str>) -> Result<Stats> {
+pub async fn stats(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    cycle: Option<&str>,
+) -> Result<Stats> {
     let mut cond = Condition::all().add(tickets_visible_to(caller));
     if let Some(cycle) = cycle {
         cond = cond.add(ticket::Column::Cycle.eq(validate::cycle("cycle", cycle)?));
@@ -401,19 +471,29 @@ pub async fn stats(db: &DatabaseConnection, caller: &Principal, cycle: Option<&s
     let mut states: BTreeMap<TicketState, i64> = TicketState::ALL.iter().map(|s| (*s, 0)).collect();
     let mut owners: BTreeMap<i64, BTreeMap<TicketState, i64>> = BTreeMap::new();
     for g in groups {
-        let Ok(state) = g.state.parse::<TicketState>() else { continue };
+        let Ok(state) = g.state.parse::<TicketState>() else {
+            continue;
+        };
         stats.total += g.n;
         match g.residency.parse::<Residency>() {
             Ok(Residency::International) => stats.international += g.n,
             _ => stats.domestic += g.n,
         }
         *states.entry(state).or_default() += g.n;
-        *owners.entry(g.owner_id).or_default().entry(state).or_default() += g.n;
+        *owners
+            .entry(g.owner_id)
+            .or_default()
+            .entry(state)
+            .or_default() += g.n;
     }
     stats.by_state = states.into_iter().collect();
     stats.by_owner = owners
         .into_iter()
-        .map(|(owner, counts)| (owner, counts.values().sum(), counts.into_iter().collect()))
+        .map(|(owner_id, counts)| OwnerStats {
+            owner_id,
+            total: counts.values().sum(),
+            by_state: counts.into_iter().collect(),
+        })
         .collect();
     Ok(stats)
 }
@@ -424,7 +504,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_belong_to_their_ordering() {
-        let c = Cursor { f: OrderField::CreatedAt, k: Key::Time(db::now()), id: 42 };
+        let c = Cursor {
+            f: OrderField::CreatedAt,
+            k: Key::Time(db::now()),
+            id: 42,
+        };
         let raw = encode(&c);
         let back = decode("after", &raw, OrderField::CreatedAt).unwrap();
         assert_eq!((back.k, back.id), (c.k, 42));

@@ -11,18 +11,29 @@ use crate::{
 };
 use common::{Principal, TicketEventKind};
 use db::entity::{note, ticket};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
+};
 
 fn parse_id(id: &str, what: &'static str) -> Result<i64> {
-    id.trim().parse::<i64>().map_err(|_| ServiceError::NotFound(what))
+    id.trim()
+        .parse::<i64>()
+        .map_err(|_| ServiceError::NotFound(what))
 }
 
 /// Adds a note to a ticket the caller can see.
-pub async fn add(db: &DatabaseConnection, caller: &Principal, ticket_id: &str, body: &str) -> Result<note::Model> {
+pub async fn add(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    ticket_id: &str,
+    body: &str,
+) -> Result<note::Model> {
     let me = caller_id(caller)?;
     let ticket_id = parse_id(ticket_id, "ticket")?;
     let txn = db.begin().await?;
-    let ticket = find_visible(&txn, caller, ticket_id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+    let ticket = find_visible(&txn, caller, ticket_id)
+        .await?
+        .ok_or(ServiceError::NotFound("ticket"))?;
     let body = validate::text("body", body, validate::NOTE_MAX)?;
     let row = note::ActiveModel {
         ticket_id: Set(ticket.id),
@@ -36,16 +47,34 @@ pub async fn add(db: &DatabaseConnection, caller: &Principal, ticket_id: &str, b
     }
     .insert(&txn)
     .await?;
-    events::record(&txn, me, &ticket, vec![NewEvent::new(TicketEventKind::NoteAdded, Some(events::excerpt(&body)))]).await?;
+    events::record(
+        &txn,
+        me,
+        &ticket,
+        vec![NewEvent::new(
+            TicketEventKind::NoteAdded,
+            Some(events::excerpt(&body)),
+        )],
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
 /// The note and its ticket, if the caller can see the ticket.
-async fn visible_note(txn: &DatabaseTransaction, caller: &Principal, note_id: &str) -> Result<(note::Model, ticket::Model)> {
+async fn visible_note(
+    txn: &DatabaseTransaction,
+    caller: &Principal,
+    note_id: &str,
+) -> Result<(note::Model, ticket::Model)> {
     let id = parse_id(note_id, "note")?;
-    let note = note::Entity::find_by_id(id).one(txn).await?.ok_or(ServiceError::NotFound("note"))?;
-    let ticket = find_visible(txn, caller, note.ticket_id).await?.ok_or(ServiceError::NotFound("note"))?;
+    let note = note::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound("note"))?;
+    let ticket = find_visible(txn, caller, note.ticket_id)
+        .await?
+        .ok_or(ServiceError::NotFound("note"))?;
     Ok((note, ticket))
 }
 
@@ -53,12 +82,19 @@ fn author_only(note: &note::Model, me: i64, verb: &str) -> Result<()> {
     if note.author_id == me {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(format!("only the note's author may {verb} it")))
+        Err(ServiceError::Forbidden(format!(
+            "only the note's author may {verb} it"
+        )))
     }
 }
 
 /// Replaces the body of the caller's own note.
-pub async fn edit(db: &DatabaseConnection, caller: &Principal, note_id: &str, body: &str) -> Result<note::Model> {
+pub async fn edit(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    note_id: &str,
+    body: &str,
+) -> Result<note::Model> {
     let me = caller_id(caller)?;
     let txn = db.begin().await?;
     let (note, ticket) = visible_note(&txn, caller, note_id).await?;
@@ -68,7 +104,16 @@ pub async fn edit(db: &DatabaseConnection, caller: &Principal, note_id: &str, bo
     active.body = Set(body.clone());
     active.edited_at = Set(Some(db::now()));
     let row = active.update(&txn).await?;
-    events::record(&txn, me, &ticket, vec![NewEvent::new(TicketEventKind::NoteEdited, Some(events::excerpt(&body)))]).await?;
+    events::record(
+        &txn,
+        me,
+        &ticket,
+        vec![NewEvent::new(
+            TicketEventKind::NoteEdited,
+            Some(events::excerpt(&body)),
+        )],
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -80,13 +125,27 @@ pub async fn delete(db: &DatabaseConnection, caller: &Principal, note_id: &str) 
     let (note, ticket) = visible_note(&txn, caller, note_id).await?;
     author_only(&note, me, "delete")?;
     note::Entity::delete_by_id(note.id).exec(&txn).await?;
-    events::record(&txn, me, &ticket, vec![NewEvent::new(TicketEventKind::NoteDeleted, Some(events::excerpt(&note.body)))]).await?;
+    events::record(
+        &txn,
+        me,
+        &ticket,
+        vec![NewEvent::new(
+            TicketEventKind::NoteDeleted,
+            Some(events::excerpt(&note.body)),
+        )],
+    )
+    .await?;
     txn.commit().await?;
     Ok(note.id)
 }
 
 /// Marks any note on a visible ticket resolved, or reopens it.
-pub async fn resolve(db: &DatabaseConnection, caller: &Principal, note_id: &str, resolved: bool) -> Result<note::Model> {
+pub async fn resolve(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    note_id: &str,
+    resolved: bool,
+) -> Result<note::Model> {
     let me = caller_id(caller)?;
     let txn = db.begin().await?;
     let (note, ticket) = visible_note(&txn, caller, note_id).await?;
@@ -99,8 +158,17 @@ pub async fn resolve(db: &DatabaseConnection, caller: &Principal, note_id: &str,
     active.resolved = Set(resolved);
     active.resolved_by = Set(resolved.then_some(me));
     let row = active.update(&txn).await?;
-    let detail = format!("{}: {excerpt}", if resolved { "resolved" } else { "reopened" });
-    events::record(&txn, me, &ticket, vec![NewEvent::new(TicketEventKind::NoteResolved, Some(detail))]).await?;
+    let detail = format!(
+        "{}: {excerpt}",
+        if resolved { "resolved" } else { "reopened" }
+    );
+    events::record(
+        &txn,
+        me,
+        &ticket,
+        vec![NewEvent::new(TicketEventKind::NoteResolved, Some(detail))],
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }

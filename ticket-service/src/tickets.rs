@@ -12,10 +12,11 @@ use crate::{
 use common::{Principal, Residency, Role, TicketEventKind, TicketState};
 use db::entity::{applicant, counter, ticket, ticket_supervisor, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, Set, SqlErr, TransactionTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
+use std::collections::BTreeSet;
 
 /// The most tickets one `createTickets` call makes.
 pub const MAX_CREATE: i32 = 50;
@@ -30,12 +31,23 @@ pub fn caller_id(caller: &Principal) -> Result<i64> {
 }
 
 /// The ticket `id` if `caller` may see it.
-pub async fn find_visible<C: ConnectionTrait>(conn: &C, caller: &Principal, id: i64) -> Result<Option<ticket::Model>> {
-    Ok(ticket::Entity::find_by_id(id).filter(tickets_visible_to(caller)).one(conn).await?)
+pub async fn find_visible<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Principal,
+    id: i64,
+) -> Result<Option<ticket::Model>> {
+    Ok(ticket::Entity::find_by_id(id)
+        .filter(tickets_visible_to(caller))
+        .one(conn)
+        .await?)
 }
 
 /// The ticket numbered `number` if `caller` may see it.
-pub async fn find_visible_by_number(db: &DatabaseConnection, caller: &Principal, number: i64) -> Result<Option<ticket::Model>> {
+pub async fn find_visible_by_number(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    number: i64,
+) -> Result<Option<ticket::Model>> {
     Ok(ticket::Entity::find()
         .filter(ticket::Column::Number.eq(number))
         .filter(tickets_visible_to(caller))
@@ -57,26 +69,40 @@ pub struct NewTickets {
 }
 
 /// Creates `count` INITIAL tickets in one transaction, with their CREATED events.
-pub async fn create(db: &DatabaseConnection, caller: &Principal, input: NewTickets) -> Result<Vec<ticket::Model>> {
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    input: NewTickets,
+) -> Result<Vec<ticket::Model>> {
     let me = caller_id(caller)?;
     if !workflow::may_create_tickets(caller) {
-        return Err(ServiceError::Forbidden("only the budget director may create tickets".into()));
+        return Err(ServiceError::Forbidden(
+            "only the budget director may create tickets".into(),
+        ));
     }
     let cycle = validate::cycle("cycle", &input.cycle)?;
     if !(1..=MAX_CREATE).contains(&input.count) {
-        return Err(ServiceError::bad_input("count", format!("count must be between 1 and {MAX_CREATE}")));
+        return Err(ServiceError::bad_input(
+            "count",
+            format!("count must be between 1 and {MAX_CREATE}"),
+        ));
     }
     let owner_id = validate::id("ownerId", &input.owner_id)?;
     let txn = db.begin().await?;
     active_faculty(&txn, "ownerId", &[owner_id]).await?;
     // The row lock on the counter serialises creators, so numbers are never handed out twice.
     let counted = counter::Entity::update_many()
-        .col_expr(counter::Column::Value, Expr::col(counter::Column::Value).add(i64::from(input.count)))
+        .col_expr(
+            counter::Column::Value,
+            Expr::col(counter::Column::Value).add(i64::from(input.count)),
+        )
         .filter(counter::Column::Name.eq(counter::TICKET_NUMBER))
         .exec(&txn)
         .await?;
     if counted.rows_affected != 1 {
-        return Err(ServiceError::Internal("the ticket number counter is missing".into()));
+        return Err(ServiceError::Internal(
+            "the ticket number counter is missing".into(),
+        ));
     }
     let last = counter::Entity::find_by_id(counter::TICKET_NUMBER.to_owned())
         .one(&txn)
@@ -101,7 +127,12 @@ pub async fn create(db: &DatabaseConnection, caller: &Principal, input: NewTicke
         }
         .insert(&txn)
         .await?;
-        let created_event = NewEvent { kind: TicketEventKind::Created, from: None, to: Some(TicketState::Initial), detail: None };
+        let created_event = NewEvent {
+            kind: TicketEventKind::Created,
+            from: None,
+            to: Some(TicketState::Initial),
+            detail: None,
+        };
         events::record(&txn, me, &row, vec![created_event]).await?;
         created.push(row);
     }
@@ -142,9 +173,11 @@ struct Checked {
 
 fn check_input(action: Action, input: &MoveInput) -> Result<Checked> {
     let reason = match action {
-        Action::Cancel | Action::DeclineOffer => {
-            Some(validate::text("reason", input.reason.as_deref().unwrap_or_default(), validate::REASON_MAX)?)
-        }
+        Action::Cancel | Action::DeclineOffer => Some(validate::text(
+            "reason",
+            input.reason.as_deref().unwrap_or_default(),
+            validate::REASON_MAX,
+        )?),
         _ => validate::optional_text("reason", input.reason.as_deref(), validate::REASON_MAX)?,
     };
     let applicant = match &input.applicant {
@@ -161,24 +194,43 @@ fn check_input(action: Action, input: &MoveInput) -> Result<Checked> {
     let supervisor_ids = match &input.supervisor_ids {
         None => None,
         Some(ids) => {
-            let mut parsed = ids.iter().map(|id| validate::id("supervisorIds", id)).collect::<Result<Vec<_>>>()?;
+            let mut parsed = ids
+                .iter()
+                .map(|id| validate::id("supervisorIds", id))
+                .collect::<Result<Vec<_>>>()?;
             parsed.sort_unstable();
             parsed.dedup();
             if parsed.len() > MAX_SUPERVISORS {
-                return Err(ServiceError::bad_input("supervisorIds", format!("at most {MAX_SUPERVISORS} supervisors")));
+                return Err(ServiceError::bad_input(
+                    "supervisorIds",
+                    format!("at most {MAX_SUPERVISORS} supervisors"),
+                ));
             }
             Some(parsed)
         }
     };
-    Ok(Checked { reason, applicant, supervisor_ids })
+    Ok(Checked {
+        reason,
+        applicant,
+        supervisor_ids,
+    })
 }
 
 /// Moves a ticket (or changes its supervisors) as `action` says, if the workflow allows it.
 /// The checks run in the contract's precedence: UNAUTHENTICATED, NOT_FOUND, FORBIDDEN,
 /// BAD_USER_INPUT, CONFLICT, INVALID_TRANSITION.
-pub async fn apply(db: &DatabaseConnection, caller: &Principal, ticket_id: &str, action: Action, input: MoveInput) -> Result<ticket::Model> {
+pub async fn apply(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    ticket_id: &str,
+    action: Action,
+    input: MoveInput,
+) -> Result<ticket::Model> {
     let me = caller_id(caller)?;
-    let ticket_id = ticket_id.trim().parse::<i64>().map_err(|_| ServiceError::NotFound("ticket"))?;
+    let ticket_id = ticket_id
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ServiceError::NotFound("ticket"))?;
     for _ in 0..RACE_RETRIES {
         let txn = db.begin().await?;
         match attempt(&txn, caller, me, ticket_id, action, &input).await? {
@@ -191,7 +243,9 @@ pub async fn apply(db: &DatabaseConnection, caller: &Principal, ticket_id: &str,
             None => txn.rollback().await?,
         }
     }
-    Err(ServiceError::Unavailable(DbErr::Custom("the ticket is changing too often; try again".into())))
+    Err(ServiceError::Unavailable(DbErr::Custom(
+        "the ticket is changing too often; try again".into(),
+    )))
 }
 
 async fn attempt(
@@ -202,7 +256,9 @@ async fn attempt(
     action: Action,
     input: &MoveInput,
 ) -> Result<Option<ticket::Model>> {
-    let current = find_visible(txn, caller, ticket_id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+    let current = find_visible(txn, caller, ticket_id)
+        .await?
+        .ok_or(ServiceError::NotFound("ticket"))?;
     let from = current.state();
     if !workflow::permits(caller, action, current.owner_id) {
         return Err(ServiceError::Forbidden(forbidden_message(action)));
@@ -218,16 +274,24 @@ async fn attempt(
             Some(all)
         }
     };
-    if let Some(expected) = input.expected_version {
-        if expected != current.version {
-            return Err(ServiceError::Conflict { expected, current: current.version });
-        }
+    if let Some(expected) = input.expected_version
+        && expected != current.version
+    {
+        return Err(ServiceError::Conflict {
+            expected,
+            current: current.version,
+        });
     }
     let to = match workflow::decide(caller, action, current.owner_id, from) {
         Ok(to) => to,
-        Err(Refusal::NotPermitted) => return Err(ServiceError::Forbidden(forbidden_message(action))),
+        Err(Refusal::NotPermitted) => {
+            return Err(ServiceError::Forbidden(forbidden_message(action)));
+        }
         Err(Refusal::WrongState) => {
-            return Err(ServiceError::InvalidTransition { state: from, action: action.past_participle() });
+            return Err(ServiceError::InvalidTransition {
+                state: from,
+                action: action.past_participle(),
+            });
         }
     };
 
@@ -252,7 +316,10 @@ async fn attempt(
     let updated = ticket::Entity::update_many()
         .col_expr(ticket::Column::State, Expr::value(to.as_str()))
         .col_expr(ticket::Column::ApplicantId, Expr::value(applicant_id))
-        .col_expr(ticket::Column::Version, Expr::col(ticket::Column::Version).add(1))
+        .col_expr(
+            ticket::Column::Version,
+            Expr::col(ticket::Column::Version).add(1),
+        )
         .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
         .filter(ticket::Column::Id.eq(current.id))
         .filter(ticket::Column::Version.eq(current.version))
@@ -264,13 +331,23 @@ async fn attempt(
     }
 
     let before = events::supervisor_ids(txn, current.id).await?;
-    let after = if clears_offer { Some(Vec::new()) } else { supervisors };
-    if let Some(after) = after {
-        if after.iter().copied().collect::<std::collections::BTreeSet<_>>() != before.iter().copied().collect() {
-            replace_supervisors(txn, current.id, &after).await?;
-            if !after.is_empty() {
-                history.push(NewEvent::new(TicketEventKind::SupervisorsChanged, Some(user_names(txn, &after).await?)));
-            }
+    let after = if clears_offer {
+        Some(Vec::new())
+    } else {
+        supervisors
+    };
+    let changed = |after: &[i64]| {
+        after.iter().copied().collect::<BTreeSet<_>>() != before.iter().copied().collect()
+    };
+    if let Some(after) = after
+        && changed(&after)
+    {
+        replace_supervisors(txn, current.id, &after).await?;
+        if !after.is_empty() {
+            history.push(NewEvent::new(
+                TicketEventKind::SupervisorsChanged,
+                Some(user_names(txn, &after).await?),
+            ));
         }
     }
     if to != from {
@@ -300,65 +377,95 @@ fn forbidden_message(action: Action) -> String {
 }
 
 /// Checks that every id is an active FACULTY user; BAD_USER_INPUT naming `field` otherwise.
-pub async fn active_faculty<C: ConnectionTrait>(conn: &C, field: &'static str, ids: &[i64]) -> Result<()> {
+pub async fn active_faculty<C: ConnectionTrait>(
+    conn: &C,
+    field: &'static str,
+    ids: &[i64],
+) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let found = user::Entity::find().filter(user::Column::Id.is_in(ids.to_vec())).all(conn).await?;
+    let found = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.to_vec()))
+        .all(conn)
+        .await?;
     for id in ids {
-        let ok = found.iter().any(|u| u.id == *id && u.active && u.role_list().contains(&Role::Faculty));
+        let ok = found
+            .iter()
+            .any(|u| u.id == *id && u.active && u.role_list().contains(&Role::Faculty));
         if !ok {
-            return Err(ServiceError::bad_input(field, format!("{id} is not an active faculty member")));
+            return Err(ServiceError::bad_input(
+                field,
+                format!("{id} is not an active faculty member"),
+            ));
         }
     }
     Ok(())
 }
 
-async fn upsert_applicant(txn: &DatabaseTransaction, input: &ApplicantInput) -> Result<applicant::Model> {
+/// Finds or creates the applicant by number and brings name and email up to date. The insert
+/// does nothing on a duplicate number, so two concurrent requests for a new applicant both
+/// end up with the one row (the loser then meets `ensure_applicant_free`).
+async fn upsert_applicant(
+    txn: &DatabaseTransaction,
+    input: &ApplicantInput,
+) -> Result<applicant::Model> {
     let now = db::now();
-    let existing = applicant::Entity::find()
+    applicant::Entity::insert(applicant::ActiveModel {
+        applicant_number: Set(input.applicant_number.clone()),
+        name: Set(input.name.clone()),
+        email: Set(input.email.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(applicant::Column::ApplicantNumber)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    let row = applicant::Entity::find()
         .filter(applicant::Column::ApplicantNumber.eq(input.applicant_number.clone()))
         .one(txn)
-        .await?;
-    Ok(match existing {
-        Some(row) => {
-            let mut active: applicant::ActiveModel = row.into();
-            active.name = Set(input.name.clone());
-            if input.email.is_some() {
-                active.email = Set(input.email.clone());
-            }
-            active.updated_at = Set(now);
-            active.update(txn).await?
-        }
-        None => {
-            applicant::ActiveModel {
-                applicant_number: Set(input.applicant_number.clone()),
-                name: Set(input.name.clone()),
-                email: Set(input.email.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await?
-        }
-    })
+        .await?
+        .ok_or_else(|| ServiceError::Internal("the applicant vanished after its upsert".into()))?;
+    let email = input.email.clone().or_else(|| row.email.clone());
+    if row.name == input.name && row.email == email {
+        return Ok(row);
+    }
+    let mut active: applicant::ActiveModel = row.into();
+    active.name = Set(input.name.clone());
+    active.email = Set(email);
+    active.updated_at = Set(now);
+    Ok(active.update(txn).await?)
 }
 
 /// BAD_USER_INPUT when another ticket already holds this applicant. The unique partial
 /// index enforces the same rule against races; this check only gives the better message.
-async fn ensure_applicant_free(txn: &DatabaseTransaction, applicant_id: i64, ticket_id: i64, number: &str) -> Result<()> {
+async fn ensure_applicant_free(
+    txn: &DatabaseTransaction,
+    applicant_id: i64,
+    ticket_id: i64,
+    number: &str,
+) -> Result<()> {
     let holder = ticket::Entity::find()
         .filter(ticket::Column::ApplicantId.eq(applicant_id))
         .filter(ticket::Column::Id.ne(ticket_id))
-        .filter(ticket::Column::State.is_in(TicketState::APPLICANT_LOCKING.iter().map(|s| s.as_str())))
+        .filter(
+            ticket::Column::State.is_in(TicketState::APPLICANT_LOCKING.iter().map(|s| s.as_str())),
+        )
         .one(txn)
         .await?;
     match holder {
         None => Ok(()),
         Some(other) => Err(ServiceError::bad_input(
             "applicantNumber",
-            format!("applicant {number} already has an active offer on ticket #{}", other.number),
+            format!(
+                "applicant {number} already has an active offer on ticket #{}",
+                other.number
+            ),
         )),
     }
 }
@@ -369,7 +476,10 @@ fn applicant_taken(err: DbErr, applicant: Option<&ApplicantInput>) -> ServiceErr
     match (err.sql_err(), applicant) {
         (Some(SqlErr::UniqueConstraintViolation(_)), Some(a)) => ServiceError::bad_input(
             "applicantNumber",
-            format!("applicant {} already has an active offer on another ticket", a.applicant_number),
+            format!(
+                "applicant {} already has an active offer on another ticket",
+                a.applicant_number
+            ),
         ),
         _ => err.into(),
     }
@@ -381,9 +491,11 @@ async fn replace_supervisors(txn: &DatabaseTransaction, ticket_id: i64, ids: &[i
         .exec(txn)
         .await?;
     if !ids.is_empty() {
-        ticket_supervisor::Entity::insert_many(ids.iter().map(|id| ticket_supervisor::ActiveModel {
-            ticket_id: Set(ticket_id),
-            user_id: Set(*id),
+        ticket_supervisor::Entity::insert_many(ids.iter().map(|id| {
+            ticket_supervisor::ActiveModel {
+                ticket_id: Set(ticket_id),
+                user_id: Set(*id),
+            }
         }))
         .exec(txn)
         .await?;
@@ -392,7 +504,10 @@ async fn replace_supervisors(txn: &DatabaseTransaction, ticket_id: i64, ids: &[i
 }
 
 async fn user_names<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<String> {
-    let users = user::Entity::find().filter(user::Column::Id.is_in(ids.to_vec())).all(conn).await?;
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.to_vec()))
+        .all(conn)
+        .await?;
     Ok(ids
         .iter()
         .filter_map(|id| users.iter().find(|u| u.id == *id).map(|u| u.name.clone()))

@@ -8,18 +8,27 @@ use crate::{
 use common::{Principal, Role};
 use db::entity::{user, user_support};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
     sea_query::{Expr, Func},
 };
 
 /// Lists users, optionally with one role; inactive ones only for ADMIN and only when asked.
-pub async fn list(db: &DatabaseConnection, caller: &Principal, role: Option<Role>, include_inactive: bool) -> Result<Vec<user::Model>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    role: Option<Role>,
+    include_inactive: bool,
+) -> Result<Vec<user::Model>> {
     caller_id(caller)?;
     if include_inactive && !caller.has_role(Role::Admin) {
-        return Err(ServiceError::Forbidden("only an administrator may list inactive users".into()));
+        return Err(ServiceError::Forbidden(
+            "only an administrator may list inactive users".into(),
+        ));
     }
-    let mut query = user::Entity::find().order_by_asc(user::Column::Name).order_by_asc(user::Column::Id);
+    let mut query = user::Entity::find()
+        .order_by_asc(user::Column::Name)
+        .order_by_asc(user::Column::Id);
     if !include_inactive {
         query = query.filter(user::Column::Active.eq(true));
     }
@@ -67,13 +76,18 @@ fn admin_only(caller: &Principal) -> Result<i64> {
     if caller.has_role(Role::Admin) {
         Ok(me)
     } else {
-        Err(ServiceError::Forbidden("only an administrator may manage users".into()))
+        Err(ServiceError::Forbidden(
+            "only an administrator may manage users".into(),
+        ))
     }
 }
 
 fn check_roles(roles: &[Role]) -> Result<()> {
     if roles.is_empty() {
-        return Err(ServiceError::bad_input("roles", "a user needs at least one role"));
+        return Err(ServiceError::bad_input(
+            "roles",
+            "a user needs at least one role",
+        ));
     }
     Ok(())
 }
@@ -85,23 +99,37 @@ async fn hash(password: String) -> Result<String> {
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
-async fn check_supports(txn: &DatabaseTransaction, roles: &[Role], ids: &[String]) -> Result<Vec<i64>> {
-    let mut parsed = ids.iter().map(|id| validate::id("supportsIds", id)).collect::<Result<Vec<_>>>()?;
+async fn check_supports(
+    txn: &DatabaseTransaction,
+    roles: &[Role],
+    ids: &[String],
+) -> Result<Vec<i64>> {
+    let mut parsed = ids
+        .iter()
+        .map(|id| validate::id("supportsIds", id))
+        .collect::<Result<Vec<_>>>()?;
     parsed.sort_unstable();
     parsed.dedup();
     if !parsed.is_empty() && !roles.contains(&Role::Fss) {
-        return Err(ServiceError::bad_input("supportsIds", "only FSS users support faculty members"));
+        return Err(ServiceError::bad_input(
+            "supportsIds",
+            "only FSS users support faculty members",
+        ));
     }
     active_faculty(txn, "supportsIds", &parsed).await?;
     Ok(parsed)
 }
 
 async fn replace_supports(txn: &DatabaseTransaction, fss_id: i64, ids: &[i64]) -> Result<()> {
-    user_support::Entity::delete_many().filter(user_support::Column::FssId.eq(fss_id)).exec(txn).await?;
+    user_support::Entity::delete_many()
+        .filter(user_support::Column::FssId.eq(fss_id))
+        .exec(txn)
+        .await?;
     if !ids.is_empty() {
-        user_support::Entity::insert_many(
-            ids.iter().map(|f| user_support::ActiveModel { fss_id: Set(fss_id), faculty_id: Set(*f) }),
-        )
+        user_support::Entity::insert_many(ids.iter().map(|f| user_support::ActiveModel {
+            fss_id: Set(fss_id),
+            faculty_id: Set(*f),
+        }))
         .exec(txn)
         .await?;
     }
@@ -110,15 +138,20 @@ async fn replace_supports(txn: &DatabaseTransaction, fss_id: i64, ids: &[i64]) -
 
 fn duplicate_email(err: DbErr, email: &str) -> ServiceError {
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            ServiceError::bad_input("email", format!("a user with the email {email} already exists"))
-        }
+        Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::bad_input(
+            "email",
+            format!("a user with the email {email} already exists"),
+        ),
         _ => err.into(),
     }
 }
 
 /// Creates a user (ADMIN only).
-pub async fn create(db: &DatabaseConnection, caller: &Principal, input: NewUser) -> Result<user::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    input: NewUser,
+) -> Result<user::Model> {
     admin_only(caller)?;
     let email = validate::email("email", &input.email)?;
     let name = validate::text("name", &input.name, validate::SHORT_MAX)?;
@@ -132,7 +165,10 @@ pub async fn create(db: &DatabaseConnection, caller: &Principal, input: NewUser)
         .one(&txn)
         .await?;
     if taken.is_some() {
-        return Err(ServiceError::bad_input("email", format!("a user with the email {email} already exists")));
+        return Err(ServiceError::bad_input(
+            "email",
+            format!("a user with the email {email} already exists"),
+        ));
     }
     let now = db::now();
     let row = user::ActiveModel {
@@ -154,18 +190,32 @@ pub async fn create(db: &DatabaseConnection, caller: &Principal, input: NewUser)
 }
 
 /// Changes a user (ADMIN only). An administrator cannot lock themselves out.
-pub async fn update(db: &DatabaseConnection, caller: &Principal, changes: UserChanges) -> Result<user::Model> {
+pub async fn update(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    changes: UserChanges,
+) -> Result<user::Model> {
     let me = admin_only(caller)?;
     let id = validate::id("id", &changes.id)?;
-    let name = changes.name.as_deref().map(|n| validate::text("name", n, validate::SHORT_MAX)).transpose()?;
+    let name = changes
+        .name
+        .as_deref()
+        .map(|n| validate::text("name", n, validate::SHORT_MAX))
+        .transpose()?;
     if let Some(roles) = &changes.roles {
         check_roles(roles)?;
         if id == me && !roles.contains(&Role::Admin) {
-            return Err(ServiceError::bad_input("roles", "you cannot remove your own ADMIN role"));
+            return Err(ServiceError::bad_input(
+                "roles",
+                "you cannot remove your own ADMIN role",
+            ));
         }
     }
     if id == me && changes.active == Some(false) {
-        return Err(ServiceError::bad_input("active", "you cannot deactivate yourself"));
+        return Err(ServiceError::bad_input(
+            "active",
+            "you cannot deactivate yourself",
+        ));
     }
     let password_hash = match changes.password {
         None => None,

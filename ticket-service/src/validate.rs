@@ -13,7 +13,10 @@ pub const REASON_MAX: usize = 2_000;
 pub fn text(field: &'static str, value: &str, max: usize) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(ServiceError::bad_input(field, format!("{field} must not be empty")));
+        return Err(ServiceError::bad_input(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     let len = trimmed.chars().count();
     if len > max {
@@ -26,7 +29,11 @@ pub fn text(field: &'static str, value: &str, max: usize) -> Result<String> {
 }
 
 /// An optional text: `None` or blank means absent.
-pub fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+pub fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => text(field, v, max).map(Some),
@@ -41,7 +48,9 @@ pub fn email(field: &'static str, value: &str) -> Result<String> {
         return Err(bad());
     }
     let (local, domain) = value.split_once('@').ok_or_else(bad)?;
-    let labels_ok = domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+    let labels_ok = domain
+        .split('.')
+        .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
     if local.is_empty() || domain.contains('@') || !domain.contains('.') || !labels_ok {
         return Err(bad());
     }
@@ -54,7 +63,10 @@ pub fn cycle(field: &'static str, value: &str) -> Result<String> {
     if value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(value.to_owned())
     } else {
-        Err(ServiceError::bad_input(field, format!("cycle must be four digits such as \"2027\", not `{value}`")))
+        Err(ServiceError::bad_input(
+            field,
+            format!("cycle must be four digits such as \"2027\", not `{value}`"),
+        ))
     }
 }
 
@@ -74,7 +86,10 @@ pub fn password(field: &'static str, value: &str) -> Result<()> {
     if len < common::password::MIN_LENGTH {
         return Err(ServiceError::bad_input(
             field,
-            format!("the password must have at least {} characters", common::password::MIN_LENGTH),
+            format!(
+                "the password must have at least {} characters",
+                common::password::MIN_LENGTH
+            ),
         ));
     }
     if len > common::password::MAX_LENGTH {
@@ -92,7 +107,9 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@dept.example.edu"] {
             assert!(email("email", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@b..co", "a@-b.co"] {
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@b..co", "a@-b.co",
+        ] {
             assert!(email("email", bad).is_err(), "{bad}");
         }
     }

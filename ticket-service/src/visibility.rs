@@ -12,7 +12,9 @@ use sea_orm::{
 /// A condition on `tickets` that keeps exactly the rows `caller` may see.
 pub fn tickets_visible_to(caller: &Principal) -> Condition {
     let nothing = Condition::all().add(Expr::val(1).eq(0));
-    let Some(me) = caller.user_id else { return nothing };
+    let Some(me) = caller.user_id else {
+        return nothing;
+    };
     if caller.sees_every_ticket() {
         return Condition::all();
     }

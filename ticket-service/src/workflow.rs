@@ -79,10 +79,14 @@ pub fn permits(actor: &Principal, action: Action, owner_id: i64) -> bool {
     match action {
         Action::Grant | Action::Cancel => actor.has_role(Role::BudgetDirector),
         Action::RequestOffer | Action::WithdrawOfferRequest => owner_side(actor, owner_id),
-        Action::ApproveOffer => actor.has_role(Role::AssociateChair) || actor.has_role(Role::GradOffice),
+        Action::ApproveOffer => {
+            actor.has_role(Role::AssociateChair) || actor.has_role(Role::GradOffice)
+        }
         Action::DeclineOffer => actor.has_role(Role::AssociateChair),
         Action::RecordOfferResponse(_) => actor.has_role(Role::GradOffice),
-        Action::SetSupervisors => owner_side(actor, owner_id) || actor.has_role(Role::AssociateChair),
+        Action::SetSupervisors => {
+            owner_side(actor, owner_id) || actor.has_role(Role::AssociateChair)
+        }
     }
 }
 
@@ -109,7 +113,12 @@ pub fn next_state(action: Action, from: TicketState) -> Option<TicketState> {
 }
 
 /// Decides a move: who first, then the state (FORBIDDEN outranks INVALID_TRANSITION).
-pub fn decide(actor: &Principal, action: Action, owner_id: i64, from: TicketState) -> Result<TicketState, Refusal> {
+pub fn decide(
+    actor: &Principal,
+    action: Action,
+    owner_id: i64,
+    from: TicketState,
+) -> Result<TicketState, Refusal> {
     if !permits(actor, action, owner_id) {
         return Err(Refusal::NotPermitted);
     }
@@ -117,7 +126,11 @@ pub fn decide(actor: &Principal, action: Action, owner_id: i64, from: TicketStat
 }
 
 /// The states `actor` may move this ticket to now, in workflow order.
-pub fn allowed_transitions(actor: &Principal, owner_id: i64, from: TicketState) -> Vec<TicketState> {
+pub fn allowed_transitions(
+    actor: &Principal,
+    owner_id: i64,
+    from: TicketState,
+) -> Vec<TicketState> {
     let mut states: Vec<TicketState> = Action::ALL
         .iter()
         .filter(|a| !matches!(a, Action::SetSupervisors))
@@ -146,9 +159,18 @@ mod tests {
     fn only_the_table_moves() {
         let budget = user(1, &[Role::BudgetDirector]);
         assert_eq!(decide(&budget, Action::Grant, 9, Initial), Ok(Granted));
-        assert_eq!(decide(&budget, Action::Grant, 9, Granted), Err(Refusal::WrongState));
-        assert_eq!(decide(&budget, Action::Cancel, 9, OfferPending), Err(Refusal::WrongState));
-        assert_eq!(decide(&budget, Action::ApproveOffer, 9, OfferRequested), Err(Refusal::NotPermitted));
+        assert_eq!(
+            decide(&budget, Action::Grant, 9, Granted),
+            Err(Refusal::WrongState)
+        );
+        assert_eq!(
+            decide(&budget, Action::Cancel, 9, OfferPending),
+            Err(Refusal::WrongState)
+        );
+        assert_eq!(
+            decide(&budget, Action::ApproveOffer, 9, OfferRequested),
+            Err(Refusal::NotPermitted)
+        );
         for state in [OfferAccepted, Cancelled] {
             for action in Action::ALL {
                 assert_eq!(next_state(action, state), None, "{state} is final");
@@ -163,27 +185,49 @@ mod tests {
         let fss = Principal::user(7, vec![Role::Fss], vec![9]);
         let other_fss = Principal::user(6, vec![Role::Fss], vec![8]);
         for actor in [&owner, &fss] {
-            assert_eq!(decide(actor, Action::RequestOffer, 9, Granted), Ok(OfferRequested));
+            assert_eq!(
+                decide(actor, Action::RequestOffer, 9, Granted),
+                Ok(OfferRequested)
+            );
         }
         for actor in [&other, &other_fss] {
-            assert_eq!(decide(actor, Action::RequestOffer, 9, Granted), Err(Refusal::NotPermitted));
+            assert_eq!(
+                decide(actor, Action::RequestOffer, 9, Granted),
+                Err(Refusal::NotPermitted)
+            );
         }
     }
 
     #[test]
     fn allowed_transitions_follow_decide() {
         let chair = user(2, &[Role::AssociateChair]);
-        assert_eq!(allowed_transitions(&chair, 9, OfferRequested), vec![Granted, OfferPending]);
+        assert_eq!(
+            allowed_transitions(&chair, 9, OfferRequested),
+            vec![Granted, OfferPending]
+        );
         let grad = user(3, &[Role::GradOffice]);
-        assert_eq!(allowed_transitions(&grad, 9, OfferPending), vec![OfferAccepted, OfferRefused]);
-        assert_eq!(allowed_transitions(&grad, 9, OfferRequested), vec![OfferPending]);
+        assert_eq!(
+            allowed_transitions(&grad, 9, OfferPending),
+            vec![OfferAccepted, OfferRefused]
+        );
+        assert_eq!(
+            allowed_transitions(&grad, 9, OfferRequested),
+            vec![OfferPending]
+        );
         let owner = user(9, &[Role::Faculty]);
-        assert_eq!(allowed_transitions(&owner, 9, OfferRefused), vec![OfferRequested]);
+        assert_eq!(
+            allowed_transitions(&owner, 9, OfferRefused),
+            vec![OfferRequested]
+        );
         assert!(allowed_transitions(&owner, 9, Cancelled).is_empty());
         for state in TicketState::ALL {
             for actor in [&chair, &grad, &owner] {
                 for to in allowed_transitions(actor, 9, *state) {
-                    assert!(Action::ALL.iter().any(|a| decide(actor, *a, 9, *state) == Ok(to)));
+                    assert!(
+                        Action::ALL
+                            .iter()
+                            .any(|a| decide(actor, *a, 9, *state) == Ok(to))
+                    );
                 }
             }
         }

@@ -12,23 +12,35 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(2);
     }
     let settings = common::config::CommonSettings::from_env()?;
-    let conn = db::connect(&settings.database_url)
-        .await
-        .with_context(|| format!("DATABASE_URL: cannot connect to {}", redact(&settings.database_url)))?;
+    let conn = db::connect(&settings.database_url).await.with_context(|| {
+        format!(
+            "DATABASE_URL: cannot connect to {}",
+            redact(&settings.database_url)
+        )
+    })?;
     match command.as_str() {
         "migrate" => {
             db::migrate(&conn).await.context("migration failed")?;
             println!("migrations applied");
         }
         "status" => {
-            for (name, applied) in db::status(&conn).await.context("cannot read migration status")? {
+            for (name, applied) in db::status(&conn)
+                .await
+                .context("cannot read migration status")?
+            {
                 println!("{} {name}", if applied { "applied" } else { "pending" });
             }
         }
         _ => {
             db::migrate(&conn).await.context("migration failed")?;
-            if db::seed::seed_if_empty(&conn).await.context("seeding failed")? {
-                println!("demo data seeded; every demo user's password is `{}`:", db::seed::DEMO_PASSWORD);
+            if db::seed::seed_if_empty(&conn)
+                .await
+                .context("seeding failed")?
+            {
+                println!(
+                    "demo data seeded; every demo user's password is `{}`:",
+                    db::seed::DEMO_PASSWORD
+                );
                 for login in db::seed::logins() {
                     println!("  {:<16} {}", login.role.as_str(), login.email);
                 }

@@ -11,12 +11,12 @@ pub mod counter;
 pub mod note;
 /// Events waiting to be relayed to the event stream.
 pub mod outbox;
+/// Funded admission offers.
+pub mod ticket;
 /// The audit trail of every ticket change.
 pub mod ticket_event;
 /// Faculty named on a ticket's offer.
 pub mod ticket_supervisor;
-/// Funded admission offers.
-pub mod ticket;
 /// People who sign in.
 pub mod user;
 /// Which faculty members an FSS user acts for.

@@ -45,6 +45,8 @@ impl Model {
 
     /// The residency as an enum value.
     pub fn residency(&self) -> common::Residency {
-        self.residency.parse().unwrap_or(common::Residency::Domestic)
+        self.residency
+            .parse()
+            .unwrap_or(common::Residency::Domestic)
     }
 }

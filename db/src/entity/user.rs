@@ -39,7 +39,10 @@ impl Model {
 
 /// Parses the stored form of a role list.
 pub fn parse_roles(stored: &str) -> Vec<common::Role> {
-    let mut roles: Vec<common::Role> = stored.split(',').filter_map(|r| r.trim().parse().ok()).collect();
+    let mut roles: Vec<common::Role> = stored
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
     roles.sort();
     roles.dedup();
     roles
@@ -50,5 +53,9 @@ pub fn format_roles(roles: &[common::Role]) -> String {
     let mut roles = roles.to_vec();
     roles.sort();
     roles.dedup();
-    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }

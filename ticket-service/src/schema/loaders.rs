@@ -57,7 +57,8 @@ impl Loader<i64> for SupervisorsLoader {
             .order_by_asc(user::Column::Name)
             .all(&self.0)
             .await?;
-        let mut out: HashMap<i64, Vec<user::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut out: HashMap<i64, Vec<user::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
         for (link, user) in rows {
             if let Some(user) = user {
                 out.entry(link.ticket_id).or_default().push(user);

@@ -10,7 +10,7 @@ pub mod query;
 /// Object, enum and input types.
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, Schema, SDLExportOptions};
+use async_graphql::{Context, EmptySubscription, SDLExportOptions, Schema};
 use common::{Principal, config::Mode};
 use loaders::Loaders;
 use sea_orm::DatabaseConnection;
@@ -42,7 +42,11 @@ pub fn sdl() -> String {
 }
 
 /// Attaches the caller and fresh loaders to a request.
-pub fn prepare(request: async_graphql::Request, caller: Principal, db: &DatabaseConnection) -> async_graphql::Request {
+pub fn prepare(
+    request: async_graphql::Request,
+    caller: Principal,
+    db: &DatabaseConnection,
+) -> async_graphql::Request {
     request.data(caller).data(Loaders::new(db))
 }
 

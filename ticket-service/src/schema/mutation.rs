@@ -18,27 +18,50 @@ fn ids(ids: Option<Vec<ID>>) -> Option<Vec<String>> {
     ids.map(|v| v.into_iter().map(|i| i.0).collect())
 }
 
-async fn apply(ctx: &Context<'_>, ticket_id: &ID, action: Action, input: MoveInput) -> Result<Ticket> {
-    Ok(Ticket(tickets::apply(db(ctx), caller(ctx), ticket_id, action, input).await?))
+async fn apply(
+    ctx: &Context<'_>,
+    ticket_id: &ID,
+    action: Action,
+    input: MoveInput,
+) -> Result<Ticket> {
+    Ok(Ticket(
+        tickets::apply(db(ctx), caller(ctx), ticket_id, action, input).await?,
+    ))
 }
 
 fn versioned(expected_version: Option<i32>) -> MoveInput {
-    MoveInput { expected_version, ..Default::default() }
+    MoveInput {
+        expected_version,
+        ..Default::default()
+    }
 }
 
 #[Object]
 impl Mutation {
-    async fn create_tickets(&self, ctx: &Context<'_>, input: CreateTicketsInput) -> Result<Vec<Ticket>> {
+    async fn create_tickets(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTicketsInput,
+    ) -> Result<Vec<Ticket>> {
         let input = NewTickets {
             owner_id: input.owner_id.0,
             residency: input.residency.into(),
             cycle: input.cycle,
             count: input.count,
         };
-        Ok(tickets::create(db(ctx), caller(ctx), input).await?.into_iter().map(Ticket).collect())
+        Ok(tickets::create(db(ctx), caller(ctx), input)
+            .await?
+            .into_iter()
+            .map(Ticket)
+            .collect())
     }
 
-    async fn grant_ticket(&self, ctx: &Context<'_>, ticket_id: ID, expected_version: Option<i32>) -> Result<Ticket> {
+    async fn grant_ticket(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        expected_version: Option<i32>,
+    ) -> Result<Ticket> {
         apply(ctx, &ticket_id, Action::Grant, versioned(expected_version)).await
     }
 
@@ -49,7 +72,16 @@ impl Mutation {
         reason: String,
         expected_version: Option<i32>,
     ) -> Result<Ticket> {
-        apply(ctx, &ticket_id, Action::Cancel, MoveInput { reason: Some(reason), ..versioned(expected_version) }).await
+        apply(
+            ctx,
+            &ticket_id,
+            Action::Cancel,
+            MoveInput {
+                reason: Some(reason),
+                ..versioned(expected_version)
+            },
+        )
+        .await
     }
 
     async fn request_offer(&self, ctx: &Context<'_>, input: RequestOfferInput) -> Result<Ticket> {
@@ -74,7 +106,16 @@ impl Mutation {
         reason: Option<String>,
         expected_version: Option<i32>,
     ) -> Result<Ticket> {
-        apply(ctx, &ticket_id, Action::WithdrawOfferRequest, MoveInput { reason, ..versioned(expected_version) }).await
+        apply(
+            ctx,
+            &ticket_id,
+            Action::WithdrawOfferRequest,
+            MoveInput {
+                reason,
+                ..versioned(expected_version)
+            },
+        )
+        .await
     }
 
     async fn set_supervisors(
@@ -84,12 +125,26 @@ impl Mutation {
         supervisor_ids: Vec<ID>,
         expected_version: Option<i32>,
     ) -> Result<Ticket> {
-        let mv = MoveInput { supervisor_ids: ids(Some(supervisor_ids)), ..versioned(expected_version) };
+        let mv = MoveInput {
+            supervisor_ids: ids(Some(supervisor_ids)),
+            ..versioned(expected_version)
+        };
         apply(ctx, &ticket_id, Action::SetSupervisors, mv).await
     }
 
-    async fn approve_offer(&self, ctx: &Context<'_>, ticket_id: ID, expected_version: Option<i32>) -> Result<Ticket> {
-        apply(ctx, &ticket_id, Action::ApproveOffer, versioned(expected_version)).await
+    async fn approve_offer(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        expected_version: Option<i32>,
+    ) -> Result<Ticket> {
+        apply(
+            ctx,
+            &ticket_id,
+            Action::ApproveOffer,
+            versioned(expected_version),
+        )
+        .await
     }
 
     async fn decline_offer(
@@ -99,8 +154,16 @@ impl Mutation {
         reason: String,
         expected_version: Option<i32>,
     ) -> Result<Ticket> {
-        apply(ctx, &ticket_id, Action::DeclineOffer, MoveInput { reason: Some(reason), ..versioned(expected_version) })
-            .await
+        apply(
+            ctx,
+            &ticket_id,
+            Action::DeclineOffer,
+            MoveInput {
+                reason: Some(reason),
+                ..versioned(expected_version)
+            },
+        )
+        .await
     }
 
     async fn record_offer_response(
@@ -110,19 +173,31 @@ impl Mutation {
         accepted: bool,
         expected_version: Option<i32>,
     ) -> Result<Ticket> {
-        apply(ctx, &ticket_id, Action::RecordOfferResponse(accepted), versioned(expected_version)).await
+        apply(
+            ctx,
+            &ticket_id,
+            Action::RecordOfferResponse(accepted),
+            versioned(expected_version),
+        )
+        .await
     }
 
     async fn add_note(&self, ctx: &Context<'_>, ticket_id: ID, body: String) -> Result<Note> {
-        Ok(Note(notes::add(db(ctx), caller(ctx), &ticket_id, &body).await?))
+        Ok(Note(
+            notes::add(db(ctx), caller(ctx), &ticket_id, &body).await?,
+        ))
     }
 
     async fn edit_note(&self, ctx: &Context<'_>, note_id: ID, body: String) -> Result<Note> {
-        Ok(Note(notes::edit(db(ctx), caller(ctx), &note_id, &body).await?))
+        Ok(Note(
+            notes::edit(db(ctx), caller(ctx), &note_id, &body).await?,
+        ))
     }
 
     async fn delete_note(&self, ctx: &Context<'_>, note_id: ID) -> Result<ID> {
-        Ok(ID(notes::delete(db(ctx), caller(ctx), &note_id).await?.to_string()))
+        Ok(ID(notes::delete(db(ctx), caller(ctx), &note_id)
+            .await?
+            .to_string()))
     }
 
     async fn resolve_note(
@@ -131,7 +206,9 @@ impl Mutation {
         note_id: ID,
         #[graphql(default = true)] resolved: bool,
     ) -> Result<Note> {
-        Ok(Note(notes::resolve(db(ctx), caller(ctx), &note_id, resolved).await?))
+        Ok(Note(
+            notes::resolve(db(ctx), caller(ctx), &note_id, resolved).await?,
+        ))
     }
 
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {

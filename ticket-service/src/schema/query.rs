@@ -17,19 +17,34 @@ fn parse_id(id: &ID) -> Option<i64> {
 impl Query {
     /// The signed-in user; null when not signed in (no error).
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(me) = caller(ctx).user_id else { return Ok(None) };
-        Ok(loaders(ctx).users.load_one(me).await.map_err(|e| ServiceError::Internal(e.to_string()))?.map(User))
+        let Some(me) = caller(ctx).user_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)
+            .users
+            .load_one(me)
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map(User))
     }
 
     async fn ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Ticket>> {
         tickets::caller_id(caller(ctx))?;
-        let Some(id) = parse_id(&id) else { return Ok(None) };
-        Ok(tickets::find_visible(db(ctx), caller(ctx), id).await?.map(Ticket))
+        let Some(id) = parse_id(&id) else {
+            return Ok(None);
+        };
+        Ok(tickets::find_visible(db(ctx), caller(ctx), id)
+            .await?
+            .map(Ticket))
     }
 
     async fn ticket_by_number(&self, ctx: &Context<'_>, number: i32) -> Result<Option<Ticket>> {
         tickets::caller_id(caller(ctx))?;
-        Ok(tickets::find_visible_by_number(db(ctx), caller(ctx), i64::from(number)).await?.map(Ticket))
+        Ok(
+            tickets::find_visible_by_number(db(ctx), caller(ctx), i64::from(number))
+                .await?
+                .map(Ticket),
+        )
     }
 
     /// Only the tickets the caller may see. first/last at most 100.
@@ -47,8 +62,15 @@ impl Query {
         tickets::caller_id(caller(ctx))?;
         let filter = filter.map(Into::into).unwrap_or_default();
         let ordering = order_by.map(Into::into).unwrap_or_default();
-        let request = listing::PageRequest { first, after, last, before };
-        Ok(TicketConnection(listing::page(db(ctx), caller(ctx), &filter, ordering, &request).await?))
+        let request = listing::PageRequest {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(TicketConnection(
+            listing::page(db(ctx), caller(ctx), &filter, ordering, &request).await?,
+        ))
     }
 
     async fn ticket_stats(&self, ctx: &Context<'_>, cycle: Option<String>) -> Result<TicketStats> {
@@ -63,14 +85,27 @@ impl Query {
         role: Option<Role>,
         #[graphql(default_with = "Some(false)")] include_inactive: Option<bool>,
     ) -> Result<Vec<User>> {
-        let rows = users::list(db(ctx), caller(ctx), role.map(Into::into), include_inactive.unwrap_or(false)).await?;
+        let rows = users::list(
+            db(ctx),
+            caller(ctx),
+            role.map(Into::into),
+            include_inactive.unwrap_or(false),
+        )
+        .await?;
         Ok(rows.into_iter().map(User).collect())
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         tickets::caller_id(caller(ctx))?;
-        let Some(id) = parse_id(&id) else { return Ok(None) };
-        Ok(loaders(ctx).users.load_one(id).await.map_err(|e| ServiceError::Internal(e.to_string()))?.map(User))
+        let Some(id) = parse_id(&id) else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)
+            .users
+            .load_one(id)
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map(User))
     }
 
     async fn applicants(
@@ -79,7 +114,8 @@ impl Query {
         search: Option<String>,
         #[graphql(default_with = "Some(20)")] first: Option<i32>,
     ) -> Result<Vec<Applicant>> {
-        let rows = applicants::search(db(ctx), caller(ctx), search.as_deref(), first.unwrap_or(20)).await?;
+        let rows = applicants::search(db(ctx), caller(ctx), search.as_deref(), first.unwrap_or(20))
+            .await?;
         Ok(rows.into_iter().map(Applicant).collect())
     }
 
@@ -89,17 +125,28 @@ impl Query {
         if caller(ctx).user_id.is_none() {
             return Ok(None);
         }
-        let Some(id) = parse_id(&id) else { return Ok(None) };
-        Ok(loaders(ctx).users.load_one(id).await.map_err(|e| ServiceError::Internal(e.to_string()))?.map(User))
+        let Some(id) = parse_id(&id) else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)
+            .users
+            .load_one(id)
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map(User))
     }
 
     /// Federation: a `Ticket` referenced by another subgraph; null unless the caller may see it.
     #[graphql(entity)]
     async fn find_ticket_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Ticket>> {
-        let Some(id) = parse_id(&id) else { return Ok(None) };
+        let Some(id) = parse_id(&id) else {
+            return Ok(None);
+        };
         if caller(ctx).user_id.is_none() {
             return Ok(None);
         }
-        Ok(tickets::find_visible(db(ctx), caller(ctx), id).await?.map(Ticket))
+        Ok(tickets::find_visible(db(ctx), caller(ctx), id)
+            .await?
+            .map(Ticket))
     }
 }

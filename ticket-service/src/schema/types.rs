@@ -21,8 +21,14 @@ fn load_error(err: std::sync::Arc<sea_orm::DbErr>) -> ServiceError {
 
 /// Loads a user that a row points at; a dangling reference is an internal error.
 async fn user_by_id(ctx: &Context<'_>, user_id: i64) -> Result<User> {
-    let row = loaders(ctx).users.load_one(user_id).await.map_err(load_error)?;
-    Ok(User(row.ok_or_else(|| ServiceError::Internal(format!("user {user_id} is missing")))?))
+    let row = loaders(ctx)
+        .users
+        .load_one(user_id)
+        .await
+        .map_err(load_error)?;
+    Ok(User(row.ok_or_else(|| {
+        ServiceError::Internal(format!("user {user_id} is missing"))
+    })?))
 }
 
 /// A role a user holds.
@@ -118,9 +124,21 @@ impl User {
     }
     /// For FSS users: the faculty members they act for.
     async fn supports(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let ids = loaders(ctx).supports.load_one(self.0.id).await.map_err(load_error)?.unwrap_or_default();
-        let users = loaders(ctx).users.load_many(ids.iter().copied()).await.map_err(load_error)?;
-        Ok(ids.iter().filter_map(|i| users.get(i).cloned().map(User)).collect())
+        let ids = loaders(ctx)
+            .supports
+            .load_one(self.0.id)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
+        let users = loaders(ctx)
+            .users
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(load_error)?;
+        Ok(ids
+            .iter()
+            .filter_map(|i| users.get(i).cloned().map(User))
+            .collect())
     }
 }
 
@@ -173,12 +191,23 @@ impl Ticket {
         user_by_id(ctx, self.0.owner_id).await
     }
     async fn applicant(&self, ctx: &Context<'_>) -> Result<Option<Applicant>> {
-        let Some(applicant_id) = self.0.applicant_id else { return Ok(None) };
-        Ok(loaders(ctx).applicants.load_one(applicant_id).await.map_err(load_error)?.map(Applicant))
+        let Some(applicant_id) = self.0.applicant_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)
+            .applicants
+            .load_one(applicant_id)
+            .await
+            .map_err(load_error)?
+            .map(Applicant))
     }
     /// Interested faculty named on the offer letter (the owner is always among them once an offer is requested).
     async fn supervisors(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = loaders(ctx).supervisors.load_one(self.0.id).await.map_err(load_error)?;
+        let rows = loaders(ctx)
+            .supervisors
+            .load_one(self.0.id)
+            .await
+            .map_err(load_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(User).collect())
     }
     async fn created_by(&self, ctx: &Context<'_>) -> Result<User> {
@@ -206,19 +235,37 @@ impl Ticket {
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(true)")] include_resolved: Option<bool>,
     ) -> Result<Vec<Note>> {
-        let rows = loaders(ctx).notes.load_one(self.0.id).await.map_err(load_error)?.unwrap_or_default();
+        let rows = loaders(ctx)
+            .notes
+            .load_one(self.0.id)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
         let include_resolved = include_resolved.unwrap_or(true);
-        Ok(rows.into_iter().filter(|n| include_resolved || !n.resolved).map(Note).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|n| include_resolved || !n.resolved)
+            .map(Note)
+            .collect())
     }
     /// Every change to the ticket, oldest first: the audit trail.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<TicketEvent>> {
-        let rows = loaders(ctx).history.load_one(self.0.id).await.map_err(load_error)?.unwrap_or_default();
+        let rows = loaders(ctx)
+            .history
+            .load_one(self.0.id)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(TicketEvent).collect())
     }
 }
 
 async fn ticket_by_id(ctx: &Context<'_>, ticket_id: i64) -> Result<Ticket> {
-    let row = loaders(ctx).tickets.load_one(ticket_id).await.map_err(load_error)?;
+    let row = loaders(ctx)
+        .tickets
+        .load_one(ticket_id)
+        .await
+        .map_err(load_error)?;
     Ok(Ticket(row.ok_or(ServiceError::NotFound("ticket"))?))
 }
 
@@ -270,18 +317,29 @@ impl TicketEvent {
         ticket_by_id(ctx, self.0.ticket_id).await
     }
     async fn kind(&self) -> Result<TicketEventKind> {
-        let kind: common::TicketEventKind =
-            self.0.kind.parse().map_err(|e: common::model::UnknownName| ServiceError::Internal(e.to_string()))?;
+        let kind: common::TicketEventKind = self
+            .0
+            .kind
+            .parse()
+            .map_err(|e: common::model::UnknownName| ServiceError::Internal(e.to_string()))?;
         Ok(kind.into())
     }
     async fn actor(&self, ctx: &Context<'_>) -> Result<User> {
         user_by_id(ctx, self.0.actor_id).await
     }
     async fn from_state(&self) -> Option<TicketState> {
-        self.0.from_state.as_deref().and_then(|s| s.parse::<common::TicketState>().ok()).map(Into::into)
+        self.0
+            .from_state
+            .as_deref()
+            .and_then(|s| s.parse::<common::TicketState>().ok())
+            .map(Into::into)
     }
     async fn to_state(&self) -> Option<TicketState> {
-        self.0.to_state.as_deref().and_then(|s| s.parse::<common::TicketState>().ok()).map(Into::into)
+        self.0
+            .to_state
+            .as_deref()
+            .and_then(|s| s.parse::<common::TicketState>().ok())
+            .map(Into::into)
     }
     /// Free text the actor gave (a reason, a note excerpt).
     async fn detail(&self) -> Option<&str> {
@@ -352,7 +410,10 @@ impl From<TicketOrder> for listing::Ordering {
             TicketOrderField::State => listing::OrderField::State,
             TicketOrderField::OwnerName => listing::OrderField::OwnerName,
         };
-        listing::Ordering { field, descending: o.direction == OrderDirection::Desc }
+        listing::Ordering {
+            field,
+            descending: o.direction == OrderDirection::Desc,
+        }
     }
 }
 
@@ -378,7 +439,14 @@ pub struct TicketConnection(pub listing::Page);
 #[Object]
 impl TicketConnection {
     async fn edges(&self) -> Vec<TicketEdge> {
-        self.0.rows.iter().map(|(t, c)| TicketEdge { cursor: c.clone(), node: Ticket(t.clone()) }).collect()
+        self.0
+            .rows
+            .iter()
+            .map(|(t, c)| TicketEdge {
+                cursor: c.clone(),
+                node: Ticket(t.clone()),
+            })
+            .collect()
     }
     async fn nodes(&self) -> Vec<Ticket> {
         self.0.rows.iter().map(|(t, _)| Ticket(t.clone())).collect()
@@ -393,7 +461,11 @@ impl TicketConnection {
     }
     /// Every ticket matching the filter, not just this page (counted only when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        Ok(int(listing::count(super::db(ctx), self.0.condition.clone()).await?))
+        Ok(int(listing::count(
+            super::db(ctx),
+            self.0.condition.clone(),
+        )
+        .await?))
     }
 }
 
@@ -405,7 +477,13 @@ pub struct StateCount {
 }
 
 fn state_counts(counts: &[(common::TicketState, i64)]) -> Vec<StateCount> {
-    counts.iter().map(|(s, n)| StateCount { state: (*s).into(), count: int(*n) }).collect()
+    counts
+        .iter()
+        .map(|(s, n)| StateCount {
+            state: (*s).into(),
+            count: int(*n),
+        })
+        .collect()
 }
 
 /// One faculty member's tickets.
@@ -448,7 +526,11 @@ impl TicketStats {
             by_owner: stats
                 .by_owner
                 .iter()
-                .map(|(owner, total, states)| OwnerCount { owner_id: *owner, total: int(*total), by_state: state_counts(states) })
+                .map(|o| OwnerCount {
+                    owner_id: o.owner_id,
+                    total: int(o.total),
+                    by_state: state_counts(&o.by_state),
+                })
                 .collect(),
         }
     }

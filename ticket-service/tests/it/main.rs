@@ -1,0 +1,12 @@
+//! ticket-service's integration tests: a real subgraph on port 0, over HTTP, on SQLite and on
+//! PostgreSQL (every test runs on both; see `support::on_both_databases`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod authorization;
+mod http;
+mod pagination;
+mod race;
+mod validation;
+mod workflow;
