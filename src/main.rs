@@ -3,9 +3,10 @@
 
 use anyhow::Context;
 use common::{
-    Principal, TokenMinter,
+    Principal, Role, TokenMinter,
     config::{self, CommonSettings, Env, Mode},
 };
+use db::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -33,6 +34,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let mode = common.mode;
     let key = config::signing_key(&Env, &common.data_dir)?;
+    let budget_director = db::entity::user::Entity::find()
+        .filter(db::entity::user::Column::Roles.contains(Role::BudgetDirector.as_str()))
+        .filter(db::entity::user::Column::Active.eq(true))
+        .one(&conn)
+        .await?;
     let app = ticket_service::Application::build_with_db(settings, conn).await?;
     let port = app.port();
     println!("Tessera is running:");
@@ -48,16 +54,17 @@ async fn main() -> anyhow::Result<()> {
             println!("  {:<16} {}", login.role.as_str(), login.email);
         }
         // Until the gateway signs people in, a development token lets you try the subgraph.
-        let minter = TokenMinter::new(key).with_ttl(std::time::Duration::from_secs(8 * 3600));
-        let token = minter.mint(&Principal::user(
-            2,
-            vec![common::Role::BudgetDirector],
-            vec![],
-        ))?;
-        println!("Try it (as the demo budget director, valid 8 hours):");
-        println!(
-            "  curl -s http://127.0.0.1:{port}/graphql -H 'content-type: application/json' \\\n    -H 'authorization: Bearer {token}' \\\n    -d '{{\"query\":\"{{ ticketStats {{ total byState {{ state count }} }} }}\"}}'"
-        );
+        if let Some(director) = budget_director {
+            let minter = TokenMinter::new(key).with_ttl(std::time::Duration::from_secs(8 * 3600));
+            let token = minter.mint(&Principal::user(director.id, director.role_list(), vec![]))?;
+            println!(
+                "Try it as {} (a development token, valid 8 hours):",
+                director.email
+            );
+            println!(
+                "  curl -s http://127.0.0.1:{port}/graphql -H 'content-type: application/json' \\\n    -H 'authorization: Bearer {token}' \\\n    -d '{{\"query\":\"{{ ticketStats {{ total byState {{ state count }} }} }}\"}}'"
+            );
+        }
     }
     app.run_until_stopped().await?;
     Ok(())

@@ -1,4 +1,5 @@
 //! Logging set-up: `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` for JSON lines.
+//! Logs go to standard error, so standard output stays for what a command prints.
 
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -7,9 +8,16 @@ pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let result = if json {
-        fmt().json().with_env_filter(filter).try_init()
+        fmt()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .try_init()
     } else {
-        fmt().with_env_filter(filter).try_init()
+        fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .try_init()
     };
     // A second initialisation is expected in tests; nothing to report.
     drop(result);

@@ -1,8 +1,8 @@
 //! `Query`: the reads ticket-service owns, and the federation entity resolvers for `User` and
 //! `Ticket`.
 
-use super::{caller, db, loaders, types::*};
-use crate::{applicants, error::ServiceError, listing, tickets, users};
+use super::{caller, db, types::*};
+use crate::{applicants, listing, tickets, users};
 use async_graphql::{Context, ID, Object, Result};
 
 /// The root of ticket-service's reads.
@@ -20,12 +20,7 @@ impl Query {
         let Some(me) = caller(ctx).user_id else {
             return Ok(None);
         };
-        Ok(loaders(ctx)
-            .users
-            .load_one(me)
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map(User))
+        find_user(ctx, me).await
     }
 
     async fn ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Ticket>> {
@@ -100,12 +95,7 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(loaders(ctx)
-            .users
-            .load_one(id)
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map(User))
+        find_user(ctx, id).await
     }
 
     async fn applicants(
@@ -128,12 +118,7 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(loaders(ctx)
-            .users
-            .load_one(id)
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map(User))
+        find_user(ctx, id).await
     }
 
     /// Federation: a `Ticket` referenced by another subgraph; null unless the caller may see it.

@@ -19,16 +19,21 @@ fn load_error(err: std::sync::Arc<sea_orm::DbErr>) -> ServiceError {
     ServiceError::from(sea_orm::DbErr::Custom(err.to_string()))
 }
 
-/// Loads a user that a row points at; a dangling reference is an internal error.
-async fn user_by_id(ctx: &Context<'_>, user_id: i64) -> Result<User> {
-    let row = loaders(ctx)
+/// The user `user_id`, if there is one, through the request's loader.
+pub(crate) async fn find_user(ctx: &Context<'_>, user_id: i64) -> Result<Option<User>> {
+    Ok(loaders(ctx)
         .users
         .load_one(user_id)
         .await
-        .map_err(load_error)?;
-    Ok(User(row.ok_or_else(|| {
-        ServiceError::Internal(format!("user {user_id} is missing"))
-    })?))
+        .map_err(load_error)?
+        .map(User))
+}
+
+/// Loads a user that a row points at; a dangling reference is an internal error.
+async fn user_by_id(ctx: &Context<'_>, user_id: i64) -> Result<User> {
+    find_user(ctx, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal(format!("user {user_id} is missing")).into())
 }
 
 /// A role a user holds.

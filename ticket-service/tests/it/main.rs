@@ -5,6 +5,7 @@
 mod support;
 
 mod authorization;
+mod batching;
 mod http;
 mod pagination;
 mod race;

@@ -1,0 +1,240 @@
+//! The migrations, constraints and demo seed, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use common::TicketState;
+use db::entity::{applicant, note, ticket, user, user_support};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set,
+};
+use std::collections::HashSet;
+
+/// A fresh database on each backend that answers (PostgreSQL is required in CI).
+struct Databases {
+    list: Vec<(String, DatabaseConnection)>,
+    sqlite: std::path::PathBuf,
+    postgres: Option<(String, String)>,
+}
+
+impl Databases {
+    /// Closes the connections and removes the databases.
+    async fn remove(self) {
+        for (_, conn) in self.list {
+            conn.close().await.ok();
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", self.sqlite.display())).ok();
+        }
+        if let Some((base, name)) = self.postgres
+            && let Ok(admin) = sea_orm::Database::connect(format!("{base}/postgres")).await
+        {
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
+                .ok();
+        }
+    }
+}
+
+async fn databases() -> Databases {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let path = std::env::temp_dir().join(format!("tessera-db-test-{unique}.db"));
+    let mut postgres = None;
+    let mut list = vec![(
+        "sqlite".to_owned(),
+        db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap(),
+    )];
+    let base = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    match sea_orm::Database::connect(format!("{base}/postgres")).await {
+        Ok(admin) => {
+            let name = format!("tessera_db_test_{unique}");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap();
+            list.push((
+                "postgres".to_owned(),
+                db::connect(&format!("{base}/{name}")).await.unwrap(),
+            ));
+            postgres = Some((base, name));
+        }
+        Err(err) if std::env::var_os("CI").is_some() => {
+            panic!("PostgreSQL at {base} is required in CI: {err}")
+        }
+        Err(err) => {
+            eprintln!("\n!!! SKIPPED the PostgreSQL half: {base} is not reachable ({err}) !!!\n")
+        }
+    }
+    Databases {
+        list,
+        sqlite: path,
+        postgres,
+    }
+}
+
+async fn user(conn: &DatabaseConnection, email: &str) -> Result<user::Model, sea_orm::DbErr> {
+    let now = db::now();
+    user::ActiveModel {
+        email: Set(email.into()),
+        name: Set("Someone".into()),
+        roles: Set("FACULTY".into()),
+        password_hash: Set(None),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+}
+
+async fn ticket(
+    conn: &DatabaseConnection,
+    number: i64,
+    owner: i64,
+    applicant: Option<i64>,
+    state: TicketState,
+) -> Result<ticket::Model, sea_orm::DbErr> {
+    let now = db::now();
+    ticket::ActiveModel {
+        number: Set(number),
+        cycle: Set("2027".into()),
+        residency: Set("DOMESTIC".into()),
+        state: Set(state.as_str().into()),
+        owner_id: Set(owner),
+        applicant_id: Set(applicant),
+        created_by: Set(owner),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_report_status() {
+    let dbs = databases().await;
+    for (backend, conn) in &dbs.list {
+        let (backend, conn) = (backend.as_str(), conn);
+        let before = db::status(conn).await.unwrap();
+        assert!(
+            before.iter().all(|(_, applied)| !applied),
+            "{backend}: {before:?}"
+        );
+        db::migrate(conn).await.unwrap();
+        db::migrate(conn).await.unwrap();
+        let after = db::status(conn).await.unwrap();
+        assert!(
+            !after.is_empty() && after.iter().all(|(_, applied)| *applied),
+            "{backend}: {after:?}"
+        );
+    }
+    dbs.remove().await;
+}
+
+#[tokio::test]
+async fn the_database_enforces_the_rules() {
+    let dbs = databases().await;
+    for (backend, conn) in &dbs.list {
+        let (backend, conn) = (backend.as_str(), conn);
+        db::migrate(conn).await.unwrap();
+        let owner = user(conn, "Owner@Test.edu").await.unwrap();
+        assert!(
+            user(conn, "owner@test.EDU").await.is_err(),
+            "{backend}: emails are unique whatever their case"
+        );
+        let now = db::now();
+        let a = applicant::ActiveModel {
+            applicant_number: Set("U-1".into()),
+            name: Set("Pat".into()),
+            email: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .unwrap();
+        // One applicant, one ticket that holds them; refused and other states do not hold.
+        ticket(conn, 1, owner.id, Some(a.id), TicketState::OfferPending)
+            .await
+            .unwrap();
+        for (n, state) in [
+            (2, TicketState::OfferRequested),
+            (3, TicketState::OfferAccepted),
+        ] {
+            let err = ticket(conn, n, owner.id, Some(a.id), state)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ),
+                "{backend}: {err}"
+            );
+        }
+        ticket(conn, 4, owner.id, Some(a.id), TicketState::OfferRefused)
+            .await
+            .unwrap();
+        // Numbers are unique; tickets need a real owner.
+        assert!(
+            ticket(conn, 4, owner.id, None, TicketState::Initial)
+                .await
+                .is_err(),
+            "{backend}"
+        );
+        assert!(
+            ticket(conn, 5, 999_999, None, TicketState::Initial)
+                .await
+                .is_err(),
+            "{backend}: foreign keys"
+        );
+    }
+    dbs.remove().await;
+}
+
+#[tokio::test]
+async fn the_demo_covers_every_state_once_seeded() {
+    let dbs = databases().await;
+    for (backend, conn) in &dbs.list {
+        let (backend, conn) = (backend.as_str(), conn);
+        db::migrate(conn).await.unwrap();
+        assert!(db::seed::seed_if_empty(conn).await.unwrap(), "{backend}");
+        assert!(
+            !db::seed::seed_if_empty(conn).await.unwrap(),
+            "{backend}: seeds only an empty database"
+        );
+        let tickets = ticket::Entity::find().all(conn).await.unwrap();
+        assert_eq!(tickets.len(), 40, "{backend}");
+        let states: HashSet<TicketState> = tickets.iter().map(|t| t.state()).collect();
+        assert_eq!(
+            states.len(),
+            TicketState::ALL.len(),
+            "{backend}: {states:?}"
+        );
+        let users = user::Entity::find().all(conn).await.unwrap();
+        for role in common::Role::ALL {
+            assert!(
+                users.iter().any(|u| u.role_list().contains(role)),
+                "{backend}: no {role}"
+            );
+        }
+        assert!(
+            user_support::Entity::find().count(conn).await.unwrap() > 0,
+            "{backend}: the FSS supports someone"
+        );
+        assert!(
+            note::Entity::find().count(conn).await.unwrap() > 0,
+            "{backend}: notes"
+        );
+        assert_eq!(db::seed::logins().len(), common::Role::ALL.len());
+        let hash = users[0].password_hash.clone().unwrap();
+        assert!(common::password::verify(db::seed::DEMO_PASSWORD, &hash));
+    }
+    dbs.remove().await;
+}
