@@ -104,18 +104,21 @@ async fn main() {
     }
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let workers = (0..concurrency).map(|_| {
-        let (client, endpoint, token) = (client.clone(), endpoint.clone(), token.clone());
-        tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                call(client.clone(), endpoint.clone(), token.clone()).await;
-                latencies.push(t.elapsed());
-            }
-            latencies
+    // Spawned eagerly: every client runs for the whole measuring window.
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, endpoint, token) = (client.clone(), endpoint.clone(), token.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    call(client.clone(), endpoint.clone(), token.clone()).await;
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
         })
-    });
+        .collect();
     let mut latencies: Vec<Duration> = Vec::new();
     for w in workers {
         latencies.extend(w.await.unwrap());
