@@ -11,7 +11,13 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("usage: db migrate | db status | db seed-demo");
         std::process::exit(2);
     }
-    let settings = common::config::CommonSettings::from_env()?;
+    let settings = match common::config::CommonSettings::from_env() {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(2);
+        }
+    };
     let conn = db::connect(&settings.database_url).await.with_context(|| {
         format!(
             "DATABASE_URL: cannot connect to {}",
