@@ -95,6 +95,18 @@ impl From<DbErr> for ServiceError {
     }
 }
 
+/// DataLoader batches share their error; it keeps its class (UNAVAILABLE or INTERNAL).
+impl From<std::sync::Arc<DbErr>> for ServiceError {
+    fn from(err: std::sync::Arc<DbErr>) -> Self {
+        match &*err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                Self::Unavailable(DbErr::Custom(err.to_string()))
+            }
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}
+
 impl From<ServiceError> for async_graphql::Error {
     fn from(err: ServiceError) -> Self {
         match &err {

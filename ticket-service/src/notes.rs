@@ -15,12 +15,6 @@ use sea_orm::{
     ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
 };
 
-fn parse_id(id: &str, what: &'static str) -> Result<i64> {
-    id.trim()
-        .parse::<i64>()
-        .map_err(|_| ServiceError::NotFound(what))
-}
-
 /// Adds a note to a ticket the caller can see.
 pub async fn add(
     db: &DatabaseConnection,
@@ -29,7 +23,7 @@ pub async fn add(
     body: &str,
 ) -> Result<note::Model> {
     let me = caller_id(caller)?;
-    let ticket_id = parse_id(ticket_id, "ticket")?;
+    let ticket_id = validate::reference(ticket_id, "ticket")?;
     let txn = db.begin().await?;
     let ticket = find_visible(&txn, caller, ticket_id)
         .await?
@@ -67,7 +61,7 @@ async fn visible_note(
     caller: &Principal,
     note_id: &str,
 ) -> Result<(note::Model, ticket::Model)> {
-    let id = parse_id(note_id, "note")?;
+    let id = validate::reference(note_id, "note")?;
     let note = note::Entity::find_by_id(id)
         .one(txn)
         .await?

@@ -227,10 +227,7 @@ pub async fn apply(
     input: MoveInput,
 ) -> Result<ticket::Model> {
     let me = caller_id(caller)?;
-    let ticket_id = ticket_id
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| ServiceError::NotFound("ticket"))?;
+    let ticket_id = validate::reference(ticket_id, "ticket")?;
     for _ in 0..RACE_RETRIES {
         let txn = db.begin().await?;
         match attempt(&txn, caller, me, ticket_id, action, &input).await? {

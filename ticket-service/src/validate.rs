@@ -80,6 +80,15 @@ pub fn id(field: &'static str, value: &str) -> Result<i64> {
         .ok_or_else(|| ServiceError::bad_input(field, format!("`{value}` is not a known id")))
 }
 
+/// The id of an object the caller names directly (a ticket, a note): one that does not parse
+/// names nothing, so it is NOT_FOUND like a missing or invisible one.
+pub fn reference(value: &str, what: &'static str) -> Result<i64> {
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ServiceError::NotFound(what))
+}
+
 /// A password that will be hashed.
 pub fn password(field: &'static str, value: &str) -> Result<()> {
     let len = value.chars().count();

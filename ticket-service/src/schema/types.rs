@@ -15,17 +15,13 @@ fn int(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
-fn load_error(err: std::sync::Arc<sea_orm::DbErr>) -> ServiceError {
-    ServiceError::from(sea_orm::DbErr::Custom(err.to_string()))
-}
-
 /// The user `user_id`, if there is one, through the request's loader.
 pub(crate) async fn find_user(ctx: &Context<'_>, user_id: i64) -> Result<Option<User>> {
     Ok(loaders(ctx)
         .users
         .load_one(user_id)
         .await
-        .map_err(load_error)?
+        .map_err(ServiceError::from)?
         .map(User))
 }
 
@@ -133,13 +129,13 @@ impl User {
             .supports
             .load_one(self.0.id)
             .await
-            .map_err(load_error)?
+            .map_err(ServiceError::from)?
             .unwrap_or_default();
         let users = loaders(ctx)
             .users
             .load_many(ids.iter().copied())
             .await
-            .map_err(load_error)?;
+            .map_err(ServiceError::from)?;
         Ok(ids
             .iter()
             .filter_map(|i| users.get(i).cloned().map(User))
@@ -203,7 +199,7 @@ impl Ticket {
             .applicants
             .load_one(applicant_id)
             .await
-            .map_err(load_error)?
+            .map_err(ServiceError::from)?
             .map(Applicant))
     }
     /// Interested faculty named on the offer letter (the owner is always among them once an offer is requested).
@@ -212,7 +208,7 @@ impl Ticket {
             .supervisors
             .load_one(self.0.id)
             .await
-            .map_err(load_error)?;
+            .map_err(ServiceError::from)?;
         Ok(rows.unwrap_or_default().into_iter().map(User).collect())
     }
     async fn created_by(&self, ctx: &Context<'_>) -> Result<User> {
@@ -244,7 +240,7 @@ impl Ticket {
             .notes
             .load_one(self.0.id)
             .await
-            .map_err(load_error)?
+            .map_err(ServiceError::from)?
             .unwrap_or_default();
         let include_resolved = include_resolved.unwrap_or(true);
         Ok(rows
@@ -259,7 +255,7 @@ impl Ticket {
             .history
             .load_one(self.0.id)
             .await
-            .map_err(load_error)?
+            .map_err(ServiceError::from)?
             .unwrap_or_default();
         Ok(rows.into_iter().map(TicketEvent).collect())
     }
@@ -270,7 +266,7 @@ async fn ticket_by_id(ctx: &Context<'_>, ticket_id: i64) -> Result<Ticket> {
         .tickets
         .load_one(ticket_id)
         .await
-        .map_err(load_error)?;
+        .map_err(ServiceError::from)?;
     Ok(Ticket(row.ok_or(ServiceError::NotFound("ticket"))?))
 }
 
