@@ -29,6 +29,20 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in precedence order.
+    pub const ALL: [ErrorCode; 10] = [
+        Self::Unauthenticated,
+        Self::NotFound,
+        Self::Forbidden,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::InvalidTransition,
+        Self::RateLimited,
+        Self::QueryTooComplex,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
     /// The code as the contract spells it.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -19,4 +19,4 @@ pub mod telemetry;
 pub use auth::{Principal, TokenMinter, TokenVerifier};
 pub use error::ErrorCode;
 pub use event::TicketEventMessage;
-pub use model::{Residency, Role, TicketEventKind, TicketState};
+pub use model::{NotificationStatus, Residency, Role, TicketEventKind, TicketState};

@@ -147,6 +147,20 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// Where one email stands.
+    NotificationStatus, "notification status" {
+        /// Waiting to be sent (or to be retried).
+        Queued => "QUEUED",
+        /// Accepted by the email provider.
+        Sent => "SENT",
+        /// Given up on; `last_error` says why.
+        Failed => "FAILED",
+        /// Not sent: the recipient turned email off.
+        Suppressed => "SUPPRESSED",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use biscuit_auth::KeyPair;
-use common::{Principal, Role, TicketState, TokenMinter, config::CommonSettings};
-use db::entity::{applicant, counter, note, ticket, ticket_supervisor, user};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use common::{Principal, Role, TokenMinter, config::CommonSettings};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use std::{
     collections::HashMap,
@@ -52,7 +51,8 @@ async fn main() {
     let mut conn = db::connect(&url).await.expect("connect");
     db::migrate(&conn).await.expect("migrate");
     let started = Instant::now();
-    let reader = seed(&conn, tickets).await;
+    let reader = db::seed::bulk(&conn, tickets, None).await.unwrap();
+    let reader = Principal::user(reader, vec![Role::GradOffice], vec![]);
     println!(
         "seeded {tickets} tickets in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -154,163 +154,4 @@ async fn main() {
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await
         .ok();
-}
-
-/// Users, and `count` tickets spread over every state, half with an applicant, a co-supervisor
-/// and notes. Returns the graduate office reader the benchmark queries as.
-async fn seed(conn: &sea_orm::DatabaseConnection, count: i64) -> Principal {
-    let now = db::now();
-    let mk = |email: String, name: String, role: Role| user::ActiveModel {
-        email: Set(email),
-        name: Set(name),
-        roles: Set(role.as_str().into()),
-        password_hash: Set(None),
-        active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    let budget = mk(
-        "budget@bench.edu".into(),
-        "Budget".into(),
-        Role::BudgetDirector,
-    )
-    .insert(conn)
-    .await
-    .unwrap();
-    let grad = mk("grad@bench.edu".into(), "Grad".into(), Role::GradOffice)
-        .insert(conn)
-        .await
-        .unwrap();
-    let mut faculty = Vec::new();
-    for i in 0..20 {
-        faculty.push(
-            mk(
-                format!("f{i}@bench.edu"),
-                format!("Faculty {i:02}"),
-                Role::Faculty,
-            )
-            .insert(conn)
-            .await
-            .unwrap()
-            .id,
-        );
-    }
-    let states = TicketState::ALL;
-    for chunk_start in (0..count).step_by(500) {
-        let chunk: Vec<i64> = (chunk_start..(chunk_start + 500).min(count)).collect();
-        let with_applicant = |i: i64| i % 2 == 0;
-        let applicants: Vec<applicant::ActiveModel> = chunk
-            .iter()
-            .filter(|i| with_applicant(**i))
-            .map(|i| applicant::ActiveModel {
-                applicant_number: Set(format!("BENCH-{i:06}")),
-                name: Set(format!("Applicant {i}")),
-                email: Set(Some(format!("applicant{i}@example.org"))),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .collect();
-        applicant::Entity::insert_many(applicants)
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
-        let first_applicant = applicant::Entity::find()
-            .all(conn)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|a| a.applicant_number.starts_with("BENCH-"))
-            .map(|a| (a.applicant_number.clone(), a.id))
-            .collect::<HashMap<_, _>>();
-        let rows: Vec<ticket::ActiveModel> = chunk
-            .iter()
-            .map(|i| {
-                // Applicants sit on tickets in states that hold one; the rest are spread evenly.
-                let state = if with_applicant(*i) {
-                    [
-                        TicketState::OfferRequested,
-                        TicketState::OfferPending,
-                        TicketState::OfferAccepted,
-                    ][(*i as usize / 2) % 3]
-                } else {
-                    states[(*i as usize) % states.len()]
-                };
-                ticket::ActiveModel {
-                    number: Set(i + 1),
-                    cycle: Set("2027".into()),
-                    residency: Set(if i % 3 == 0 {
-                        "INTERNATIONAL"
-                    } else {
-                        "DOMESTIC"
-                    }
-                    .into()),
-                    state: Set(state.as_str().into()),
-                    owner_id: Set(faculty[(*i as usize) % faculty.len()]),
-                    applicant_id: Set(
-                        with_applicant(*i).then(|| first_applicant[&format!("BENCH-{i:06}")])
-                    ),
-                    created_by: Set(budget.id),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    version: Set(1),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        ticket::Entity::insert_many(rows)
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
-    }
-    let all = ticket::Entity::find().all(conn).await.unwrap();
-    let mut links = Vec::new();
-    let mut notes = Vec::new();
-    for t in &all {
-        if t.applicant_id.is_some() {
-            links.push(ticket_supervisor::ActiveModel {
-                ticket_id: Set(t.id),
-                user_id: Set(t.owner_id),
-            });
-            let other = faculty[(t.number as usize + 1) % faculty.len()];
-            links.push(ticket_supervisor::ActiveModel {
-                ticket_id: Set(t.id),
-                user_id: Set(other),
-            });
-            for k in 0..2 {
-                notes.push(note::ActiveModel {
-                    ticket_id: Set(t.id),
-                    author_id: Set(grad.id),
-                    body: Set(format!("Note {k} on ticket {}", t.number)),
-                    resolved: Set(false),
-                    resolved_by: Set(None),
-                    created_at: Set(now),
-                    edited_at: Set(None),
-                    ..Default::default()
-                });
-            }
-        }
-    }
-    for chunk in links.chunks(1000) {
-        ticket_supervisor::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
-    }
-    for chunk in notes.chunks(1000) {
-        note::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
-    }
-    counter::Entity::update(counter::ActiveModel {
-        name: Set(counter::TICKET_NUMBER.into()),
-        value: Set(count),
-    })
-    .exec(conn)
-    .await
-    .unwrap();
-    conn.execute_unprepared("ANALYZE").await.unwrap();
-    Principal::user(grad.id, vec![Role::GradOffice], vec![])
 }

@@ -9,6 +9,10 @@ pub mod applicant;
 pub mod counter;
 /// Notes kept on a ticket.
 pub mod note;
+/// One row per (ticket event, recipient): what was sent, or why not.
+pub mod notification;
+/// Each user's email preferences (a missing row means the defaults).
+pub mod notification_preference;
 /// Events waiting to be relayed to the event stream.
 pub mod outbox;
 /// Funded admission offers.
