@@ -1,0 +1,138 @@
+//! The types notify-service owns (`Notification`, `NotificationPreferences`,
+//! `NotificationStatus`) and its parts of the `User` and `Ticket` entities.
+
+use super::{loaders, signed_in};
+use crate::error::ServiceError;
+use crate::preferences::Preferences;
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use db::entity::notification;
+
+/// Where one email stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::NotificationStatus")]
+pub enum NotificationStatus {
+    /// Waiting to be sent (or retried).
+    Queued,
+    /// Accepted by the email provider.
+    Sent,
+    /// Given up on; `lastError` says why.
+    Failed,
+    /// Not sent: the recipient turned email off.
+    Suppressed,
+}
+
+/// A user's email preferences.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct NotificationPreferences {
+    /// Email on every state change of tickets the user is involved in.
+    pub email: bool,
+    /// Also email when a note is added to such a ticket.
+    pub notes: bool,
+}
+
+impl From<Preferences> for NotificationPreferences {
+    fn from(p: Preferences) -> Self {
+        Self {
+            email: p.email,
+            notes: p.notes,
+        }
+    }
+}
+
+/// The `User` entity, as far as notifications go.
+#[derive(Debug, Clone, Copy)]
+pub struct User(pub i64);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.to_string())
+    }
+
+    /// Owned by the notification service.
+    async fn notification_preferences(&self, ctx: &Context<'_>) -> Result<NotificationPreferences> {
+        signed_in(ctx)?;
+        let found = loaders(ctx)
+            .preferences
+            .load_one(self.0)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(found.unwrap_or_default().into())
+    }
+}
+
+/// The `Ticket` entity, as far as notifications go.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(pub i64);
+
+#[Object]
+impl Ticket {
+    async fn id(&self) -> ID {
+        ID(self.0.to_string())
+    }
+
+    /// Owned by the notification service: the emails sent about this ticket, oldest first.
+    async fn notifications(&self, ctx: &Context<'_>) -> Result<Vec<Notification>> {
+        signed_in(ctx)?;
+        let found = loaders(ctx)
+            .ticket_notifications
+            .load_one(self.0)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .map(Notification)
+            .collect())
+    }
+}
+
+/// One email about a ticket event, to one recipient.
+#[derive(Debug, Clone)]
+pub struct Notification(pub notification::Model);
+
+#[Object]
+impl Notification {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn ticket(&self) -> Option<Ticket> {
+        self.0.ticket_id.map(Ticket)
+    }
+
+    async fn recipient(&self) -> User {
+        User(self.0.recipient_id)
+    }
+
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    async fn status(&self) -> Result<NotificationStatus> {
+        let status: common::NotificationStatus = self.0.status.parse().map_err(|_| {
+            async_graphql::Error::from(ServiceError::Unavailable(format!(
+                "notification {} has an unknown status {}",
+                self.0.id, self.0.status
+            )))
+        })?;
+        Ok(status.into())
+    }
+
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+}
