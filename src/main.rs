@@ -1,24 +1,22 @@
 //! `cargo run`: the whole platform in one process with the embedded defaults (SQLite in
-//! `tessera-data/`, migrations applied, demo data seeded into an empty database).
+//! `tessera-data/`, migrations applied, demo data seeded into an empty database, in-process
+//! sessions): the subgraphs on private loopback ports, the gateway on `PORT` (8080).
 
 use anyhow::Context;
-use common::{
-    Principal, Role, TokenMinter,
-    config::{self, CommonSettings, Env, Mode},
-};
-use db::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use common::config::{CommonSettings, Mode};
+use std::net::{IpAddr, Ipv4Addr};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();
-    let settings = match ticket_service::Settings::from_env() {
+    let (gateway, subgraph) = match settings() {
         Ok(s) => s,
         Err(err) => {
             eprintln!("{err}");
             std::process::exit(2);
         }
     };
-    let common: &CommonSettings = &settings.common;
+    let common: &CommonSettings = &gateway.common;
     let conn = db::connect(&common.database_url)
         .await
         .context("DATABASE_URL: cannot connect")?;
@@ -33,39 +31,78 @@ async fn main() -> anyhow::Result<()> {
         false
     };
     let mode = common.mode;
-    let key = config::signing_key(&Env, &common.data_dir)?;
-    let budget_director = db::entity::user::Entity::find()
-        .filter(db::entity::user::Column::Roles.contains(Role::BudgetDirector.as_str()))
-        .filter(db::entity::user::Column::Active.eq(true))
-        .one(&conn)
-        .await?;
-    let app = ticket_service::Application::build_with_db(settings, conn).await?;
-    let port = app.port();
-    println!("Tessera is running:");
-    println!("  ticket-service (GraphQL subgraph)  http://127.0.0.1:{port}/graphql");
+    let demo = common.demo;
+
+    let tickets =
+        ticket_service::Application::build_with_db(subgraph.tickets, conn.clone()).await?;
+    let notify = notify_service::Application::build_with_db(subgraph.notify, conn.clone()).await?;
+    let gateway = gateway
+        .with_subgraph_url(
+            "ticket_service",
+            format!("http://127.0.0.1:{}/graphql", tickets.port()),
+        )
+        .with_subgraph_url(
+            "notify_service",
+            format!("http://127.0.0.1:{}/graphql", notify.port()),
+        );
+    let gateway = api_gateway::Application::build_with_db(gateway, conn).await?;
+    let port = gateway.port();
+
+    println!("Tessera is running at http://127.0.0.1:{port}/ ({mode:?} mode)");
+    println!("  GraphQL   http://127.0.0.1:{port}/graphql");
+    println!("  GraphiQL  http://127.0.0.1:{port}/graphiql (after signing in)");
     if seeded {
+        println!("Demo data seeded.");
+    }
+    if demo && mode == Mode::Development {
         println!(
-            "Demo data seeded. Every demo user's password is `{}`:",
+            "Demo logins (every password is `{}`):",
             db::seed::DEMO_PASSWORD
         );
-    }
-    if mode == Mode::Development {
         for login in db::seed::logins() {
             println!("  {:<16} {}", login.role.as_str(), login.email);
         }
-        // Until the gateway signs people in, a development token lets you try the subgraph.
-        if let Some(director) = budget_director {
-            let minter = TokenMinter::new(key).with_ttl(std::time::Duration::from_secs(8 * 3600));
-            let token = minter.mint(&Principal::user(director.id, director.role_list(), vec![]))?;
-            println!(
-                "Try it as {} (a development token, valid 8 hours):",
-                director.email
-            );
-            println!(
-                "  curl -s http://127.0.0.1:{port}/graphql -H 'content-type: application/json' \\\n    -H 'authorization: Bearer {token}' \\\n    -d '{{\"query\":\"{{ ticketStats {{ total byState {{ state count }} }} }}\"}}'"
-            );
-        }
+        println!(
+            "Try: curl -s -c /tmp/tessera.cookies http://127.0.0.1:{port}/auth/login -H 'content-type: application/json' \\\n       -d '{{\"email\":\"budget@example.edu\",\"password\":\"{}\"}}'",
+            db::seed::DEMO_PASSWORD
+        );
+        println!(
+            "     curl -s -b /tmp/tessera.cookies http://127.0.0.1:{port}/graphql -H 'content-type: application/json' \\\n       -d '{{\"query\":\"{{ ticketStats {{ total byState {{ state count }} }} }}\"}}'"
+        );
     }
-    app.run_until_stopped().await?;
+    let tickets = tokio::spawn(tickets.run_until_stopped());
+    let notify = tokio::spawn(notify.run_until_stopped());
+    tokio::select! {
+        served = gateway.run_until_stopped() => served?,
+        stopped = tickets => stopped.context("ticket-service stopped")??,
+        stopped = notify => stopped.context("notify-service stopped")??,
+    }
     Ok(())
+}
+
+/// The subgraphs' settings in the all-in-one process.
+struct Subgraphs {
+    tickets: ticket_service::Settings,
+    notify: notify_service::Settings,
+}
+
+/// The gateway's settings from the environment, and the subgraphs': the same database, key
+/// and mode, on private loopback ports.
+fn settings() -> Result<(api_gateway::Settings, Subgraphs), common::config::ConfigError> {
+    let gateway = api_gateway::Settings::from_env()?;
+    let mut common = gateway.common.clone();
+    common.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let subgraphs = Subgraphs {
+        tickets: ticket_service::Settings {
+            common: common.clone(),
+            port: 0,
+            verifier: gateway.minter.verifier(),
+        },
+        notify: notify_service::Settings {
+            common,
+            port: 0,
+            verifier: gateway.minter.verifier(),
+        },
+    };
+    Ok((gateway, subgraphs))
 }

@@ -1,5 +1,6 @@
 //! `cargo run` with no configuration: the binary starts on SQLite in a fresh data folder,
-//! migrates, seeds the demo, prints how to reach it, and answers.
+//! migrates, seeds the demo, prints how to reach it and the demo logins, and answers through
+//! the gateway: sign in with a demo login, then federated queries with the session cookie.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
@@ -31,33 +32,42 @@ async fn cargo_run_serves_the_demo_on_sqlite() {
         }
     });
     let mut lines = Vec::new();
-    let (mut url, mut token) = (None, None);
-    while url.is_none() || token.is_none() {
+    let mut base = None;
+    while !lines
+        .iter()
+        .any(|l: &String| l.contains("budget@example.edu"))
+    {
         let line = rx
             .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("no URL and token in {lines:#?}"));
-        if let Some(rest) = line.split("http://").nth(1).filter(|_| url.is_none()) {
-            url = rest
+            .unwrap_or_else(|_| panic!("no URL and demo logins in {lines:#?}"));
+        if base.is_none()
+            && let Some(rest) = line.strip_prefix("Tessera is running at ")
+        {
+            base = rest
                 .split_whitespace()
                 .next()
-                .map(|u| format!("http://{u}"));
-        }
-        if let Some(rest) = line.split("Bearer ").nth(1) {
-            token = rest.split('\'').next().map(str::to_owned);
+                .map(|u| u.trim_end_matches('/').to_string());
         }
         lines.push(line);
     }
-    let (url, token) = (url.unwrap(), token.unwrap());
-    assert!(
-        lines.iter().any(|l| l.contains("budget@example.edu")),
-        "demo logins are printed: {lines:#?}"
-    );
+    let base = base.unwrap_or_else(|| panic!("no URL in {lines:#?}"));
 
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let login = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": "budget@example.edu", "password": "tessera-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
     let body: serde_json::Value = client
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"query": "{ me { email } ticketStats { total } }"}))
+        .post(format!("{base}/graphql"))
+        .json(&serde_json::json!({"query": "{ me { email notificationPreferences { email } } ticketStats { total } }"}))
         .send()
         .await
         .unwrap()
@@ -65,14 +75,24 @@ async fn cargo_run_serves_the_demo_on_sqlite() {
         .await
         .unwrap();
     assert_eq!(body["data"]["me"]["email"], "budget@example.edu", "{body}");
+    assert_eq!(
+        body["data"]["me"]["notificationPreferences"]["email"], true,
+        "{body}"
+    );
     assert_eq!(body["data"]["ticketStats"]["total"], 40, "{body}");
-    let unsigned = client
-        .post(&url)
-        .json(&serde_json::json!({"query": "{ me { email } }"}))
+    let anonymous: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(&serde_json::json!({"query": "{ ticketStats { total } }"}))
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(unsigned.status(), 401);
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{anonymous}"
+    );
 
     child.kill().ok();
     child.wait().ok();

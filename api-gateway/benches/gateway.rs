@@ -1,0 +1,321 @@
+//! The gateway benchmark, side by side in one run: the same ticket queries
+//! (a) straight to ticket-service with a gateway-minted token,
+//! (b) through our gateway with a session cookie (session lookup, token minting, the
+//!     embedded engine's planning and execution),
+//! (c) through the stock Hive Router binary on the same supergraph, without sessions (it adds
+//!     a fixed token to every subgraph call), when `HIVE_ROUTER_BIN` names one.
+//!
+//!     cargo install hive-router --version =0.2.19 --features graphiql --root /var/tmp/hive-router-stock
+//!     HIVE_ROUTER_BIN=/var/tmp/hive-router-stock/bin/hive_router cargo bench -p api-gateway --bench gateway
+//!
+//! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
+//! BENCH_SECONDS (10), BENCH_CONCURRENCY (8).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use biscuit_auth::KeyPair;
+use common::{Principal, Role, TokenMinter, config::CommonSettings};
+use db::sea_orm::{self, ConnectionTrait};
+use serde_json::{Value, json};
+use std::{
+    collections::HashMap,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The queries measured: a light page and a heavy one.
+const QUERIES: [(&str, &str, usize); 2] = [
+    (
+        "page of 10, owner name",
+        "{ tickets(first: 10) { nodes { number state owner { name } } } }",
+        10,
+    ),
+    (
+        "page of 100, owner, applicant, supervisors, notes",
+        "{ tickets(first: 100) { nodes { number state owner { name } applicant { name applicantNumber } supervisors { name } notes { body } } } }",
+        100,
+    ),
+];
+
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// How one target is called.
+#[derive(Clone)]
+struct Target {
+    name: &'static str,
+    url: String,
+    header: (&'static str, String),
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn call(client: &reqwest::Client, target: &Target, query: &str, expect: usize) {
+    let r = client
+        .post(&target.url)
+        .header(target.header.0, &target.header.1)
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", target.name);
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{}: {body}", target.name);
+    assert_eq!(
+        body["data"]["tickets"]["nodes"].as_array().map(Vec::len),
+        Some(expect),
+        "{}",
+        target.name
+    );
+}
+
+struct Measured {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn measure(
+    target: &Target,
+    query: &str,
+    expect: usize,
+    seconds: u64,
+    clients: usize,
+) -> Measured {
+    let client = reqwest::Client::new();
+    for _ in 0..50 {
+        call(&client, target, query, expect).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, target, query) = (client.clone(), target.clone(), query.to_string());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    call(&client, &target, &query, expect).await;
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for w in workers {
+        latencies.extend(w.await.unwrap());
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    Measured {
+        rps: latencies.len() as f64 / seconds as f64,
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let base = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let tickets: i64 = env("BENCH_TICKETS", 10_000);
+    let seconds: u64 = env("BENCH_SECONDS", 10);
+    let clients: usize = env("BENCH_CONCURRENCY", 8);
+    let name = format!("tessera_gw_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .expect("PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let url = format!("{base}/{name}");
+    let conn = db::connect(&url).await.unwrap();
+    db::migrate(&conn).await.unwrap();
+    let password = "bench password";
+    let reader = db::seed::bulk(
+        &conn,
+        tickets,
+        Some(common::password::hash(password).unwrap()),
+    )
+    .await
+    .unwrap();
+    println!("seeded {tickets} tickets");
+
+    let key = KeyPair::new();
+    let key_hex = key.private().to_bytes_hex();
+    let data = std::env::temp_dir().join(format!("tessera-gw-bench-{name}"));
+    let data_s = data.display().to_string();
+    let env_map = HashMap::from([
+        ("DATABASE_URL", url.as_str()),
+        ("DATA_DIR", data_s.as_str()),
+        ("TESSERA_SIGNING_KEY", key_hex.as_str()),
+        ("PORT", "0"),
+        ("RATE_LIMIT_PER_ADDRESS", "0"),
+        ("RATE_LIMIT_PER_USER", "0"),
+        ("RUST_LOG", "warn"),
+    ]);
+    let minter =
+        TokenMinter::new(KeyPair::from(&key.private())).with_ttl(Duration::from_secs(3600));
+    let tickets_app = ticket_service::Application::build_with_db(
+        ticket_service::Settings {
+            common: CommonSettings::from_source(&env_map).unwrap(),
+            port: 0,
+            verifier: minter.verifier(),
+        },
+        conn.clone(),
+    )
+    .await
+    .unwrap();
+    let notify_app = notify_service::Application::build_with_db(
+        notify_service::Settings {
+            common: CommonSettings::from_source(&env_map).unwrap(),
+            port: 0,
+            verifier: minter.verifier(),
+        },
+        conn.clone(),
+    )
+    .await
+    .unwrap();
+    let ticket_url = format!("http://127.0.0.1:{}/graphql", tickets_app.port());
+    let notify_url = format!("http://127.0.0.1:{}/graphql", notify_app.port());
+    tokio::spawn(tickets_app.run_until_stopped());
+    tokio::spawn(notify_app.run_until_stopped());
+    let settings = api_gateway::Settings::from_source(&env_map)
+        .unwrap()
+        .with_subgraph_url("ticket_service", ticket_url.clone())
+        .with_subgraph_url("notify_service", notify_url.clone());
+    let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
+        .await
+        .unwrap();
+    let gateway_url = format!("http://127.0.0.1:{}", gateway.port());
+    tokio::spawn(gateway.run_until_stopped());
+
+    let login = reqwest::Client::new()
+        .post(format!("{gateway_url}/auth/login"))
+        .json(&json!({"email": "grad@bench.edu", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = minter
+        .mint(&Principal::user(reader, vec![Role::GradOffice], vec![]))
+        .unwrap();
+
+    let mut targets = vec![
+        Target {
+            name: "(a) ticket-service directly",
+            url: ticket_url.clone(),
+            header: ("authorization", format!("Bearer {token}")),
+        },
+        Target {
+            name: "(b) our gateway, session cookie",
+            url: format!("{gateway_url}/graphql"),
+            header: ("cookie", cookie),
+        },
+    ];
+    let mut _stock = None;
+    match std::env::var("HIVE_ROUTER_BIN") {
+        Ok(bin) => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            std::fs::create_dir_all(&data).unwrap();
+            let supergraph = data.join("stock-supergraph.graphql");
+            std::fs::write(&supergraph, api_gateway::SUPERGRAPH).unwrap();
+            let config = data.join("router.yaml");
+            std::fs::write(
+                &config,
+                format!(
+                    "supergraph:\n  source: file\n  path: {}\nhttp:\n  host: 127.0.0.1\n  port: {port}\nlog:\n  level: error\nheaders:\n  all:\n    request:\n      - insert:\n          name: authorization\n          value: \"Bearer {token}\"\noverride_subgraph_urls:\n  subgraphs:\n    ticket_service:\n      url: {ticket_url}\n    notify_service:\n      url: {notify_url}\n",
+                    supergraph.display()
+                ),
+            )
+            .unwrap();
+            let child = Command::new(&bin)
+                .env("ROUTER_CONFIG_FILE_PATH", &config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the stock router");
+            _stock = Some(Killed(child));
+            let router_url = format!("http://127.0.0.1:{port}/graphql");
+            let client = reqwest::Client::new();
+            let mut up = false;
+            for _ in 0..100 {
+                if client
+                    .post(&router_url)
+                    .json(&json!({"query": "{ __typename }"}))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+                {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(up, "the stock router did not start");
+            targets.push(Target {
+                name: "(c) stock Hive Router 0.2.19",
+                url: router_url,
+                header: ("x-bench", "1".into()),
+            });
+        }
+        Err(_) => println!(
+            "HIVE_ROUTER_BIN is not set: skipping (c); see the top of this file to install it"
+        ),
+    }
+
+    println!();
+    println!("PostgreSQL, {tickets} tickets, {clients} clients, {seconds} s per row");
+    println!("| query | target | requests/s | p50 | p99 | vs (a) | vs (c) |");
+    println!("|---|---|---|---|---|---|---|");
+    for (label, query, expect) in QUERIES {
+        let mut results = Vec::new();
+        for target in &targets {
+            results.push(measure(target, query, expect, seconds, clients).await);
+        }
+        for (target, m) in targets.iter().zip(&results) {
+            let vs = |other: Option<&Measured>| {
+                other.map_or("-".to_string(), |o| format!("{:.2}x", m.rps / o.rps))
+            };
+            println!(
+                "| {label} | {} | {:.0} | {:.2} ms | {:.2} ms | {} | {} |",
+                target.name,
+                m.rps,
+                m.p50.as_secs_f64() * 1000.0,
+                m.p99.as_secs_f64() * 1000.0,
+                vs(results.first()),
+                vs(results.get(2)),
+            );
+        }
+    }
+
+    drop(_stock);
+    conn.close().await.ok();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await
+        .ok();
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -1,0 +1,186 @@
+//! api-gateway settings: the shared ones, its port, where the subgraphs are, the signing key,
+//! cookie and admin-bootstrap options, read and validated once at start.
+
+use common::{
+    TokenMinter,
+    config::{self, CommonSettings, ConfigError, Env, Source, flag},
+};
+use std::time::Duration;
+
+/// The port the gateway listens on unless `PORT` says otherwise.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// Where one subgraph is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subgraph {
+    /// The subgraph's name in the supergraph (`ticket_service`).
+    pub name: &'static str,
+    /// Its GraphQL endpoint.
+    pub url: String,
+}
+
+/// The administrator created at start when no ADMIN exists.
+#[derive(Clone)]
+pub struct AdminBootstrap {
+    /// `TESSERA_ADMIN_EMAIL`.
+    pub email: String,
+    /// `TESSERA_ADMIN_PASSWORD`.
+    pub password: String,
+}
+
+impl std::fmt::Debug for AdminBootstrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminBootstrap")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the gateway needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Database, Redis, mode, data dir, bind address.
+    pub common: CommonSettings,
+    /// `PORT`; 0 picks a free port (tests).
+    pub port: u16,
+    /// `TICKET_SERVICE_URL` and friends, for every subgraph in the supergraph.
+    pub subgraphs: Vec<Subgraph>,
+    /// Mints per-request tokens with the biscuit root key (`TESSERA_SIGNING_KEY` or
+    /// `DATA_DIR/signing-key`).
+    pub minter: TokenMinter,
+    /// `COOKIE_SECURE`: mark the session cookie `Secure`.
+    pub cookie_secure: bool,
+    /// `TESSERA_ADMIN_EMAIL` + `TESSERA_ADMIN_PASSWORD`.
+    pub admin: Option<AdminBootstrap>,
+    /// `SUBGRAPH_TIMEOUT_MS`: how long one subgraph call may take before its fields are
+    /// UNAVAILABLE.
+    pub subgraph_timeout: Duration,
+    /// Session lifetimes (DESIGN.md: 30 min idle, 8 h absolute).
+    pub session_idle: Duration,
+    /// See `session_idle`.
+    pub session_absolute: Duration,
+    /// `REDIS_KEY_PREFIX`: prepended to every Redis key the gateway writes, so that
+    /// deployments (or test runs) can share one Redis.
+    pub redis_prefix: String,
+    /// `RATE_LIMIT_PER_ADDRESS`: GraphQL requests a second from one client address (0: off).
+    pub rate_per_address: u32,
+    /// `RATE_LIMIT_PER_USER`: GraphQL requests a second from one signed-in user (0: off).
+    pub rate_per_user: u32,
+}
+
+/// The subgraphs the gateway federates, with their variable and default URL.
+pub const SUBGRAPHS: [(&str, &str, &str); 2] = [
+    (
+        "ticket_service",
+        "TICKET_SERVICE_URL",
+        "http://127.0.0.1:4001/graphql",
+    ),
+    (
+        "notify_service",
+        "NOTIFY_SERVICE_URL",
+        "http://127.0.0.1:4003/graphql",
+    ),
+];
+
+impl Settings {
+    /// Reads the settings from `source`.
+    pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
+        let common = CommonSettings::from_source(source)?;
+        let port = config::port(source, DEFAULT_PORT)?;
+        let mut subgraphs = Vec::new();
+        for (name, var, default) in SUBGRAPHS {
+            let url = source.get(var).unwrap_or_else(|| default.to_string());
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::new(var, "expected an http(s):// URL"));
+            }
+            subgraphs.push(Subgraph { name, url });
+        }
+        let minter = TokenMinter::new(config::signing_key(source, &common.data_dir)?);
+        let cookie_secure = flag(source, "COOKIE_SECURE", false)?;
+        let admin = match (
+            source.get("TESSERA_ADMIN_EMAIL"),
+            source.get("TESSERA_ADMIN_PASSWORD"),
+        ) {
+            (None, None) => None,
+            (Some(email), Some(password)) => {
+                if !email.contains('@') {
+                    return Err(ConfigError::new(
+                        "TESSERA_ADMIN_EMAIL",
+                        "expected an email address",
+                    ));
+                }
+                if password.chars().count() < common::password::MIN_LENGTH {
+                    return Err(ConfigError::new(
+                        "TESSERA_ADMIN_PASSWORD",
+                        format!(
+                            "must be at least {} characters",
+                            common::password::MIN_LENGTH
+                        ),
+                    ));
+                }
+                Some(AdminBootstrap { email, password })
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "TESSERA_ADMIN_PASSWORD",
+                    "must be set with TESSERA_ADMIN_EMAIL",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "TESSERA_ADMIN_EMAIL",
+                    "must be set with TESSERA_ADMIN_PASSWORD",
+                ));
+            }
+        };
+        let timeout_ms: u64 = config::parse_or(
+            source,
+            "SUBGRAPH_TIMEOUT_MS",
+            10_000,
+            "a number of milliseconds",
+        )?;
+        let rate_per_address = config::parse_or(
+            source,
+            "RATE_LIMIT_PER_ADDRESS",
+            100,
+            "a number of requests a second (0 turns the limit off)",
+        )?;
+        let rate_per_user = config::parse_or(
+            source,
+            "RATE_LIMIT_PER_USER",
+            50,
+            "a number of requests a second (0 turns the limit off)",
+        )?;
+        Ok(Self {
+            common,
+            port,
+            subgraphs,
+            minter,
+            cookie_secure,
+            admin,
+            subgraph_timeout: Duration::from_millis(timeout_ms.max(1)),
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(8 * 3600),
+            rate_per_address,
+            rate_per_user,
+            redis_prefix: source
+                .get("REDIS_KEY_PREFIX")
+                .unwrap_or_else(|| "tessera".into()),
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    /// Points the named subgraph at `url` (the all-in-one process and tests, after binding).
+    pub fn with_subgraph_url(mut self, name: &str, url: String) -> Self {
+        for subgraph in &mut self.subgraphs {
+            if subgraph.name == name {
+                subgraph.url = url.clone();
+            }
+        }
+        self
+    }
+}

@@ -1,0 +1,462 @@
+//! The federation engine: Hive Router's pipeline (parse, validate, normalize, plan, execute),
+//! embedded as a library and driven by our HTTP layer, which has already decided who the
+//! caller is. Plans, parsed and normalized operations are cached by the engine.
+
+use crate::config::Subgraph;
+use crate::gql::{self, GqlError};
+use crate::limits::{self, Limits};
+use common::ErrorCode;
+use futures::future::BoxFuture;
+use hive_router::{
+    background_tasks::BackgroundTasksManager,
+    config::HiveRouterConfig,
+    executor::{
+        execution::{
+            client_request_details::{
+                JwtRequestDetails, MutableClientRequestDetails, OperationDetails, PathParams,
+            },
+            plan::QueryPlanExecutionResult,
+        },
+        headers::response::ResponseHeaderSink,
+        plugins::hooks::on_graphql_params::GraphQLParams,
+        request_context::SharedRequestContext,
+    },
+    http::{Method, Uri},
+    ntex::http::{
+        HeaderMap as NtexHeaderMap, Response as NtexResponse,
+        body::{Body, ResponseBody},
+        header::{AUTHORIZATION, HeaderValue},
+    },
+    pipeline::{
+        coerce_variables::coerce_request_variables,
+        error::{ClientPipelineError, PipelineError},
+        execute_pipeline,
+        normalize::normalize_request_with_cache,
+        parser::{ParseResult, parse_operation_with_cache},
+        validation::validate_operation_with_cache,
+    },
+    query_planner::state::supergraph_state::OperationKind,
+    telemetry::{TelemetryContext, traces::spans::graphql::GraphQLOperationSpan},
+};
+use std::{path::Path, sync::Arc, time::Duration};
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The generated router configuration was refused (a bug of ours).
+    #[error("router configuration: {0}")]
+    Config(String),
+    /// The supergraph could not be written for the engine to load.
+    #[error("cannot write the supergraph to {path}: {source}")]
+    Write {
+        /// Where it was written.
+        path: String,
+        /// Why not.
+        source: std::io::Error,
+    },
+    /// The engine refused the supergraph or its own setup.
+    #[error("federation engine: {0}")]
+    Init(String),
+}
+
+/// What kind of operation a request turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationType {
+    /// A query (also the default).
+    Query,
+    /// A mutation.
+    Mutation,
+    /// A subscription.
+    Subscription,
+}
+
+impl OperationType {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Query => "query",
+            Self::Mutation => "mutation",
+            Self::Subscription => "subscription",
+        }
+    }
+}
+
+/// One GraphQL request, already authenticated.
+pub struct Request {
+    /// query, operationName, variables, extensions.
+    pub params: GraphQLParams,
+    /// GET never runs mutations.
+    pub method: Method,
+    /// The gateway-minted token forwarded to every subgraph.
+    pub token: String,
+    /// Whether the caller may introspect the schema.
+    pub allow_introspection: bool,
+}
+
+/// The engine's answer: an HTTP status and a GraphQL response body.
+#[derive(Debug)]
+pub struct Response {
+    /// 200 for executed operations; 400 for requests that never ran.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Vec<u8>,
+    /// The operation's type, once known.
+    pub operation: Option<OperationType>,
+}
+
+impl Response {
+    fn error(err: GqlError) -> Self {
+        Self {
+            status: err.status,
+            body: gql::error_body(&[err]),
+            operation: None,
+        }
+    }
+}
+
+/// How many times (20 ms apart) start waits for the engine to load the supergraph.
+const LOAD_POLLS: usize = 500;
+
+type Runner = dyn Fn(Request) -> BoxFuture<'static, Response> + Send + Sync;
+
+/// The embedded router with the supergraph it serves.
+///
+/// The engine's selected-supergraph type lives in a private module of `hive-router`, so it
+/// cannot be named here: `Engine::start` captures it, with the rest of the pipeline, in one
+/// closure where its type is inferred.
+#[derive(Clone)]
+pub struct Engine {
+    run: Arc<Runner>,
+    // Dropping the last clone stops the engine's background thread.
+    _stop: Arc<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// The router configuration: our supergraph file and subgraph URLs, the Authorization header
+/// (the gateway-minted token) propagated to every subgraph, subgraph errors passed through
+/// unmasked (subgraphs never put internals in them), the limits the engine's validation
+/// enforces, and a per-call timeout so a dead subgraph costs its fields, not the request.
+fn router_config(
+    supergraph_path: &Path,
+    subgraphs: &[Subgraph],
+    timeout: Duration,
+    limits: Limits,
+) -> Result<HiveRouterConfig, EngineError> {
+    let overrides: serde_json::Map<String, serde_json::Value> = subgraphs
+        .iter()
+        .map(|s| (s.name.to_string(), serde_json::json!({ "url": s.url })))
+        .collect();
+    let config = serde_json::json!({
+        "supergraph": { "source": "file", "path": supergraph_path.display().to_string() },
+        "override_subgraph_urls": { "subgraphs": overrides },
+        "headers": { "all": { "request": [ { "propagate": { "named": "Authorization" } } ] } },
+        "error_masking": { "enabled": false },
+        "traffic_shaping": { "all": { "request_timeout": format!("{}ms", timeout.as_millis()) } },
+        "limits": {
+            "max_depth": { "n": limits.max_depth, "flatten_fragments": true },
+            "max_aliases": { "n": limits.max_aliases },
+            "max_tokens": { "n": limits.max_tokens },
+            "max_request_body_size": format!("{}B", crate::http::MAX_BODY),
+        },
+        "laboratory": { "enabled": false },
+        "telemetry": { "metrics": { "exporters": [] } },
+    });
+    serde_json::from_value(config).map_err(|e| EngineError::Config(e.to_string()))
+}
+
+impl Engine {
+    /// Starts the engine on `supergraph_sdl`, with the subgraphs at `subgraphs`.
+    pub async fn start(
+        supergraph_sdl: &str,
+        subgraphs: &[Subgraph],
+        timeout: Duration,
+        limits: Limits,
+        work_dir: &Path,
+    ) -> Result<Self, EngineError> {
+        install_crypto_provider();
+        // The engine loads its supergraph from a file; each process writes its own copy.
+        std::fs::create_dir_all(work_dir).map_err(|source| EngineError::Write {
+            path: work_dir.display().to_string(),
+            source,
+        })?;
+        let path = work_dir.join(format!("supergraph-{}.graphql", std::process::id()));
+        std::fs::write(&path, supergraph_sdl).map_err(|source| EngineError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let config: &'static HiveRouterConfig =
+            router_config(&path, subgraphs, timeout, limits)?.into_static();
+        let telemetry = TelemetryContext::from_propagation_config(
+            &config.telemetry.tracing.propagation,
+            &config.log,
+        );
+        // The engine's background tasks are `spawn_local`ed on its ntex runtime: they get a
+        // thread of their own, with a current-thread runtime and a LocalSet, that lives as
+        // long as the engine. Requests run on the caller's runtime.
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("hive-engine".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(EngineError::Init(err.to_string())));
+                        return;
+                    }
+                };
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
+                    let mut tasks = BackgroundTasksManager::new();
+                    let started = async {
+                        let (shared, schema) = hive_router::configure_app_from_config(
+                            config,
+                            telemetry,
+                            &mut tasks,
+                            hive_router::PluginRegistry::new(),
+                        )
+                        .await
+                        .map_err(|e| EngineError::Init(e.to_string()))?;
+                        // The engine loads the supergraph file in the background: wait for it.
+                        for _ in 0..LOAD_POLLS {
+                            let probe = hive_router::ntex::web::test::TestRequest::default()
+                                .to_http_request();
+                            let selected = schema
+                                .select_supergraph(&probe)
+                                .await
+                                .map_err(|e| EngineError::Init(e.to_string()))?;
+                            if let Some(supergraph) = selected {
+                                return Ok((shared, schema, supergraph));
+                            }
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Err(EngineError::Init(
+                            "the supergraph did not load; see the log for the engine's reason"
+                                .into(),
+                        ))
+                    }
+                    .await;
+                    let failed = started.is_err();
+                    if ready_tx.send(started).is_err() || failed {
+                        return;
+                    }
+                    // Serve the background tasks until the engine is dropped.
+                    let _ = stop_rx.await;
+                    tasks.graceful_shutdown().await;
+                });
+            });
+        if let Err(err) = spawned {
+            return Err(EngineError::Init(err.to_string()));
+        }
+        let (shared, schema, supergraph) = ready_rx
+            .await
+            .map_err(|_| EngineError::Init("the engine thread stopped".into()))??;
+
+        let run = move |request: Request| -> BoxFuture<'static, Response> {
+            let shared = shared.clone();
+            let schema = schema.clone();
+            let supergraph = supergraph.clone();
+            Box::pin(async move {
+                let Request {
+                    mut params,
+                    method,
+                    token,
+                    allow_introspection,
+                } = request;
+                let parsed = match parse_operation_with_cache(&shared, &params, &None).await {
+                    Ok(ParseResult::Payload(parsed)) => parsed,
+                    Ok(ParseResult::EarlyResponse(response)) => return from_ntex(response, None),
+                    Err(err) => return from_pipeline_error(err, None),
+                };
+                let operation = Some(match parsed.operation_type {
+                    OperationKind::Mutation => OperationType::Mutation,
+                    OperationKind::Subscription => OperationType::Subscription,
+                    OperationKind::Query => OperationType::Query,
+                });
+                match validate_operation_with_cache(&supergraph, &schema, &shared, &parsed, &None)
+                    .await
+                {
+                    Ok(None) => {}
+                    Ok(Some(response)) => return from_ntex(response, operation),
+                    Err(err) => return from_pipeline_error(err, operation),
+                }
+                let normalized = match normalize_request_with_cache(
+                    &supergraph.snapshot,
+                    &supergraph.runtime,
+                    &schema,
+                    &params,
+                    &parsed,
+                )
+                .await
+                {
+                    Ok(normalized) => normalized,
+                    Err(err) => return from_pipeline_error(err, operation),
+                };
+                if let Err(err) = policy(
+                    &normalized.operation_for_plan,
+                    normalized.operation_for_introspection.is_some(),
+                    &params,
+                    &method,
+                    allow_introspection,
+                    limits,
+                ) {
+                    return with_operation(Response::error(err), operation);
+                }
+                let variables = match coerce_request_variables(
+                    &supergraph.snapshot,
+                    &mut params.variables,
+                    &normalized,
+                ) {
+                    Ok(variables) => variables,
+                    Err(err) => return from_pipeline_error(err, operation),
+                };
+                let mut headers = NtexHeaderMap::new();
+                match HeaderValue::from_str(&format!("Bearer {token}")) {
+                    Ok(value) => {
+                        headers.insert(AUTHORIZATION, value);
+                    }
+                    Err(_) => {
+                        return with_operation(Response::error(GqlError::internal()), operation);
+                    }
+                }
+                let query = params.query.clone().unwrap_or_default();
+                let uri = Uri::from_static("/graphql");
+                let details = MutableClientRequestDetails {
+                    method: &method,
+                    url: &uri,
+                    headers,
+                    operation: OperationDetails {
+                        name: normalized.operation_for_plan.name.as_deref(),
+                        kind: operation.map(OperationType::as_str).unwrap_or("query"),
+                        query: &query,
+                    },
+                    jwt: Arc::new(JwtRequestDetails::Unauthenticated),
+                    path_params: PathParams::default(),
+                };
+                let context = SharedRequestContext::default();
+                let result = execute_pipeline(
+                    details,
+                    &params,
+                    &normalized,
+                    variables,
+                    &supergraph,
+                    &shared,
+                    &schema,
+                    GraphQLOperationSpan::new(),
+                    None,
+                    &context,
+                    ResponseHeaderSink::default(),
+                    None,
+                )
+                .await;
+                match result {
+                    Ok(QueryPlanExecutionResult::Single(output)) => Response {
+                        status: output.status_code.as_u16(),
+                        body: gql::rewrite_engine_codes(output.body),
+                        operation,
+                    },
+                    Ok(QueryPlanExecutionResult::Stream(_)) => with_operation(
+                        Response::error(GqlError::bad_request(
+                            "subscriptions are served over a websocket at /graphql",
+                        )),
+                        operation,
+                    ),
+                    Err(err) => from_pipeline_error(err, operation),
+                }
+            })
+        };
+        Ok(Self {
+            run: Arc::new(run),
+            _stop: Arc::new(stop_tx),
+        })
+    }
+
+    /// Runs one request through the pipeline.
+    pub async fn execute(&self, request: Request) -> Response {
+        (self.run)(request).await
+    }
+}
+
+/// The gateway's own rules, checked on the normalized operation before anything is planned
+/// or any subgraph is called.
+fn policy(
+    operation: &hive_router::query_planner::ast::operation::OperationDefinition,
+    introspects: bool,
+    params: &GraphQLParams,
+    method: &Method,
+    allow_introspection: bool,
+    limits: Limits,
+) -> Result<(), GqlError> {
+    if *method == Method::GET && operation.operation_kind == Some(OperationKind::Mutation) {
+        return Err(GqlError::new(
+            405,
+            ErrorCode::BadUserInput,
+            "mutations are not allowed over GET; use POST",
+        ));
+    }
+    if introspects && !allow_introspection {
+        return Err(GqlError::new(
+            200,
+            ErrorCode::Forbidden,
+            "schema introspection is for administrators",
+        ));
+    }
+    limits::check(operation, &params.variables, limits)
+}
+
+/// The engine's TLS stack panics without a process-wide rustls provider; install it once.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(hive_router::init_rustls_crypto_provider);
+}
+
+fn with_operation(mut response: Response, operation: Option<OperationType>) -> Response {
+    response.operation = operation;
+    response
+}
+
+fn from_ntex(response: NtexResponse, operation: Option<OperationType>) -> Response {
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        ResponseBody::Body(Body::Bytes(bytes)) => bytes.to_vec(),
+        _ => Vec::new(),
+    };
+    Response {
+        status,
+        body: gql::rewrite_engine_codes(body),
+        operation,
+    }
+}
+
+fn from_pipeline_error(err: PipelineError, operation: Option<OperationType>) -> Response {
+    let errors: Vec<GqlError> = match &err {
+        PipelineError::Client(ClientPipelineError::ValidationErrors(list)) => list
+            .iter()
+            .map(|e| {
+                let e: hive_router::GraphQLError = e.into();
+                GqlError::from_engine(&e)
+            })
+            .collect(),
+        PipelineError::Client(_) => vec![GqlError::from_engine_code(
+            err.graphql_error_code(),
+            err.graphql_error_message(),
+        )],
+        PipelineError::Internal(inner) => {
+            tracing::error!(error = %inner, "federation engine error");
+            vec![GqlError::internal()]
+        }
+    };
+    Response {
+        status: errors.first().map(|e| e.status).unwrap_or(400),
+        body: gql::error_body(&errors),
+        operation,
+    }
+}

@@ -1,0 +1,668 @@
+//! The gateway's routes (HTTP.md): sign-in and sign-out, GraphQL over HTTP (POST and GET),
+//! GraphiQL, health, readiness, metrics and the start page.
+
+use crate::auth::{self, Login, LoginError};
+use crate::config::Subgraph;
+use crate::engine::{self, Engine};
+use crate::gql::{self, GqlError};
+use crate::metrics::Metrics;
+use crate::rate::RateLimits;
+use crate::sessions::{self, SessionStore};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{ConnectInfo, DefaultBodyLimit, Query, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode};
+use db::sea_orm::DatabaseConnection;
+use hive_router::executor::plugins::hooks::on_graphql_params::GraphQLParams;
+use serde::Deserialize;
+use serde_json::json;
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// The largest request body accepted (DESIGN.md: 2 MB).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// The GraphQL-over-HTTP response media type.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// How long a loaded principal (and the token minted for it) is reused before the user row is
+/// read again: role changes and deactivation take effect within this time.
+const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
+
+/// Everything the handlers share.
+pub struct Gateway {
+    /// The federation engine.
+    pub engine: Engine,
+    /// Where sessions live.
+    pub sessions: SessionStore,
+    /// Password sign-in.
+    pub login: Login,
+    /// The database (users, readiness).
+    pub db: DatabaseConnection,
+    /// Redis, when configured (readiness).
+    pub redis: Option<redis::aio::ConnectionManager>,
+    /// Mints the per-request tokens.
+    pub minter: TokenMinter,
+    /// Development or production.
+    pub mode: Mode,
+    /// Mark the cookie `Secure`.
+    pub cookie_secure: bool,
+    /// The subgraphs, for readiness.
+    pub subgraphs: Vec<Subgraph>,
+    /// For readiness probes of the subgraphs.
+    pub client: reqwest::Client,
+    /// `/metrics`.
+    pub metrics: Metrics,
+    /// Request rate limits per address and per user.
+    pub rate: RateLimits,
+    principals: Mutex<HashMap<i64, (Principal, String, Instant)>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Assembles the shared state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        engine: Engine,
+        sessions: SessionStore,
+        login: Login,
+        db: DatabaseConnection,
+        redis: Option<redis::aio::ConnectionManager>,
+        minter: TokenMinter,
+        mode: Mode,
+        cookie_secure: bool,
+        subgraphs: Vec<Subgraph>,
+        metrics: Metrics,
+        rate: RateLimits,
+    ) -> Self {
+        Self {
+            engine,
+            sessions,
+            login,
+            db,
+            redis,
+            minter,
+            mode,
+            cookie_secure,
+            subgraphs,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default(),
+            metrics,
+            rate,
+            principals: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+type AppState = Arc<Gateway>;
+
+/// The gateway's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/graphql", post(graphql_post).get(graphql_get))
+        .route("/graphiql", get(graphiql))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(get(index))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// The signed-in caller of one request.
+struct Caller {
+    principal: Principal,
+    token: String,
+}
+
+enum Auth {
+    /// No credentials at all.
+    Anonymous,
+    /// A live session.
+    Session(Caller),
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == sessions::COOKIE && !value.is_empty()).then_some(value)
+        })
+}
+
+fn error_response(status: u16, errors: &[GqlError], retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        gql::error_body(errors),
+    )
+        .into_response();
+    if let Some(secs) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn gql_error(err: GqlError) -> Response {
+    let retry = err
+        .extra
+        .as_ref()
+        .filter(|(k, _)| *k == "retryAfter")
+        .and_then(|(_, v)| v.as_u64());
+    error_response(err.status, &[err], retry)
+}
+
+impl Gateway {
+    /// Resolves the request's credentials. An invalid or expired session is answered as
+    /// UNAUTHENTICATED (the cookie is stale), never silently downgraded to anonymous.
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Auth, GqlError> {
+        if let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
+            // API tokens are accepted once integrations land; until then none is valid.
+            let _ = value;
+            return Err(GqlError::new(
+                401,
+                ErrorCode::Unauthenticated,
+                "the bearer token is not valid",
+            ));
+        }
+        let Some(id) = session_cookie(headers) else {
+            return Ok(Auth::Anonymous);
+        };
+        let session = self.sessions.get(id).await.map_err(|err| {
+            tracing::error!(%err, "session store");
+            GqlError::new(
+                503,
+                ErrorCode::Unavailable,
+                "sessions are unavailable; try again",
+            )
+        })?;
+        let Some(session) = session else {
+            return Err(expired());
+        };
+        match self.caller(session.user_id).await? {
+            Some(caller) => Ok(Auth::Session(caller)),
+            None => {
+                // Deactivated or deleted: the session ends with the account.
+                let _ = self.sessions.delete(id).await;
+                Err(expired())
+            }
+        }
+    }
+
+    async fn caller(&self, user_id: i64) -> Result<Option<Caller>, GqlError> {
+        if let Ok(cache) = self.principals.lock()
+            && let Some((principal, token, at)) = cache.get(&user_id)
+            && at.elapsed() < PRINCIPAL_TTL
+        {
+            return Ok(Some(Caller {
+                principal: principal.clone(),
+                token: token.clone(),
+            }));
+        }
+        let principal = auth::principal(&self.db, user_id).await.map_err(|err| {
+            tracing::error!(%err, "loading the caller");
+            GqlError::new(
+                503,
+                ErrorCode::Unavailable,
+                "the database is unavailable; try again",
+            )
+        })?;
+        let Some(principal) = principal else {
+            if let Ok(mut cache) = self.principals.lock() {
+                cache.remove(&user_id);
+            }
+            return Ok(None);
+        };
+        let token = self.mint(&principal)?;
+        if let Ok(mut cache) = self.principals.lock() {
+            if cache.len() > 10_000 {
+                cache.retain(|_, (_, _, at)| at.elapsed() < PRINCIPAL_TTL);
+            }
+            cache.insert(user_id, (principal.clone(), token.clone(), Instant::now()));
+        }
+        Ok(Some(Caller { principal, token }))
+    }
+
+    fn mint(&self, principal: &Principal) -> Result<String, GqlError> {
+        self.minter.mint(principal).map_err(|err| {
+            tracing::error!(%err, "minting a token");
+            GqlError::internal()
+        })
+    }
+
+    fn forget(&self, user_id: i64) {
+        if let Ok(mut cache) = self.principals.lock() {
+            cache.remove(&user_id);
+        }
+    }
+}
+
+fn expired() -> GqlError {
+    GqlError::new(
+        401,
+        ErrorCode::Unauthenticated,
+        "your session has ended; sign in again",
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+fn cookie(value: &str, max_age: Option<u64>, secure: bool) -> String {
+    let mut cookie = format!(
+        "{}={value}; HttpOnly; SameSite=Lax; Path=/",
+        sessions::COOKIE
+    );
+    if let Some(age) = max_age {
+        cookie.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+fn auth_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code.as_str(), "message": message}})),
+    )
+        .into_response()
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(LoginBody { email, password }) = serde_json::from_slice::<LoginBody>(&body) else {
+        return auth_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "expected a JSON body {\"email\": \"...\", \"password\": \"...\"}",
+        );
+    };
+    let address = peer.ip().to_string();
+    let outcome = state
+        .login
+        .sign_in(&state.sessions, &email, &password, &address)
+        .await;
+    let label = match &outcome {
+        Ok(_) => "ok",
+        Err(LoginError::Invalid) => "invalid",
+        Err(LoginError::Locked(_)) => "locked",
+        Err(LoginError::Unavailable(_)) => "unavailable",
+    };
+    state.metrics.logins.with_label_values(&[label]).inc();
+    match outcome {
+        Ok(signed_in) => {
+            let user = &signed_in.user;
+            state.forget(user.id);
+            let secure = state.cookie_secure
+                || headers
+                    .get("x-forwarded-proto")
+                    .is_some_and(|v| v.as_bytes() == b"https");
+            let roles: Vec<&str> = user.role_list().iter().map(|r| r.as_str()).collect();
+            let mut response = Json(json!({"user": {
+                "id": user.id.to_string(),
+                "email": user.email,
+                "name": user.name,
+                "roles": roles,
+            }}))
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie(&signed_in.session_id, None, secure)) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(LoginError::Invalid) => auth_error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "invalid email or password",
+        ),
+        Err(LoginError::Locked(secs)) => {
+            let mut response = auth_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                &format!("too many failed sign-ins; try again in {secs} seconds"),
+            );
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Err(LoginError::Unavailable(err)) => {
+            tracing::error!(%err, "sign-in");
+            auth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "sign-in is unavailable; try again",
+            )
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(id) = session_cookie(&headers) {
+        if let Ok(Some(session)) = state.sessions.get(id).await {
+            state.forget(session.user_id);
+        }
+        if let Err(err) = state.sessions.delete(id).await {
+            tracing::error!(%err, "logout");
+            return auth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "sign-out is unavailable; try again",
+            );
+        }
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie("", Some(0), state.cookie_secure)) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(GRAPHQL_RESPONSE))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // Only JSON bodies: a browser cannot send them cross-site without a CORS preflight, so a
+    // cookie-authenticated request can never be a forged form post (HTTP.md's CSRF rule).
+    if !is_json(&headers) {
+        return error_response(
+            415,
+            &[GqlError::new(
+                415,
+                ErrorCode::BadUserInput,
+                "POST /graphql takes Content-Type: application/json",
+            )],
+            None,
+        );
+    }
+    let params = match hive_router::sonic_rs::from_slice::<GraphQLParams>(&body) {
+        Ok(params)
+            if params
+                .query
+                .as_deref()
+                .is_some_and(|q| !q.trim().is_empty()) =>
+        {
+            params
+        }
+        Ok(_) => return gql_error(GqlError::bad_request("the request has no `query`")),
+        Err(_) => {
+            return gql_error(GqlError::bad_request(
+                "the body is not a GraphQL request: expected JSON {\"query\": ..., \"variables\": ...}",
+            ));
+        }
+    };
+    run(&state, peer, &headers, Method::POST, params).await
+}
+
+#[derive(Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(get)) = query else {
+        return gql_error(GqlError::bad_request(
+            "the query string is not a GraphQL request",
+        ));
+    };
+    let Some(text) = get.query.filter(|q| !q.trim().is_empty()) else {
+        return gql_error(GqlError::bad_request("the request has no `query`"));
+    };
+    let mut params = GraphQLParams {
+        query: Some(text),
+        operation_name: get.operation_name.filter(|n| !n.is_empty()),
+        ..Default::default()
+    };
+    if let Some(raw) = get.variables.filter(|v| !v.trim().is_empty()) {
+        match hive_router::sonic_rs::from_str(&raw) {
+            Ok(variables) => params.variables = variables,
+            Err(_) => return gql_error(GqlError::bad_request("`variables` is not a JSON object")),
+        }
+    }
+    if let Some(raw) = get.extensions.filter(|v| !v.trim().is_empty()) {
+        match hive_router::sonic_rs::from_str(&raw) {
+            Ok(extensions) => params.extensions = Some(extensions),
+            Err(_) => {
+                return gql_error(GqlError::bad_request("`extensions` is not a JSON object"));
+            }
+        }
+    }
+    run(&state, peer, &headers, Method::GET, params).await
+}
+
+async fn run(
+    state: &Gateway,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    method: Method,
+    params: GraphQLParams,
+) -> Response {
+    let started = Instant::now();
+    if let Err(wait) = state.rate.check_address(peer.ip()) {
+        return gql_error(GqlError::rate_limited(wait));
+    }
+    let auth = match state.authenticate(headers).await {
+        Ok(auth) => auth,
+        Err(err) => return gql_error(err),
+    };
+    let (token, allow_introspection) = match &auth {
+        Auth::Session(caller) => {
+            if let Some(user_id) = caller.principal.user_id
+                && let Err(wait) = state.rate.check_user(user_id)
+            {
+                return gql_error(GqlError::rate_limited(wait));
+            }
+            let allowed = state.mode == Mode::Development || caller.principal.has_role(Role::Admin);
+            (caller.token.clone(), allowed)
+        }
+        Auth::Anonymous => match state.mint(&Principal::anonymous()) {
+            Ok(token) => (token, false),
+            Err(err) => return gql_error(err),
+        },
+    };
+    let response = state
+        .engine
+        .execute(engine::Request {
+            params,
+            method,
+            token,
+            allow_introspection,
+        })
+        .await;
+    let operation = response.operation.map(|o| o.as_str()).unwrap_or("unknown");
+    let graphql_response = wants_graphql_response(headers);
+    // With `application/json` every well-formed request is answered 200 (GraphQL over HTTP);
+    // only requests the gateway refused as sent keep their 4xx.
+    let status = if graphql_response
+        || matches!(response.status, 405 | 413 | 415 | 429)
+        || response.status >= 500
+    {
+        response.status
+    } else {
+        200
+    };
+    state
+        .metrics
+        .requests
+        .with_label_values(&[operation, &status.to_string()])
+        .inc();
+    state
+        .metrics
+        .latency
+        .with_label_values(&[operation])
+        .observe(started.elapsed().as_secs_f64());
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE
+    } else {
+        "application/json"
+    };
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, content_type)],
+        response.body,
+    )
+        .into_response()
+}
+
+async fn graphiql(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let principal = match state.authenticate(&headers).await {
+        Ok(Auth::Session(caller)) => caller.principal,
+        Ok(Auth::Anonymous) | Err(_) => return Redirect::to("/").into_response(),
+    };
+    if !(state.mode == Mode::Development || principal.has_role(Role::Admin)) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<!doctype html><title>Forbidden</title><h1>Forbidden</h1><p>The GraphQL playground is for administrators.</p><p><a href=\"/\">Back</a></p>"),
+        )
+            .into_response();
+    }
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Tessera GraphiQL")
+            .finish(),
+    )
+    .into_response()
+}
+
+/// The health URL of a subgraph: its GraphQL URL with `/graphql` replaced by `/healthz`.
+fn health_url(graphql_url: &str) -> String {
+    match graphql_url.strip_suffix("/graphql") {
+        Some(base) => format!("{base}/healthz"),
+        None => format!("{}/healthz", graphql_url.trim_end_matches('/')),
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut down: Vec<String> = Vec::new();
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(%err, "database not ready");
+        down.push("database".into());
+    }
+    if state.redis.is_some() && state.sessions.ping().await.is_err() {
+        down.push("redis".into());
+    }
+    let probes = state.subgraphs.iter().map(|subgraph| {
+        let client = state.client.clone();
+        let url = health_url(&subgraph.url);
+        async move {
+            let ok = client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            (subgraph.name, ok)
+        }
+    });
+    for (name, ok) in futures::future::join_all(probes).await {
+        if !ok {
+            down.push(name.to_string());
+        }
+    }
+    if down.is_empty() {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "down": down})),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn index(State(state): State<AppState>) -> Response {
+    let mode = match state.mode {
+        Mode::Development => "development",
+        Mode::Production => "production",
+    };
+    let subgraphs: String = state
+        .subgraphs
+        .iter()
+        .map(|s| format!("<li><code>{}</code></li>", s.name))
+        .collect();
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tessera</title></head><body>\
+         <h1>Tessera</h1>\
+         <p>The graduate office's ticketing platform is running ({mode} mode). The web client is not built yet.</p>\
+         <ul><li>GraphQL: <code>POST /graphql</code></li>\
+         <li>Sign in: <code>POST /auth/login</code> with <code>{{\"email\", \"password\"}}</code>; then open <a href=\"/graphiql\">GraphiQL</a></li>\
+         <li>Health: <a href=\"/healthz\">/healthz</a>, <a href=\"/readyz\">/readyz</a>, <a href=\"/metrics\">/metrics</a></li></ul>\
+         <p>Subgraphs:</p><ul>{subgraphs}</ul></body></html>"
+    ))
+    .into_response()
+}

@@ -1,0 +1,254 @@
+//! Sessions: random 256-bit ids handed out as the `tessera_session` cookie, kept in Redis when
+//! `REDIS_URL` is set (every replica sees them) and in-process otherwise. Only a SHA-256 of
+//! the id is stored, so a dump of the store cannot be replayed as cookies. A session ends
+//! after `idle` without use, after `absolute` whatever happens, or at logout.
+
+use base64::Engine as _;
+use rand::RngCore;
+use redis::AsyncCommands;
+use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+/// The session cookie's name (HTTP.md).
+pub const COOKIE: &str = "tessera_session";
+
+/// Why the store could not answer.
+#[derive(Debug, thiserror::Error)]
+#[error("session store unavailable: {0}")]
+pub struct StoreError(String);
+
+impl From<redis::RedisError> for StoreError {
+    fn from(err: redis::RedisError) -> Self {
+        Self(err.to_string())
+    }
+}
+
+/// A live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    /// Who signed in.
+    pub user_id: i64,
+    /// When, in seconds since the epoch (the absolute expiry counts from here).
+    pub created: u64,
+}
+
+/// Where sessions live.
+pub struct SessionStore {
+    backend: Backend,
+    // Prepended to every Redis key (`REDIS_KEY_PREFIX`).
+    prefix: String,
+    idle: Duration,
+    absolute: Duration,
+}
+
+enum Backend {
+    Memory(Mutex<HashMap<String, (Session, u64)>>),
+    Redis(redis::aio::ConnectionManager),
+}
+
+impl std::fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.backend {
+            Backend::Memory(_) => "memory",
+            Backend::Redis(_) => "redis",
+        };
+        f.debug_struct("SessionStore")
+            .field("backend", &kind)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl SessionStore {
+    /// An in-process store (one process only).
+    pub fn memory(idle: Duration, absolute: Duration) -> Self {
+        Self {
+            backend: Backend::Memory(Mutex::new(HashMap::new())),
+            prefix: String::new(),
+            idle,
+            absolute,
+        }
+    }
+
+    /// A store in Redis, shared by every gateway replica.
+    pub fn redis(
+        manager: redis::aio::ConnectionManager,
+        prefix: &str,
+        idle: Duration,
+        absolute: Duration,
+    ) -> Self {
+        Self {
+            backend: Backend::Redis(manager),
+            prefix: prefix.to_string(),
+            idle,
+            absolute,
+        }
+    }
+
+    /// The store key of session `id`: a hash, so the store never holds a usable cookie.
+    fn key(&self, id: &str) -> String {
+        format!(
+            "{}:session:{}",
+            self.prefix,
+            hex::encode(Sha256::digest(id.as_bytes()))
+        )
+    }
+
+    /// Opens a session for `user_id` and returns its id (the cookie value).
+    pub async fn create(&self, user_id: i64) -> Result<String, StoreError> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let session = Session {
+            user_id,
+            created: now(),
+        };
+        match &self.backend {
+            Backend::Memory(map) => {
+                let mut map = map.lock().map_err(|_| StoreError("poisoned".into()))?;
+                let now = now();
+                // Forget expired sessions now and then so the map cannot grow without bound.
+                if map.len() >= 1024 && map.len().is_power_of_two() {
+                    map.retain(|_, (s, seen)| self.alive(s, *seen, now));
+                }
+                map.insert(self.key(&id), (session, now));
+            }
+            Backend::Redis(manager) => {
+                let mut conn = manager.clone();
+                let value = format!("{}:{}", session.user_id, session.created);
+                let _: () = conn
+                    .set_ex(self.key(&id), value, self.idle.as_secs().max(1))
+                    .await?;
+            }
+        }
+        Ok(id)
+    }
+
+    fn alive(&self, session: &Session, last_seen: u64, now: u64) -> bool {
+        now < session.created.saturating_add(self.absolute.as_secs())
+            && now < last_seen.saturating_add(self.idle.as_secs())
+    }
+
+    /// The live session with this id, if any; using it restarts its idle timer.
+    pub async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let now = now();
+        match &self.backend {
+            Backend::Memory(map) => {
+                let mut map = map.lock().map_err(|_| StoreError("poisoned".into()))?;
+                let k = self.key(id);
+                let Some((session, seen)) = map.get(&k).copied() else {
+                    return Ok(None);
+                };
+                if !self.alive(&session, seen, now) {
+                    map.remove(&k);
+                    return Ok(None);
+                }
+                map.insert(k, (session, now));
+                Ok(Some(session))
+            }
+            Backend::Redis(manager) => {
+                let mut conn = manager.clone();
+                let k = self.key(id);
+                // GETEX reads the session and restarts its idle expiry in one round trip.
+                let value: Option<String> = redis::cmd("GETEX")
+                    .arg(&k)
+                    .arg("EX")
+                    .arg(self.idle.as_secs().max(1))
+                    .query_async(&mut conn)
+                    .await?;
+                let Some(session) = value.as_deref().and_then(parse) else {
+                    return Ok(None);
+                };
+                if now >= session.created.saturating_add(self.absolute.as_secs()) {
+                    let _: () = conn.del(&k).await?;
+                    return Ok(None);
+                }
+                Ok(Some(session))
+            }
+        }
+    }
+
+    /// Ends the session (logout). Ending one that does not exist is not an error.
+    pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(map) => {
+                map.lock()
+                    .map_err(|_| StoreError("poisoned".into()))?
+                    .remove(&self.key(id));
+            }
+            Backend::Redis(manager) => {
+                let mut conn = manager.clone();
+                let _: () = conn.del(self.key(id)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the store answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(()),
+            Backend::Redis(manager) => {
+                let mut conn = manager.clone();
+                let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn parse(value: &str) -> Option<Session> {
+    let (user, created) = value.split_once(':')?;
+    Some(Session {
+        user_id: user.parse().ok()?,
+        created: created.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_session_lives_until_deleted() {
+        let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(600));
+        let id = store.create(7).await.unwrap();
+        assert_eq!(store.get(&id).await.unwrap().map(|s| s.user_id), Some(7));
+        assert_eq!(store.get("forged").await.unwrap(), None);
+        store.delete(&id).await.unwrap();
+        assert_eq!(store.get(&id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_expired_session_is_gone() {
+        let store = SessionStore::memory(Duration::from_secs(0), Duration::from_secs(600));
+        let id = store.create(7).await.unwrap();
+        assert_eq!(store.get(&id).await.unwrap(), None);
+        let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(0));
+        let id = store.create(7).await.unwrap();
+        assert_eq!(store.get(&id).await.unwrap(), None);
+    }
+
+    #[test]
+    fn stored_values_parse() {
+        assert_eq!(
+            parse("12:1700000000"),
+            Some(Session {
+                user_id: 12,
+                created: 1_700_000_000
+            })
+        );
+        assert_eq!(parse("x:1"), None);
+        assert_eq!(parse("12"), None);
+    }
+}

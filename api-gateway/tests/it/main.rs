@@ -1,0 +1,9 @@
+//! api-gateway integration tests: the real gateway and subgraphs over HTTP on port 0.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod graphql;
+mod limits;
+mod processes;
+mod support;

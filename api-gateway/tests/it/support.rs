@@ -1,0 +1,440 @@
+//! The test harness: a real ticket-service and a real gateway on port 0 over a fresh database
+//! (a SQLite file or a UUID-named PostgreSQL database), sessions in-process or in Redis, a
+//! small cast of users with passwords, and a cookie-keeping client per user.
+
+use common::{Role, config::CommonSettings};
+use db::entity::{user, user_support};
+use db::sea_orm::{self, ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use serde_json::{Value, json};
+use std::{collections::HashMap, sync::OnceLock, time::Duration};
+
+/// Every test user's password.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+fn postgres_base() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// The PostgreSQL backend, or `None` (loudly) when no server answers outside CI.
+pub async fn postgres_or_skip() -> Option<Backend> {
+    let base = postgres_base();
+    match sea_orm::Database::connect(format!("{base}/postgres")).await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            Some(Backend::Postgres(base))
+        }
+        Err(err) if std::env::var_os("CI").is_some() => {
+            panic!("PostgreSQL at {base} is required in CI: {err}")
+        }
+        Err(err) => {
+            eprintln!("\n!!! SKIPPED: PostgreSQL at {base} is not reachable ({err}) !!!\n");
+            None
+        }
+    }
+}
+
+/// `REDIS_URL` for tests: `TEST_REDIS_URL` or the local default; `None` (loudly) when no
+/// server answers outside CI.
+pub async fn redis_or_skip() -> Option<String> {
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let reachable = match redis::Client::open(url.as_str()) {
+        Ok(client) => client.get_multiplexed_async_connection().await.is_ok(),
+        Err(_) => false,
+    };
+    if reachable {
+        Some(url)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("Redis at {url} is required in CI")
+    } else {
+        eprintln!("\n!!! SKIPPED: Redis at {url} is not reachable !!!\n");
+        None
+    }
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::support::Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(backend) = $crate::support::postgres_or_skip().await {
+                        super::$name(backend).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// The cast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Who {
+    Admin,
+    Budget,
+    Chair,
+    Grad,
+    FacultyA,
+    FacultyB,
+    FssA,
+}
+
+impl Who {
+    pub const ALL: [Who; 7] = [
+        Who::Admin,
+        Who::Budget,
+        Who::Chair,
+        Who::Grad,
+        Who::FacultyA,
+        Who::FacultyB,
+        Who::FssA,
+    ];
+
+    pub fn email(self) -> &'static str {
+        self.seed().0
+    }
+
+    fn seed(self) -> (&'static str, &'static str, Role) {
+        match self {
+            Who::Admin => ("admin@test.edu", "Ann Admin", Role::Admin),
+            Who::Budget => ("budget@test.edu", "Bea Budget", Role::BudgetDirector),
+            Who::Chair => ("chair@test.edu", "Cy Chair", Role::AssociateChair),
+            Who::Grad => ("grad@test.edu", "Gil Grad", Role::GradOffice),
+            Who::FacultyA => ("a@test.edu", "Alice Faculty", Role::Faculty),
+            Who::FacultyB => ("b@test.edu", "Bob Faculty", Role::Faculty),
+            Who::FssA => ("fss.a@test.edu", "Fay Support", Role::Fss),
+        }
+    }
+}
+
+/// How the platform is put together for a test.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Sessions and login failures in Redis.
+    pub redis: Option<String>,
+    /// `TESSERA_ENV`.
+    pub production: bool,
+    /// Session lifetimes (idle, absolute), when not the defaults.
+    pub session: Option<(Duration, Duration)>,
+    /// Requests a second per address and per user (default: off, so tests are not throttled).
+    pub rate: Option<(u32, u32)>,
+    /// Subgraph call timeout.
+    pub subgraph_timeout: Option<Duration>,
+}
+
+/// A running platform.
+pub struct Platform {
+    /// The gateway's base URL.
+    pub url: String,
+    pub db: DatabaseConnection,
+    pub ids: HashMap<Who, i64>,
+    /// ticket-service, on a runtime of its own so that it can be killed outright.
+    pub ticket_service: Killable,
+    /// The notify-service server task.
+    pub notify_service: tokio::task::JoinHandle<std::io::Result<()>>,
+    cleanup: Cleanup,
+}
+
+/// A service on its own runtime and thread: `kill` drops the runtime, which ends every task
+/// of it, open keep-alive connections included (what a crashed process looks like to its
+/// clients).
+pub struct Killable {
+    kill: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Killable {
+    fn ticket_service(settings: ticket_service::Settings, conn: DatabaseConnection) -> (u16, Self) {
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let app = ticket_service::Application::build_with_db(settings, conn)
+                    .await
+                    .expect("ticket-service");
+                port_tx.send(app.port()).expect("port");
+                tokio::select! {
+                    _ = app.run_until_stopped() => {}
+                    _ = killed => {}
+                }
+            });
+        });
+        let port = port_rx.recv().expect("ticket-service started");
+        (
+            port,
+            Self {
+                kill: Some(kill),
+                thread: Some(thread),
+            },
+        )
+    }
+
+    /// Stops the service and every connection it had open.
+    pub fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Database { base: String, name: String },
+}
+
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| common::password::hash(PASSWORD).expect("hash"))
+        .clone()
+}
+
+impl Platform {
+    pub async fn spawn(backend: Backend) -> Platform {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Platform {
+        common::telemetry::init();
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let data_dir = std::env::temp_dir().join(format!("tessera-gw-data-{unique}"));
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("tessera-gw-test-{unique}.db"));
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Cleanup::File(path),
+                )
+            }
+            Backend::Postgres(base) => {
+                let name = format!("tessera_gw_test_{unique}");
+                let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+                    .await
+                    .expect("postgres");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create database");
+                admin.close().await.ok();
+                (format!("{base}/{name}"), Cleanup::Database { base, name })
+            }
+        };
+        let conn = db::connect(&url).await.expect("connect");
+        db::migrate(&conn).await.expect("migrate");
+        let ids = seed_cast(&conn).await;
+
+        let data = data_dir.display().to_string();
+        let mut env = HashMap::from([
+            ("DATABASE_URL", url.as_str()),
+            ("DATA_DIR", data.as_str()),
+            (
+                "TESSERA_ENV",
+                if options.production {
+                    "production"
+                } else {
+                    "development"
+                },
+            ),
+            ("PORT", "0"),
+            ("RATE_LIMIT_PER_ADDRESS", "0"),
+            ("RATE_LIMIT_PER_USER", "0"),
+        ]);
+        // Every test gets its own Redis keys, so one test's lockout cannot lock another out.
+        let prefix = format!("tessera-test-{unique}");
+        if let Some(redis) = &options.redis {
+            env.insert("REDIS_URL", redis.as_str());
+            env.insert("REDIS_KEY_PREFIX", prefix.as_str());
+        }
+        let mut settings = api_gateway::Settings::from_source(&env).expect("settings");
+        if let Some((idle, absolute)) = options.session {
+            settings.session_idle = idle;
+            settings.session_absolute = absolute;
+        }
+        if let Some((address, user)) = options.rate {
+            settings.rate_per_address = address;
+            settings.rate_per_user = user;
+        }
+        if let Some(timeout) = options.subgraph_timeout {
+            settings.subgraph_timeout = timeout;
+        }
+        let (ticket_port, ticket_service) = Killable::ticket_service(
+            ticket_service::Settings {
+                common: CommonSettings::from_source(&env).expect("settings"),
+                port: 0,
+                verifier: settings.minter.verifier(),
+            },
+            conn.clone(),
+        );
+        let notify = notify_service::Application::build_with_db(
+            notify_service::Settings {
+                common: CommonSettings::from_source(&env).expect("settings"),
+                port: 0,
+                verifier: settings.minter.verifier(),
+            },
+            conn.clone(),
+        )
+        .await
+        .expect("notify-service");
+        let settings = settings
+            .with_subgraph_url(
+                "ticket_service",
+                format!("http://127.0.0.1:{ticket_port}/graphql"),
+            )
+            .with_subgraph_url(
+                "notify_service",
+                format!("http://127.0.0.1:{}/graphql", notify.port()),
+            );
+        let notify_service = tokio::spawn(notify.run_until_stopped());
+        let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
+            .await
+            .expect("gateway");
+        let url = format!("http://127.0.0.1:{}", gateway.port());
+        tokio::spawn(gateway.run_until_stopped());
+        Platform {
+            url,
+            db: conn,
+            ids,
+            ticket_service,
+            notify_service,
+            cleanup,
+        }
+    }
+
+    pub fn id(&self, who: Who) -> i64 {
+        self.ids[&who]
+    }
+
+    /// A client with its own cookie jar, not signed in.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+
+    /// Signs `who` in and returns their client (it keeps the session cookie).
+    pub async fn signed_in(&self, who: Who) -> reqwest::Client {
+        let client = self.client();
+        let response = self.login(&client, who.email(), PASSWORD).await;
+        assert_eq!(response.status(), 200, "{who:?} signs in");
+        client
+    }
+
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}/auth/login", self.url))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// POSTs a GraphQL request and returns the JSON body.
+    pub async fn gql(&self, client: &reqwest::Client, query: &str, variables: Value) -> Value {
+        self.post(client, query, variables)
+            .await
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
+    /// POSTs a GraphQL request.
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        query: &str,
+        variables: Value,
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("graphql request")
+    }
+
+    pub async fn cleanup(mut self) {
+        self.ticket_service.kill();
+        self.notify_service.abort();
+        self.db.close().await.ok();
+        cleanup(self.cleanup).await;
+    }
+}
+
+async fn cleanup(cleanup: Cleanup) {
+    match cleanup {
+        Cleanup::File(path) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        Cleanup::Database { base, name } => {
+            if let Ok(admin) = sea_orm::Database::connect(format!("{base}/postgres")).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+                admin.close().await.ok();
+            }
+        }
+    }
+}
+
+pub async fn seed_cast(conn: &DatabaseConnection) -> HashMap<Who, i64> {
+    let mut ids = HashMap::new();
+    let now = db::now();
+    for who in Who::ALL {
+        let (email, name, role) = who.seed();
+        let row = user::ActiveModel {
+            email: Set(email.into()),
+            name: Set(name.into()),
+            roles: Set(user::format_roles(&[role])),
+            password_hash: Set(Some(password_hash())),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("seed user");
+        ids.insert(who, row.id);
+    }
+    user_support::ActiveModel {
+        fss_id: Set(ids[&Who::FssA]),
+        faculty_id: Set(ids[&Who::FacultyA]),
+    }
+    .insert(conn)
+    .await
+    .expect("seed support");
+    ids
+}
+
+/// The first error's `extensions.code`, if any.
+pub fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
