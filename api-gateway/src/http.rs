@@ -16,7 +16,7 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode};
+use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode, server::readiness};
 use db::sea_orm::DatabaseConnection;
 use hive_router::executor::plugins::hooks::on_graphql_params::GraphQLParams;
 use serde::Deserialize;
@@ -626,15 +626,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
             down.push(name.to_string());
         }
     }
-    if down.is_empty() {
-        Json(json!({"status": "ready"})).into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "down": down})),
-        )
-            .into_response()
-    }
+    readiness(down)
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

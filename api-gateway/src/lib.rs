@@ -25,6 +25,7 @@ pub mod sessions;
 pub use config::Settings;
 
 use anyhow::Context;
+use common::server::Server;
 use db::sea_orm::DatabaseConnection;
 use std::{net::SocketAddr, sync::Arc};
 
@@ -32,15 +33,13 @@ use std::{net::SocketAddr, sync::Arc};
 /// when it is stale).
 pub const SUPERGRAPH: &str = include_str!("../../supergraph.graphql");
 
-/// A bound, ready-to-run gateway.
-pub struct Application {
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-}
+/// Builds the gateway, bound and ready to run.
+#[derive(Debug)]
+pub struct Application;
 
 impl Application {
     /// Connects to the database (and Redis, when configured) and binds the port.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<Server> {
         let db = db::connect(&settings.common.database_url)
             .await
             .context("DATABASE_URL: cannot connect")?;
@@ -48,7 +47,10 @@ impl Application {
     }
 
     /// Binds the port and serves over an existing pool (the all-in-one process, tests).
-    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+    pub async fn build_with_db(
+        settings: Settings,
+        db: DatabaseConnection,
+    ) -> anyhow::Result<Server> {
         let redis = match &settings.common.redis_url {
             Some(url) => {
                 let client = redis::Client::open(url.as_str()).context("REDIS_URL: invalid")?;
@@ -106,36 +108,6 @@ impl Application {
             rate::RateLimits::new(settings.rate_per_address, settings.rate_per_user),
         );
         let addr = SocketAddr::new(settings.common.bind, settings.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("PORT: cannot listen on {addr}"))?;
-        Ok(Self {
-            listener,
-            router: http::router(Arc::new(state)),
-        })
+        Server::bind(addr, http::router(Arc::new(state))).await
     }
-
-    /// The port actually bound (useful with port 0).
-    pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
-    }
-
-    /// Serves until the process is interrupted.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    }
-}
-
-async fn shutdown_signal() {
-    // If the signal cannot be installed the gateway simply runs until killed.
-    let _ = tokio::signal::ctrl_c().await;
 }

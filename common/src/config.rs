@@ -185,6 +185,35 @@ impl CommonSettings {
     }
 }
 
+/// What a subgraph needs to start: the shared settings, its port, and the key it verifies
+/// the gateway's tokens with.
+#[derive(Debug, Clone)]
+pub struct SubgraphSettings {
+    /// Database, mode, data dir, bind address.
+    pub common: CommonSettings,
+    /// `PORT`; 0 picks a free port (tests).
+    pub port: u16,
+    /// Verifies the gateway-signed token every request must carry.
+    pub verifier: crate::TokenVerifier,
+}
+
+impl SubgraphSettings {
+    /// Reads the settings from `source`; `PORT` defaults to `default_port`.
+    pub fn from_source<S: Source + ?Sized>(
+        source: &S,
+        default_port: u16,
+    ) -> Result<Self, ConfigError> {
+        let common = CommonSettings::from_source(source)?;
+        let port = port(source, default_port)?;
+        let key = signing_key(source, &common.data_dir)?;
+        Ok(Self {
+            common,
+            port,
+            verifier: crate::TokenVerifier::new(key.public()),
+        })
+    }
+}
+
 /// `PORT`, or `default`.
 pub fn port<S: Source + ?Sized>(source: &S, default: u16) -> Result<u16, ConfigError> {
     parse_or(source, "PORT", default, "a number from 0 to 65535")

@@ -13,6 +13,8 @@ pub mod event;
 pub mod model;
 /// Password hashing (argon2id with the OWASP parameters).
 pub mod password;
+/// Binding and serving, the subgraphs' token check and readiness answer.
+pub mod server;
 /// Logging set-up shared by every binary.
 pub mod telemetry;
 

@@ -4,15 +4,17 @@
 use crate::schema::{self, NotifySchema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
-    Json, Router,
+    Router,
     extract::State,
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use common::{ErrorCode, TokenVerifier};
+use common::{
+    TokenVerifier,
+    server::{gateway_caller, readiness},
+};
 use sea_orm::DatabaseConnection;
-use serde_json::json;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -39,37 +41,19 @@ async fn graphql(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let caller = match token.map(|t| state.verifier.verify(t)) {
-        Some(Ok(caller)) => caller,
-        refused => {
-            if let Some(Err(err)) = refused {
-                tracing::warn!(%err, "refused a token");
-            }
-            let body = json!({"errors": [{
-                "message": "this service only answers requests signed by the gateway",
-                "extensions": {"code": ErrorCode::Unauthenticated.as_str()},
-            }]});
-            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-        }
+    let caller = match gateway_caller(&headers, &state.verifier) {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
     };
     let request = schema::prepare(request.into_inner(), caller, &state.db);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => Json(json!({"status": "ready"})).into_response(),
-        Err(err) => {
-            tracing::warn!(%err, "database not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "down": ["database"]})),
-            )
-                .into_response()
-        }
+    let mut down = Vec::new();
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(%err, "database not ready");
+        down.push("database".to_string());
     }
+    readiness(down)
 }

@@ -4,15 +4,17 @@
 use crate::schema::{self, TicketSchema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
-    Json, Router,
+    Router,
     extract::{DefaultBodyLimit, State},
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use common::{ErrorCode, TokenVerifier};
+use common::{
+    TokenVerifier,
+    server::{gateway_caller, readiness},
+};
 use sea_orm::DatabaseConnection;
-use serde_json::json;
 
 /// The largest request body accepted (the gateway's own limit).
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -38,44 +40,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn unauthorized(message: &str) -> Response {
-    let body = json!({"errors": [{"message": message, "extensions": {"code": ErrorCode::Unauthenticated.as_str()}}]});
-    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
-}
-
 async fn graphql(
     State(state): State<AppState>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = token else {
-        return unauthorized("this service only answers requests signed by the gateway");
-    };
-    let caller = match state.verifier.verify(token) {
+    let caller = match gateway_caller(&headers, &state.verifier) {
         Ok(caller) => caller,
-        Err(err) => {
-            tracing::warn!(%err, "refused a token");
-            return unauthorized("the gateway token is invalid or expired");
-        }
+        Err(refused) => return refused,
     };
     let request = schema::prepare(request.into_inner(), caller, &state.db);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => Json(json!({"status": "ready"})).into_response(),
-        Err(err) => {
-            tracing::warn!(%err, "database not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "down": ["database"]})),
-            )
-                .into_response()
-        }
+    let mut down = Vec::new();
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(%err, "database not ready");
+        down.push("database".to_string());
     }
+    readiness(down)
 }

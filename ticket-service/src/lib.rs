@@ -25,18 +25,17 @@ mod visibility;
 pub use config::Settings;
 
 use anyhow::Context;
+use common::server::Server;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 
-/// A bound, ready-to-run ticket-service.
-pub struct Application {
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-}
+/// Builds ticket-service, bound and ready to run.
+#[derive(Debug)]
+pub struct Application;
 
 impl Application {
     /// Connects to the database and binds the port.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<Server> {
         let db = db::connect(&settings.common.database_url)
             .await
             .context("DATABASE_URL: cannot connect")?;
@@ -44,39 +43,16 @@ impl Application {
     }
 
     /// Binds the port and serves over an existing pool (the all-in-one process, tests).
-    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
-        let addr = SocketAddr::new(settings.common.bind, settings.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("PORT: cannot listen on {addr}"))?;
+    pub async fn build_with_db(
+        settings: Settings,
+        db: DatabaseConnection,
+    ) -> anyhow::Result<Server> {
         let state = http::AppState {
             schema: schema::build(db.clone(), settings.common.mode),
             verifier: settings.verifier.clone(),
             db,
         };
-        Ok(Self {
-            listener,
-            router: http::router(state),
-        })
+        let addr = SocketAddr::new(settings.common.bind, settings.port);
+        Server::bind(addr, http::router(state)).await
     }
-
-    /// The port actually bound (useful with port 0).
-    pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
-    }
-
-    /// Serves until the process is interrupted.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    }
-}
-
-async fn shutdown_signal() {
-    // If the signal cannot be installed the service simply runs until killed.
-    let _ = tokio::signal::ctrl_c().await;
 }

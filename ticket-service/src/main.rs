@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();
-    let settings = match ticket_service::Settings::from_env() {
+    let settings = match ticket_service::config::from_env() {
         Ok(s) => s,
         Err(err) => {
             eprintln!("{err}");

@@ -7,3 +7,5 @@ mod graphql;
 mod limits;
 mod processes;
 mod support;
+
+pub(crate) use testkit::on_both_databases;

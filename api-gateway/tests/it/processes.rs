@@ -2,8 +2,7 @@
 //! (the binaries `cargo build` makes) on PostgreSQL, sharing sessions through Redis, with the
 //! environment compose would pass them.
 
-use crate::support::{Backend, PASSWORD, Who, code, postgres_or_skip, redis_or_skip, seed_cast};
-use db::sea_orm::{self, ConnectionTrait};
+use crate::support::{PASSWORD, Who, code, postgres_or_skip, redis_or_skip, seed_cast};
 use reqwest::header::COOKIE;
 use serde_json::{Value, json};
 use std::{
@@ -84,20 +83,12 @@ async fn gql(url: &str, cookie: &str, query: &str, variables: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_processes_on_postgres_and_redis() {
-    let (Some(Backend::Postgres(base)), Some(redis)) =
-        (postgres_or_skip().await, redis_or_skip().await)
-    else {
+    let (Some(backend), Some(redis)) = (postgres_or_skip().await, redis_or_skip().await) else {
         return;
     };
-    let name = format!("tessera_gw_proc_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
-        .await
-        .unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    let database_url = format!("{base}/{name}");
+    let database = testkit::TestDatabase::create(&backend, "gw_proc").await;
+    let database_url = database.url.clone();
+    let name = database_url.rsplit('/').next().unwrap().to_string();
     let conn = db::connect(&database_url).await.unwrap();
     db::migrate(&conn).await.unwrap();
     let ids = seed_cast(&conn).await;
@@ -211,8 +202,6 @@ async fn separate_processes_on_postgres_and_redis() {
 
     drop(gateways);
     conn.close().await.ok();
-    let _ = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await;
+    database.remove().await;
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -4,81 +4,14 @@
 
 use common::{Role, config::CommonSettings};
 use db::entity::{user, user_support};
-use db::sea_orm::{self, ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use db::sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::{Value, json};
 use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
 /// Every test user's password.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Which database a test runs on.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
-fn postgres_base() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-/// The PostgreSQL backend, or `None` (loudly) when no server answers outside CI.
-pub async fn postgres_or_skip() -> Option<Backend> {
-    let base = postgres_base();
-    match sea_orm::Database::connect(format!("{base}/postgres")).await {
-        Ok(conn) => {
-            let _ = conn.close().await;
-            Some(Backend::Postgres(base))
-        }
-        Err(err) if std::env::var_os("CI").is_some() => {
-            panic!("PostgreSQL at {base} is required in CI: {err}")
-        }
-        Err(err) => {
-            eprintln!("\n!!! SKIPPED: PostgreSQL at {base} is not reachable ({err}) !!!\n");
-            None
-        }
-    }
-}
-
-/// `REDIS_URL` for tests: `TEST_REDIS_URL` or the local default; `None` (loudly) when no
-/// server answers outside CI.
-pub async fn redis_or_skip() -> Option<String> {
-    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let reachable = match redis::Client::open(url.as_str()) {
-        Ok(client) => client.get_multiplexed_async_connection().await.is_ok(),
-        Err(_) => false,
-    };
-    if reachable {
-        Some(url)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("Redis at {url} is required in CI")
-    } else {
-        eprintln!("\n!!! SKIPPED: Redis at {url} is not reachable !!!\n");
-        None
-    }
-}
-
-/// Runs each named `async fn(Backend)` as two tests, `NAME::sqlite` and `NAME::postgres`.
-#[macro_export]
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name($crate::support::Backend::Sqlite).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(backend) = $crate::support::postgres_or_skip().await {
-                        super::$name(backend).await;
-                    }
-                }
-            }
-        )*
-    };
-}
+pub use testkit::{Backend, postgres_or_skip, redis_or_skip};
 
 /// The cast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,7 +78,7 @@ pub struct Platform {
     pub ticket_service: Killable,
     /// The notify-service server task.
     pub notify_service: tokio::task::JoinHandle<std::io::Result<()>>,
-    cleanup: Cleanup,
+    database: testkit::TestDatabase,
 }
 
 /// A service on its own runtime and thread: `kill` drops the runtime, which ends every task
@@ -198,11 +131,6 @@ impl Killable {
     }
 }
 
-enum Cleanup {
-    File(std::path::PathBuf),
-    Database { base: String, name: String },
-}
-
 fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| common::password::hash(PASSWORD).expect("hash"))
@@ -218,27 +146,8 @@ impl Platform {
         common::telemetry::init();
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = std::env::temp_dir().join(format!("tessera-gw-data-{unique}"));
-        let (url, cleanup) = match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("tessera-gw-test-{unique}.db"));
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Cleanup::File(path),
-                )
-            }
-            Backend::Postgres(base) => {
-                let name = format!("tessera_gw_test_{unique}");
-                let admin = sea_orm::Database::connect(format!("{base}/postgres"))
-                    .await
-                    .expect("postgres");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create database");
-                admin.close().await.ok();
-                (format!("{base}/{name}"), Cleanup::Database { base, name })
-            }
-        };
+        let database = testkit::TestDatabase::create(&backend, "gw_test").await;
+        let url = database.url.clone();
         let conn = db::connect(&url).await.expect("connect");
         db::migrate(&conn).await.expect("migrate");
         let ids = seed_cast(&conn).await;
@@ -316,7 +225,7 @@ impl Platform {
             ids,
             ticket_service,
             notify_service,
-            cleanup,
+            database,
         }
     }
 
@@ -382,25 +291,7 @@ impl Platform {
         self.ticket_service.kill();
         self.notify_service.abort();
         self.db.close().await.ok();
-        cleanup(self.cleanup).await;
-    }
-}
-
-async fn cleanup(cleanup: Cleanup) {
-    match cleanup {
-        Cleanup::File(path) => {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-        }
-        Cleanup::Database { base, name } => {
-            if let Ok(admin) = sea_orm::Database::connect(format!("{base}/postgres")).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await;
-                admin.close().await.ok();
-            }
-        }
+        self.database.remove().await;
     }
 }
 

@@ -3,16 +3,13 @@
 
 use common::TicketState;
 use db::entity::{applicant, note, ticket, user, user_support};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
 use std::collections::HashSet;
 
 /// A fresh database on each backend that answers (PostgreSQL is required in CI).
 struct Databases {
     list: Vec<(String, DatabaseConnection)>,
-    sqlite: std::path::PathBuf,
-    postgres: Option<(String, String)>,
+    created: Vec<testkit::TestDatabase>,
 }
 
 impl Databases {
@@ -21,57 +18,25 @@ impl Databases {
         for (_, conn) in self.list {
             conn.close().await.ok();
         }
-        for suffix in ["", "-wal", "-shm"] {
-            std::fs::remove_file(format!("{}{suffix}", self.sqlite.display())).ok();
-        }
-        if let Some((base, name)) = self.postgres
-            && let Ok(admin) = sea_orm::Database::connect(format!("{base}/postgres")).await
-        {
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .ok();
+        for database in self.created {
+            database.remove().await;
         }
     }
 }
 
 async fn databases() -> Databases {
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let path = std::env::temp_dir().join(format!("tessera-db-test-{unique}.db"));
-    let mut postgres = None;
-    let mut list = vec![(
-        "sqlite".to_owned(),
-        db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .unwrap(),
-    )];
-    let base = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    match sea_orm::Database::connect(format!("{base}/postgres")).await {
-        Ok(admin) => {
-            let name = format!("tessera_db_test_{unique}");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .unwrap();
-            list.push((
-                "postgres".to_owned(),
-                db::connect(&format!("{base}/{name}")).await.unwrap(),
-            ));
-            postgres = Some((base, name));
-        }
-        Err(err) if std::env::var_os("CI").is_some() => {
-            panic!("PostgreSQL at {base} is required in CI: {err}")
-        }
-        Err(err) => {
-            eprintln!("\n!!! SKIPPED the PostgreSQL half: {base} is not reachable ({err}) !!!\n")
-        }
+    let mut backends = vec![("sqlite", testkit::Backend::Sqlite)];
+    if let Some(postgres) = testkit::postgres_or_skip().await {
+        backends.push(("postgres", postgres));
     }
-    Databases {
-        list,
-        sqlite: path,
-        postgres,
+    let mut list = Vec::new();
+    let mut created = Vec::new();
+    for (label, backend) in backends {
+        let database = testkit::TestDatabase::create(&backend, "db_test").await;
+        list.push((label.to_owned(), db::connect(&database.url).await.unwrap()));
+        created.push(database);
     }
+    Databases { list, created }
 }
 
 async fn user(conn: &DatabaseConnection, email: &str) -> Result<user::Model, sea_orm::DbErr> {

@@ -1,8 +1,10 @@
 //! ticket-service's integration tests: a real subgraph on port 0, over HTTP, on SQLite and on
-//! PostgreSQL (every test runs on both; see `support::on_both_databases`).
+//! PostgreSQL (every test runs on both; see `testkit::on_both_databases`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
+
+pub(crate) use testkit::on_both_databases;
 
 mod authorization;
 mod batching;

@@ -5,64 +5,11 @@
 use biscuit_auth::KeyPair;
 use common::{Principal, Role, TokenMinter, config::CommonSettings};
 use db::entity::{user, user_support};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// Which database a test runs on.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
-/// The PostgreSQL server tests use: `TEST_POSTGRES_URL`, or the local default.
-fn postgres_base() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-/// The PostgreSQL backend, or `None` (loudly) when no server answers outside CI. In CI a
-/// missing server fails the test.
-pub async fn postgres_or_skip() -> Option<Backend> {
-    let base = postgres_base();
-    match sea_orm::Database::connect(format!("{base}/postgres")).await {
-        Ok(conn) => {
-            let _ = conn.close().await;
-            Some(Backend::Postgres(base))
-        }
-        Err(err) if std::env::var_os("CI").is_some() => {
-            panic!("PostgreSQL at {base} is required in CI: {err}")
-        }
-        Err(err) => {
-            eprintln!(
-                "\n!!! SKIPPED: PostgreSQL at {base} is not reachable ({err}); set TEST_POSTGRES_URL !!!\n"
-            );
-            None
-        }
-    }
-}
-
-/// Runs each named `async fn(Backend)` as two tests, `NAME::sqlite` and `NAME::postgres`.
-#[macro_export]
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name($crate::support::Backend::Sqlite).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(backend) = $crate::support::postgres_or_skip().await {
-                        super::$name(backend).await;
-                    }
-                }
-            }
-        )*
-    };
-}
+pub use testkit::Backend;
 
 /// The cast every test starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,12 +64,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub ids: HashMap<Who, i64>,
     principals: HashMap<Who, Principal>,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    File(std::path::PathBuf),
-    Database { base: String, name: String },
+    database: testkit::TestDatabase,
 }
 
 impl TestApp {
@@ -136,28 +78,8 @@ impl TestApp {
         hook: impl FnOnce(DatabaseConnection) -> DatabaseConnection,
     ) -> TestApp {
         common::telemetry::init();
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        let (url, cleanup) = match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("tessera-test-{unique}.db"));
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Cleanup::File(path),
-                )
-            }
-            Backend::Postgres(base) => {
-                let name = format!("tessera_test_{unique}");
-                let admin = sea_orm::Database::connect(format!("{base}/postgres"))
-                    .await
-                    .expect("postgres");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create database");
-                admin.close().await.ok();
-                (format!("{base}/{name}"), Cleanup::Database { base, name })
-            }
-        };
+        let database = testkit::TestDatabase::create(&backend, "test").await;
+        let url = database.url.clone();
         let conn = db::connect(&url).await.expect("connect");
         db::migrate(&conn).await.expect("migrate");
         let (ids, principals) = seed_cast(&conn).await;
@@ -184,7 +106,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             ids,
             principals,
-            cleanup,
+            database,
         }
     }
 
@@ -274,24 +196,7 @@ impl TestApp {
     /// Removes the test's database.
     pub async fn cleanup(self) {
         self.db.close().await.ok();
-        match self.cleanup {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
-                }
-            }
-            Cleanup::Database { base, name } => {
-                if let Ok(admin) = sea_orm::Database::connect(format!("{base}/postgres")).await {
-                    admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await
-                        .ok();
-                    admin.close().await.ok();
-                }
-            }
-        }
+        self.database.remove().await;
     }
 }
 
