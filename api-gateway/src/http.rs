@@ -136,8 +136,13 @@ struct Caller {
 }
 
 enum Auth {
-    /// No credentials at all.
-    Anonymous,
+    /// No credentials, or a session cookie that no longer opens a session (`stale`: the
+    /// response clears it). Signed-out callers get `me: null` and UNAUTHENTICATED for the
+    /// rest, which is how a client learns that its session ended.
+    Anonymous {
+        /// A session cookie came with the request but its session is over.
+        stale: bool,
+    },
     /// A live session.
     Session(Caller),
 }
@@ -180,8 +185,9 @@ fn gql_error(err: GqlError) -> Response {
 }
 
 impl Gateway {
-    /// Resolves the request's credentials. An invalid or expired session is answered as
-    /// UNAUTHENTICATED (the cookie is stale), never silently downgraded to anonymous.
+    /// Resolves the request's credentials. A bearer token that is not valid is refused;
+    /// a session cookie whose session ended (logout, expiry, deactivation) leaves the caller
+    /// signed out.
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Auth, GqlError> {
         if let Some(value) = headers
             .get(header::AUTHORIZATION)
@@ -196,7 +202,7 @@ impl Gateway {
             ));
         }
         let Some(id) = session_cookie(headers) else {
-            return Ok(Auth::Anonymous);
+            return Ok(Auth::Anonymous { stale: false });
         };
         let session = self.sessions.get(id).await.map_err(|err| {
             tracing::error!(%err, "session store");
@@ -207,14 +213,14 @@ impl Gateway {
             )
         })?;
         let Some(session) = session else {
-            return Err(expired());
+            return Ok(Auth::Anonymous { stale: true });
         };
         match self.caller(session.user_id).await? {
             Some(caller) => Ok(Auth::Session(caller)),
             None => {
                 // Deactivated or deleted: the session ends with the account.
                 let _ = self.sessions.delete(id).await;
-                Err(expired())
+                Ok(Auth::Anonymous { stale: true })
             }
         }
     }
@@ -265,14 +271,6 @@ impl Gateway {
             cache.remove(&user_id);
         }
     }
-}
-
-fn expired() -> GqlError {
-    GqlError::new(
-        401,
-        ErrorCode::Unauthenticated,
-        "your session has ended; sign in again",
-    )
 }
 
 #[derive(Deserialize)]
@@ -521,7 +519,7 @@ async fn run(
             let allowed = state.mode == Mode::Development || caller.principal.has_role(Role::Admin);
             (caller.token.clone(), allowed)
         }
-        Auth::Anonymous => match state.mint(&Principal::anonymous()) {
+        Auth::Anonymous { .. } => match state.mint(&Principal::anonymous()) {
             Ok(token) => (token, false),
             Err(err) => return gql_error(err),
         },
@@ -562,18 +560,24 @@ async fn run(
     } else {
         "application/json"
     };
-    (
+    let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         [(header::CONTENT_TYPE, content_type)],
         response.body,
     )
-        .into_response()
+        .into_response();
+    if matches!(auth, Auth::Anonymous { stale: true })
+        && let Ok(value) = HeaderValue::from_str(&cookie("", Some(0), state.cookie_secure))
+    {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }
 
 async fn graphiql(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let principal = match state.authenticate(&headers).await {
         Ok(Auth::Session(caller)) => caller.principal,
-        Ok(Auth::Anonymous) | Err(_) => return Redirect::to("/").into_response(),
+        Ok(Auth::Anonymous { .. }) | Err(_) => return Redirect::to("/").into_response(),
     };
     if !(state.mode == Mode::Development || principal.has_role(Role::Admin)) {
         return (
@@ -637,24 +641,25 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// The start page until the web client lands: what is running, and a sign-in form that
+/// leads to GraphiQL.
+const INDEX: &str = include_str!("../static/index.html");
+
 async fn index(State(state): State<AppState>) -> Response {
     let mode = match state.mode {
         Mode::Development => "development",
         Mode::Production => "production",
     };
-    let subgraphs: String = state
+    let subgraphs = state
         .subgraphs
         .iter()
-        .map(|s| format!("<li><code>{}</code></li>", s.name))
-        .collect();
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tessera</title></head><body>\
-         <h1>Tessera</h1>\
-         <p>The graduate office's ticketing platform is running ({mode} mode). The web client is not built yet.</p>\
-         <ul><li>GraphQL: <code>POST /graphql</code></li>\
-         <li>Sign in: <code>POST /auth/login</code> with <code>{{\"email\", \"password\"}}</code>; then open <a href=\"/graphiql\">GraphiQL</a></li>\
-         <li>Health: <a href=\"/healthz\">/healthz</a>, <a href=\"/readyz\">/readyz</a>, <a href=\"/metrics\">/metrics</a></li></ul>\
-         <p>Subgraphs:</p><ul>{subgraphs}</ul></body></html>"
-    ))
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Html(
+        INDEX
+            .replace("{{MODE}}", mode)
+            .replace("{{SUBGRAPHS}}", &subgraphs),
+    )
     .into_response()
 }

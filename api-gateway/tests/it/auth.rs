@@ -24,6 +24,7 @@ async fn raw_session(app: &Platform, who: Who) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
+/// `me` with a raw cookie: the status and the body.
 async fn me_with_cookie(app: &Platform, cookie: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(format!("{}/graphql", app.url))
@@ -33,6 +34,26 @@ async fn me_with_cookie(app: &Platform, cookie: &str) -> (u16, Value) {
         .await
         .unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Whether a raw cookie still opens a session.
+async fn signed_in_with(app: &Platform, cookie: &str) -> bool {
+    let (status, body) = me_with_cookie(app, cookie).await;
+    assert_eq!(status, 200, "{body}");
+    !body["data"]["me"].is_null()
+}
+
+async fn with_cookie(app: &Platform, cookie: &str, query: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}/graphql", app.url))
+        .header(COOKIE, cookie)
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn sign_in_and_out(backend: Backend) {
@@ -50,9 +71,11 @@ async fn sign_in_and_out(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    // The cookie alone is worthless now.
+    // The cookie alone is worthless now: the caller is signed out.
     let (status, body) = me_with_cookie(&app, &cookie).await;
-    assert_eq!(status, 401, "{body}");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"data": {"me": null}}));
+    let body = with_cookie(&app, &cookie, "{ ticketStats { total } }").await;
     assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
     app.cleanup().await;
 }
@@ -92,8 +115,7 @@ async fn deactivated_users_lose_their_session(backend: Backend) {
     use db::sea_orm::{ConnectionTrait, Statement};
     let app = Platform::spawn(backend).await;
     let cookie = raw_session(&app, Who::FacultyB).await;
-    let (status, _) = me_with_cookie(&app, &cookie).await;
-    assert_eq!(status, 200);
+    assert!(signed_in_with(&app, &cookie).await);
     let backend = app.db.get_database_backend();
     app.db
         .execute(Statement::from_string(
@@ -107,8 +129,7 @@ async fn deactivated_users_lose_their_session(backend: Backend) {
         .unwrap();
     // The principal cache holds a user for a few seconds; after that the session is over.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let (status, body) = me_with_cookie(&app, &cookie).await;
-    assert_eq!(status, 401, "{body}");
+    assert!(!signed_in_with(&app, &cookie).await);
     let again = app
         .login(&reqwest::Client::new(), Who::FacultyB.email(), PASSWORD)
         .await;
@@ -185,11 +206,20 @@ async fn sessions_expire(options: Options) {
     )
     .await;
     let cookie = raw_session(&app, Who::Budget).await;
-    assert_eq!(me_with_cookie(&app, &cookie).await.0, 200);
+    assert!(signed_in_with(&app, &cookie).await);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (status, body) = me_with_cookie(&app, &cookie).await;
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+    // Signed out, and told to forget the cookie.
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", app.url))
+        .header(COOKIE, &cookie)
+        .json(&json!({"query": ME}))
+        .send()
+        .await
+        .unwrap();
+    let cleared = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"data": {"me": null}}));
     app.cleanup().await;
 
     // The absolute limit holds even for a session in constant use.
@@ -202,9 +232,9 @@ async fn sessions_expire(options: Options) {
     )
     .await;
     let cookie = raw_session(&app, Who::Budget).await;
-    assert_eq!(me_with_cookie(&app, &cookie).await.0, 200);
+    assert!(signed_in_with(&app, &cookie).await);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(me_with_cookie(&app, &cookie).await.0, 401);
+    assert!(!signed_in_with(&app, &cookie).await);
     app.cleanup().await;
 }
 
@@ -236,10 +266,20 @@ async fn anonymous_callers_get_null_me_and_nothing_else() {
         .gql(&client, "{ tickets { totalCount } }", json!({}))
         .await;
     assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
-    // A forged cookie is not a session.
-    let (status, body) = me_with_cookie(&app, "tessera_session=forged").await;
-    assert_eq!(status, 401);
-    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+    // A forged cookie is not a session; a bearer token that is not valid is refused.
+    assert!(!signed_in_with(&app, "tessera_session=forged").await);
+    let body = with_cookie(&app, "tessera_session=forged", "{ ticketStats { total } }").await;
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
+    let refused = reqwest::Client::new()
+        .post(format!("{}/graphql", app.url))
+        .bearer_auth("not-a-token")
+        .json(&json!({"query": ME}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
     app.cleanup().await;
 }
 

@@ -252,6 +252,15 @@ async fn introspection_and_graphiql_are_for_admins_in_production() {
     // `__typename` is not introspection.
     let body = app.gql(&faculty, "{ __typename }", json!({})).await;
     assert_eq!(body["data"]["__typename"], "Query");
+    // No field suggestions in production: an unknown field does not reveal its neighbours.
+    let body = app
+        .gql(&faculty, "{ ticketz { totalCount } }", json!({}))
+        .await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ticketz") && !message.contains("Did you mean"),
+        "{body}"
+    );
 
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -338,6 +347,34 @@ async fn a_dead_subgraph_is_unavailable_not_a_hang() {
     assert_eq!(ready.status(), 503);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["down"], json!(["ticket_service"]), "{ready}");
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subgraph_that_never_answers_times_out_as_unavailable() {
+    // Accepts connections and reads requests, but never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = Platform::spawn_with(
+        Backend::Sqlite,
+        Options {
+            subgraph_timeout: Some(Duration::from_millis(500)),
+            ticket_service_url: Some(format!("http://127.0.0.1:{port}/graphql")),
+            ..Options::default()
+        },
+    )
+    .await;
+    let client = app.signed_in(Who::Grad).await;
+    let body = app
+        .gql(&client, "{ ticketStats { total } }", json!({}))
+        .await;
+    assert_eq!(code(&body), Some("UNAVAILABLE"), "{body}");
     app.cleanup().await;
 }
 

@@ -175,7 +175,14 @@ async fn separate_processes_on_postgres_and_redis() {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    let after = gql(&urls[0], &cookie, "{ me { id } }", json!({})).await;
+    let after = gql(
+        &urls[0],
+        &cookie,
+        "{ me { id } ticketStats { total } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(after["data"], Value::Null, "{after}");
     assert_eq!(code(&after), Some("UNAUTHENTICATED"), "{after}");
 
     // Kill the subgraph: its fields are UNAVAILABLE and /readyz names it.

@@ -66,6 +66,8 @@ pub struct Options {
     pub rate: Option<(u32, u32)>,
     /// Subgraph call timeout.
     pub subgraph_timeout: Option<Duration>,
+    /// Where the gateway looks for ticket-service instead of the real one.
+    pub ticket_service_url: Option<String>,
 }
 
 /// A running platform.
@@ -207,7 +209,10 @@ impl Platform {
         let settings = settings
             .with_subgraph_url(
                 "ticket_service",
-                format!("http://127.0.0.1:{ticket_port}/graphql"),
+                options
+                    .ticket_service_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://127.0.0.1:{ticket_port}/graphql")),
             )
             .with_subgraph_url(
                 "notify_service",
