@@ -184,7 +184,10 @@ impl Engine {
             path: work_dir.display().to_string(),
             source,
         })?;
-        let path = work_dir.join(format!("supergraph-{}.graphql", std::process::id()));
+        // One file per engine: several engines in one process (tests) never share one.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = work_dir.join(format!("supergraph-{}-{nth}.graphql", std::process::id()));
         std::fs::write(&path, supergraph_sdl).map_err(|source| EngineError::Write {
             path: path.display().to_string(),
             source,
@@ -256,9 +259,12 @@ impl Engine {
         if let Err(err) = spawned {
             return Err(EngineError::Init(err.to_string()));
         }
-        let (shared, schema, supergraph) = ready_rx
+        let loaded = ready_rx
             .await
-            .map_err(|_| EngineError::Init("the engine thread stopped".into()))??;
+            .map_err(|_| EngineError::Init("the engine thread stopped".into()));
+        // Loaded once (no polling): the copy is not needed any more.
+        let _ = std::fs::remove_file(&path);
+        let (shared, schema, supergraph) = loaded??;
 
         let run = move |request: Request| -> BoxFuture<'static, Response> {
             let shared = shared.clone();
