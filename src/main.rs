@@ -3,7 +3,10 @@
 //! sessions): the subgraphs on private loopback ports, the gateway on `PORT` (8080).
 
 use anyhow::Context;
-use common::config::{CommonSettings, Mode};
+use common::{
+    config::{CommonSettings, Mode},
+    stream::EventStream,
+};
 use std::net::{IpAddr, Ipv4Addr};
 
 #[tokio::main]
@@ -33,8 +36,13 @@ async fn main() -> anyhow::Result<()> {
     let mode = common.mode;
     let demo = common.demo;
 
-    let tickets =
-        ticket_service::Application::build_with_db(subgraph.tickets, conn.clone()).await?;
+    // One event stream for the process: ticket-service's relay writes it, and the gateway's
+    // live updates and the workers will read it.
+    let stream = EventStream::connect(common)
+        .await
+        .context("REDIS_URL: cannot connect")?;
+    ticket_service::relay::start(conn.clone(), stream.clone());
+    let tickets = ticket_service::Application::serve(subgraph.tickets, conn.clone()).await?;
     let notify = notify_service::Application::build_with_db(subgraph.notify, conn.clone()).await?;
     let gateway = gateway
         .with_subgraph_url(

@@ -59,9 +59,6 @@ pub struct Settings {
     pub session_idle: Duration,
     /// See `session_idle`.
     pub session_absolute: Duration,
-    /// `REDIS_KEY_PREFIX`: prepended to every Redis key the gateway writes, so that
-    /// deployments (or test runs) can share one Redis.
-    pub redis_prefix: String,
     /// `RATE_LIMIT_PER_ADDRESS`: GraphQL requests a second from one client address (0: off).
     pub rate_per_address: u32,
     /// `RATE_LIMIT_PER_USER`: GraphQL requests a second from one signed-in user (0: off).
@@ -163,9 +160,6 @@ impl Settings {
             session_absolute: Duration::from_secs(8 * 3600),
             rate_per_address,
             rate_per_user,
-            redis_prefix: source
-                .get("REDIS_KEY_PREFIX")
-                .unwrap_or_else(|| "tessera".into()),
         })
     }
 

@@ -70,7 +70,7 @@ impl Application {
         let sessions = match &redis {
             Some(manager) => sessions::SessionStore::redis(
                 manager.clone(),
-                &settings.redis_prefix,
+                &settings.common.redis_prefix,
                 settings.session_idle,
                 settings.session_absolute,
             ),
@@ -81,7 +81,7 @@ impl Application {
         let login = auth::Login::new(
             db.clone(),
             redis.clone(),
-            &settings.redis_prefix,
+            &settings.common.redis_prefix,
             auth::Lockout::default(),
         )
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;

@@ -108,6 +108,9 @@ pub struct CommonSettings {
     pub database_configured: bool,
     /// `REDIS_URL`: unset means in-process queues, pub/sub and sessions.
     pub redis_url: Option<String>,
+    /// `REDIS_KEY_PREFIX`: prepended to every Redis key, so deployments (or test runs) can
+    /// share one Redis.
+    pub redis_prefix: String,
     /// `DATA_DIR`: exports, the local mail outbox, the generated signing key.
     pub data_dir: PathBuf,
     /// `TESSERA_ENV`.
@@ -149,6 +152,9 @@ impl CommonSettings {
         {
             return Err(ConfigError::new("REDIS_URL", "expected a redis://... URL"));
         }
+        let redis_prefix = source
+            .get("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| "tessera".into());
         let mode = match source.get("TESSERA_ENV").map(|v| v.to_ascii_lowercase()) {
             None if database_configured => Mode::Production,
             None => Mode::Development,
@@ -172,6 +178,7 @@ impl CommonSettings {
             database_url,
             database_configured,
             redis_url,
+            redis_prefix,
             data_dir,
             mode,
             demo,

@@ -15,6 +15,8 @@ pub mod model;
 pub mod password;
 /// Binding and serving, the subgraphs' token check and readiness answer.
 pub mod server;
+/// The event stream: Redis Streams, or an in-process log in the embedded default.
+pub mod stream;
 /// Logging set-up shared by every binary.
 pub mod telemetry;
 

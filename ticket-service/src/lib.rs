@@ -9,6 +9,8 @@ pub mod error;
 pub mod events;
 /// The HTTP routes.
 pub mod http;
+/// Moves committed outbox rows to the event stream.
+pub mod relay;
 /// The ticket-service GraphQL schema.
 pub mod schema;
 /// The ticket workflow: the one place that decides moves.
@@ -25,7 +27,7 @@ mod visibility;
 pub use config::Settings;
 
 use anyhow::Context;
-use common::server::Server;
+use common::{server::Server, stream::EventStream};
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 
@@ -42,11 +44,22 @@ impl Application {
         Self::build_with_db(settings, db).await
     }
 
-    /// Binds the port and serves over an existing pool (the all-in-one process, tests).
+    /// Starts the outbox relay to the stream `REDIS_URL` names (or to one of its own), then
+    /// binds the port and serves over an existing pool.
     pub async fn build_with_db(
         settings: Settings,
         db: DatabaseConnection,
     ) -> anyhow::Result<Server> {
+        let stream = EventStream::connect(&settings.common)
+            .await
+            .context("REDIS_URL: cannot connect")?;
+        relay::start(db.clone(), stream);
+        Self::serve(settings, db).await
+    }
+
+    /// Binds the port and serves over an existing pool, without a relay (the all-in-one
+    /// process starts one on the stream it shares with the gateway; tests start their own).
+    pub async fn serve(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Server> {
         let state = http::AppState {
             schema: schema::build(db.clone(), settings.common.mode),
             verifier: settings.verifier.clone(),

@@ -11,5 +11,6 @@ mod batching;
 mod http;
 mod pagination;
 mod race;
+mod relay;
 mod validation;
 mod workflow;

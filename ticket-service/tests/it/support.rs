@@ -94,7 +94,7 @@ impl TestApp {
             port: 0,
             verifier: minter.verifier(),
         };
-        let app = ticket_service::Application::build_with_db(settings, conn.clone())
+        let app = ticket_service::Application::serve(settings, conn.clone())
             .await
             .expect("build");
         let url = format!("http://127.0.0.1:{}", app.port());

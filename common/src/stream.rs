@@ -1,0 +1,564 @@
+//! The event stream: an append-only log per topic with consumer groups, Redis Streams when
+//! `REDIS_URL` is set (shared by every process) and an in-process equivalent otherwise (the
+//! embedded default). The same semantics either way: entries have increasing ids `ms-seq`;
+//! a consumer group hands each entry to one consumer and keeps it pending until acknowledged;
+//! entries a dead consumer left pending can be claimed by another; anyone can read the log
+//! after a given id (resuming subscribers) or follow new entries live.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+use tokio::sync::{Notify, broadcast};
+
+/// How many entries the in-process log keeps per topic (Redis keeps them with `MAXLEN ~`).
+pub const MAX_LEN: usize = 100_000;
+
+/// How many live entries a slow follower may fall behind before it misses some.
+const FOLLOW_BUFFER: usize = 4096;
+
+/// One entry of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `ms-seq`, increasing.
+    pub id: String,
+    /// The payload (JSON).
+    pub payload: String,
+}
+
+/// Why the stream could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// Redis is unreachable or refused the command.
+    #[error("event stream unavailable: {0}")]
+    Unavailable(String),
+    /// An entry id that is not `ms-seq`.
+    #[error("`{0}` is not an event stream id")]
+    BadId(String),
+}
+
+impl From<redis::RedisError> for StreamError {
+    fn from(err: redis::RedisError) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
+/// `ms-seq` as a comparable pair.
+pub fn parse_id(id: &str) -> Result<(u64, u64), StreamError> {
+    let bad = || StreamError::BadId(id.to_string());
+    let (ms, seq) = id.split_once('-').ok_or_else(bad)?;
+    Ok((
+        ms.parse().map_err(|_| bad())?,
+        seq.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// The event stream.
+#[derive(Clone)]
+pub enum EventStream {
+    /// In this process only.
+    Memory(Arc<Memory>),
+    /// Redis Streams, keys prefixed.
+    Redis {
+        /// The connection.
+        conn: redis::aio::ConnectionManager,
+        /// Prepended to topic names.
+        prefix: String,
+    },
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory(_) => f.write_str("EventStream::Memory"),
+            Self::Redis { prefix, .. } => write!(f, "EventStream::Redis({prefix})"),
+        }
+    }
+}
+
+/// The in-process log.
+#[derive(Default)]
+pub struct Memory {
+    topics: Mutex<HashMap<String, Topic>>,
+    appended: Notify,
+}
+
+struct Topic {
+    entries: Vec<((u64, u64), String)>,
+    last: (u64, u64),
+    groups: HashMap<String, Group>,
+    live: broadcast::Sender<Entry>,
+}
+
+impl Default for Topic {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            last: (0, 0),
+            groups: HashMap::new(),
+            live: broadcast::channel(FOLLOW_BUFFER).0,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Group {
+    /// The last id handed out to the group.
+    delivered: (u64, u64),
+    /// Entries handed out and not acknowledged: consumer and when.
+    pending: BTreeMap<(u64, u64), (String, Instant)>,
+}
+
+fn format_id(id: (u64, u64)) -> String {
+    format!("{}-{}", id.0, id.1)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+impl Topic {
+    fn entry(&self, index: usize) -> Option<Entry> {
+        self.entries.get(index).map(|(id, payload)| Entry {
+            id: format_id(*id),
+            payload: payload.clone(),
+        })
+    }
+
+    fn find(&self, id: (u64, u64)) -> Option<Entry> {
+        self.entries
+            .binary_search_by(|(e, _)| e.cmp(&id))
+            .ok()
+            .and_then(|i| self.entry(i))
+    }
+
+    fn first_after(&self, id: (u64, u64)) -> usize {
+        self.entries.partition_point(|(e, _)| *e <= id)
+    }
+}
+
+impl EventStream {
+    /// Redis Streams when `REDIS_URL` is set, else a fresh in-process stream.
+    pub async fn connect(settings: &crate::config::CommonSettings) -> Result<Self, StreamError> {
+        match &settings.redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let conn = redis::aio::ConnectionManager::new(client).await?;
+                Ok(Self::redis(conn, &settings.redis_prefix))
+            }
+            None => Ok(Self::memory()),
+        }
+    }
+
+    /// An in-process stream.
+    pub fn memory() -> Self {
+        Self::Memory(Arc::new(Memory::default()))
+    }
+
+    /// A stream in Redis; topics become `<prefix>:stream:<topic>`.
+    pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        Self::Redis {
+            conn,
+            prefix: prefix.to_string(),
+        }
+    }
+
+    fn key(prefix: &str, topic: &str) -> String {
+        format!("{prefix}:stream:{topic}")
+    }
+
+    /// Appends `payload` to `topic` and returns its id.
+    pub async fn publish(&self, topic: &str, payload: &str) -> Result<String, StreamError> {
+        match self {
+            Self::Memory(memory) => {
+                let entry = {
+                    let mut topics = memory
+                        .topics
+                        .lock()
+                        .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                    let topic = topics.entry(topic.to_string()).or_default();
+                    let ms = now_ms();
+                    let id = if ms > topic.last.0 {
+                        (ms, 0)
+                    } else {
+                        (topic.last.0, topic.last.1 + 1)
+                    };
+                    topic.last = id;
+                    topic.entries.push((id, payload.to_string()));
+                    if topic.entries.len() > MAX_LEN {
+                        let excess = topic.entries.len() - MAX_LEN;
+                        topic.entries.drain(..excess);
+                    }
+                    let entry = Entry {
+                        id: format_id(id),
+                        payload: payload.to_string(),
+                    };
+                    // No follower is not an error.
+                    let _ = topic.live.send(entry.clone());
+                    entry
+                };
+                memory.appended.notify_waiters();
+                Ok(entry.id)
+            }
+            Self::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let id: String = redis::cmd("XADD")
+                    .arg(Self::key(prefix, topic))
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(MAX_LEN)
+                    .arg("*")
+                    .arg("payload")
+                    .arg(payload)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(id)
+            }
+        }
+    }
+
+    /// Up to `count` entries after `after` (from the start when `None`), oldest first.
+    pub async fn read_after(
+        &self,
+        topic: &str,
+        after: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<Entry>, StreamError> {
+        let after = after.map(parse_id).transpose()?.unwrap_or((0, 0));
+        match self {
+            Self::Memory(memory) => {
+                let topics = memory
+                    .topics
+                    .lock()
+                    .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                let Some(topic) = topics.get(topic) else {
+                    return Ok(Vec::new());
+                };
+                let start = topic.first_after(after);
+                Ok((start..topic.entries.len().min(start + count))
+                    .filter_map(|i| topic.entry(i))
+                    .collect())
+            }
+            Self::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                    .arg(Self::key(prefix, topic))
+                    .arg(format!("({}", format_id(after)))
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(reply.ids.into_iter().filter_map(redis_entry).collect())
+            }
+        }
+    }
+
+    /// Reads up to `count` new entries for `consumer` of `group` (created at the start of
+    /// the topic if missing), waiting up to `block` for some. They stay pending until `ack`.
+    pub async fn read_group(
+        &self,
+        topic: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Entry>, StreamError> {
+        match self {
+            Self::Memory(memory) => {
+                let deadline = Instant::now() + block;
+                loop {
+                    let appended = memory.appended.notified();
+                    {
+                        let mut topics = memory
+                            .topics
+                            .lock()
+                            .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                        let topic = topics.entry(topic.to_string()).or_default();
+                        let delivered = topic
+                            .groups
+                            .get(group)
+                            .map(|g| g.delivered)
+                            .unwrap_or((0, 0));
+                        let start = topic.first_after(delivered);
+                        let end = topic.entries.len().min(start + count);
+                        let batch: Vec<Entry> =
+                            (start..end).filter_map(|i| topic.entry(i)).collect();
+                        if !batch.is_empty() {
+                            let ids: Vec<(u64, u64)> =
+                                (start..end).map(|i| topic.entries[i].0).collect();
+                            let g = topic.groups.entry(group.to_string()).or_default();
+                            for id in ids {
+                                g.pending.insert(id, (consumer.to_string(), Instant::now()));
+                                g.delivered = id;
+                            }
+                            return Ok(batch);
+                        }
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(Vec::new());
+                    }
+                    let _ = tokio::time::timeout(left, appended).await;
+                }
+            }
+            Self::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let key = Self::key(prefix, topic);
+                let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+                    .arg("CREATE")
+                    .arg(&key)
+                    .arg(group)
+                    .arg("0")
+                    .arg("MKSTREAM")
+                    .query_async(&mut conn)
+                    .await;
+                if let Err(err) = created
+                    && err.code() != Some("BUSYGROUP")
+                {
+                    return Err(err.into());
+                }
+                let reply: Option<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(group)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(count)
+                    .arg("BLOCK")
+                    .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
+                    .arg("STREAMS")
+                    .arg(&key)
+                    .arg(">")
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(reply
+                    .into_iter()
+                    .flat_map(|r| r.keys)
+                    .flat_map(|k| k.ids)
+                    .filter_map(redis_entry)
+                    .collect())
+            }
+        }
+    }
+
+    /// Acknowledges entries of `group`: they are done and never handed out again.
+    pub async fn ack(&self, topic: &str, group: &str, ids: &[String]) -> Result<(), StreamError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Memory(memory) => {
+                let parsed = ids
+                    .iter()
+                    .map(|i| parse_id(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut topics = memory
+                    .topics
+                    .lock()
+                    .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                if let Some(g) = topics.get_mut(topic).and_then(|t| t.groups.get_mut(group)) {
+                    for id in parsed {
+                        g.pending.remove(&id);
+                    }
+                }
+                Ok(())
+            }
+            Self::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let _: i64 = redis::cmd("XACK")
+                    .arg(Self::key(prefix, topic))
+                    .arg(group)
+                    .arg(ids)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Hands `consumer` up to `count` entries of `group` that another consumer took more than
+    /// `min_idle` ago and never acknowledged (it died).
+    pub async fn claim_stale(
+        &self,
+        topic: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Entry>, StreamError> {
+        match self {
+            Self::Memory(memory) => {
+                let mut topics = memory
+                    .topics
+                    .lock()
+                    .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                let Some(topic) = topics.get_mut(topic) else {
+                    return Ok(Vec::new());
+                };
+                let Some(g) = topic.groups.get_mut(group) else {
+                    return Ok(Vec::new());
+                };
+                let stale: Vec<(u64, u64)> = g
+                    .pending
+                    .iter()
+                    .filter(|(_, (_, at))| at.elapsed() >= min_idle)
+                    .map(|(id, _)| *id)
+                    .take(count)
+                    .collect();
+                for id in &stale {
+                    g.pending
+                        .insert(*id, (consumer.to_string(), Instant::now()));
+                }
+                Ok(stale.into_iter().filter_map(|id| topic.find(id)).collect())
+            }
+            Self::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let reply: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                    .arg(Self::key(prefix, topic))
+                    .arg(group)
+                    .arg(consumer)
+                    .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(reply.claimed.into_iter().filter_map(redis_entry).collect())
+            }
+        }
+    }
+
+    /// Follows new entries of `topic` as they are appended (in-process only; with Redis,
+    /// followers poll `read_after`). A follower that falls `FOLLOW_BUFFER` entries behind
+    /// is told it lagged and can catch up with `read_after`.
+    pub fn follow(&self, topic: &str) -> Option<broadcast::Receiver<Entry>> {
+        match self {
+            Self::Memory(memory) => {
+                let mut topics = memory.topics.lock().ok()?;
+                Some(
+                    topics
+                        .entry(topic.to_string())
+                        .or_default()
+                        .live
+                        .subscribe(),
+                )
+            }
+            Self::Redis { .. } => None,
+        }
+    }
+}
+
+fn redis_entry(id: redis::streams::StreamId) -> Option<Entry> {
+    let payload: String = id.get("payload")?;
+    Some(Entry { id: id.id, payload })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-process stream, and (when a server answers, required in CI) one in Redis under
+    /// a fresh prefix: every test runs against both.
+    async fn streams() -> Vec<EventStream> {
+        let mut all = vec![EventStream::memory()];
+        if let Some(url) = testkit::redis_or_skip().await {
+            let client = redis::Client::open(url.as_str()).unwrap();
+            let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
+            let prefix = format!("tessera-stream-test-{}", uuid_like());
+            all.push(EventStream::redis(conn, &prefix));
+        }
+        all
+    }
+
+    fn uuid_like() -> String {
+        use rand::Rng;
+        format!("{:032x}", rand::thread_rng().r#gen::<u128>())
+    }
+
+    fn payloads(entries: &[Entry]) -> Vec<&str> {
+        entries.iter().map(|e| e.payload.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_group_hands_each_entry_out_once_until_claimed() {
+        for stream in streams().await {
+            for i in 0..5 {
+                stream.publish("t", &format!("p{i}")).await.unwrap();
+            }
+            let block = Duration::from_millis(1);
+            let a = stream.read_group("t", "g", "a", 3, block).await.unwrap();
+            let b = stream.read_group("t", "g", "b", 3, block).await.unwrap();
+            assert_eq!(payloads(&a), ["p0", "p1", "p2"], "{stream:?}");
+            assert_eq!(payloads(&b), ["p3", "p4"], "{stream:?}");
+            assert!(
+                stream
+                    .read_group("t", "g", "b", 3, block)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            // Another group sees everything again.
+            assert_eq!(
+                stream
+                    .read_group("t", "h", "x", 10, block)
+                    .await
+                    .unwrap()
+                    .len(),
+                5
+            );
+            // a acknowledges one and dies; b claims the other two, and its own.
+            stream.ack("t", "g", &[a[0].id.clone()]).await.unwrap();
+            let claimed = stream
+                .claim_stale("t", "g", "b", Duration::ZERO, 10)
+                .await
+                .unwrap();
+            assert_eq!(payloads(&claimed), ["p1", "p2", "p3", "p4"], "{stream:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn readers_resume_after_an_id_and_ids_increase() {
+        for stream in streams().await {
+            let mut ids = Vec::new();
+            for i in 0..4 {
+                ids.push(stream.publish("t", &format!("p{i}")).await.unwrap());
+            }
+            let parsed: Vec<_> = ids.iter().map(|i| parse_id(i).unwrap()).collect();
+            assert!(parsed.windows(2).all(|w| w[0] < w[1]));
+            let rest = stream.read_after("t", Some(&ids[1]), 10).await.unwrap();
+            assert_eq!(
+                rest.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+                ids[2..]
+            );
+            let all = stream.read_after("t", None, 10).await.unwrap();
+            assert_eq!(payloads(&all), ["p0", "p1", "p2", "p3"]);
+            assert!(matches!(
+                stream.read_after("t", Some("nope"), 1).await,
+                Err(StreamError::BadId(_))
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_blocked_reader_wakes_on_publish() {
+        for stream in streams().await {
+            let reader = {
+                let stream = stream.clone();
+                tokio::spawn(async move {
+                    stream
+                        .read_group("t", "g", "a", 1, Duration::from_secs(30))
+                        .await
+                        .unwrap()
+                })
+            };
+            tokio::task::yield_now().await;
+            stream.publish("t", "hello").await.unwrap();
+            let got = reader.await.unwrap();
+            assert_eq!(payloads(&got), ["hello"]);
+        }
+    }
+}
