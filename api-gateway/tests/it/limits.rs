@@ -53,6 +53,10 @@ async fn depth_aliases_root_fields_and_complexity() {
         "{deep}"
     );
 
+    // More than 10,000 tokens, however flat.
+    let flat = format!("{{ me {{ {} }} }}", "id ".repeat(10_001));
+    too_complex(&app.gql(&budget, &flat, json!({})).await);
+
     // 31 aliases; a mutation that would have created tickets.
     let aliased: String = (0..31)
         .map(|i| format!("a{i}: {} ", create_mutation(&app)))
