@@ -97,7 +97,7 @@ fn map_code(code: &str) -> (u16, &str) {
     match code {
         "MAX_DEPTH_EXCEEDED"
         | "MAX_ALIASES_EXCEEDED"
-        | "MAX_TOKENS_EXCEEDED"
+        | "TOKEN_LIMIT_EXCEEDED"
         | "MAX_DIRECTIVES_EXCEEDED" => (400, ErrorCode::QueryTooComplex.as_str()),
         c if c.starts_with("SUBGRAPH_") || c.starts_with("SUBREQUEST_") => {
             (200, ErrorCode::Unavailable.as_str())
@@ -169,7 +169,14 @@ mod tests {
         assert_eq!(out["errors"][0]["message"], UNAVAILABLE_MESSAGE);
         assert_eq!(out["errors"][1]["extensions"]["code"], "NOT_FOUND");
         assert_eq!(out["errors"][1]["message"], "nope");
-        assert_eq!(map_code("MAX_DEPTH_EXCEEDED").1, "QUERY_TOO_COMPLEX");
+        for limit in [
+            "MAX_DEPTH_EXCEEDED",
+            "MAX_ALIASES_EXCEEDED",
+            "TOKEN_LIMIT_EXCEEDED",
+            "MAX_DIRECTIVES_EXCEEDED",
+        ] {
+            assert_eq!(map_code(limit), (400, "QUERY_TOO_COMPLEX"));
+        }
     }
 
     #[test]
