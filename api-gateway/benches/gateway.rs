@@ -8,6 +8,9 @@
 //!     cargo install hive-router --version =0.2.19 --features graphiql --root /var/tmp/hive-router-stock
 //!     HIVE_ROUTER_BIN=/var/tmp/hive-router-stock/bin/hive_router cargo bench -p api-gateway --bench gateway
 //!
+//! With `GATEWAY_BIN=target/release/api-gateway` (after `cargo build --release -p api-gateway`)
+//! our gateway runs as its own process, as the stock router does.
+//!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
 //! BENCH_SECONDS (10), BENCH_CONCURRENCY (8).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -65,6 +68,14 @@ struct Target {
     name: &'static str,
     url: String,
     header: (&'static str, String),
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Killed(Child);
@@ -226,11 +237,52 @@ async fn main() {
         .unwrap()
         .with_subgraph_url("ticket_service", ticket_url.clone())
         .with_subgraph_url("notify_service", notify_url.clone());
-    let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
-        .await
-        .unwrap();
-    let gateway_url = format!("http://127.0.0.1:{}", gateway.port());
-    tokio::spawn(gateway.run_until_stopped());
+    // With GATEWAY_BIN (the release `api-gateway` binary) our gateway runs as its own process,
+    // like the stock router; otherwise in this process, sharing the bench client's runtime.
+    let mut _own_process = None;
+    let gateway_url = match std::env::var("GATEWAY_BIN") {
+        Ok(bin) => {
+            let port = free_port();
+            let child = Command::new(&bin)
+                .env_clear()
+                .env("DATABASE_URL", &url)
+                .env("DATA_DIR", &data_s)
+                .env("TESSERA_SIGNING_KEY", &key_hex)
+                .env("PORT", port.to_string())
+                .env("TICKET_SERVICE_URL", &ticket_url)
+                .env("NOTIFY_SERVICE_URL", &notify_url)
+                .env("RATE_LIMIT_PER_ADDRESS", "0")
+                .env("RATE_LIMIT_PER_USER", "0")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the gateway binary");
+            _own_process = Some(Killed(child));
+            let url = format!("http://127.0.0.1:{port}");
+            let mut up = false;
+            for _ in 0..100 {
+                if reqwest::get(format!("{url}/healthz"))
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+                {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(up, "the gateway binary did not start");
+            url
+        }
+        Err(_) => {
+            let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
+                .await
+                .unwrap();
+            let url = format!("http://127.0.0.1:{}", gateway.port());
+            tokio::spawn(gateway.run_until_stopped());
+            url
+        }
+    };
 
     let login = reqwest::Client::new()
         .post(format!("{gateway_url}/auth/login"))
@@ -257,7 +309,11 @@ async fn main() {
             header: ("authorization", format!("Bearer {token}")),
         },
         Target {
-            name: "(b) our gateway, session cookie",
+            name: if std::env::var("GATEWAY_BIN").is_ok() {
+                "(b) our gateway (own process), session cookie"
+            } else {
+                "(b) our gateway, session cookie"
+            },
             url: format!("{gateway_url}/graphql"),
             header: ("cookie", cookie),
         },
@@ -265,11 +321,7 @@ async fn main() {
     let mut _stock = None;
     match std::env::var("HIVE_ROUTER_BIN") {
         Ok(bin) => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = free_port();
             std::fs::create_dir_all(&data).unwrap();
             let supergraph = data.join("stock-supergraph.graphql");
             std::fs::write(&supergraph, api_gateway::SUPERGRAPH).unwrap();
