@@ -417,17 +417,23 @@ impl EventStream {
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let reply: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-                    .arg(Self::key(prefix, topic))
-                    .arg(group)
-                    .arg(consumer)
-                    .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(count)
-                    .query_async(&mut conn)
-                    .await?;
-                Ok(reply.claimed.into_iter().filter_map(redis_entry).collect())
+                let reply: Result<redis::streams::StreamAutoClaimReply, _> =
+                    redis::cmd("XAUTOCLAIM")
+                        .arg(Self::key(prefix, topic))
+                        .arg(group)
+                        .arg(consumer)
+                        .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
+                        .arg("0-0")
+                        .arg("COUNT")
+                        .arg(count)
+                        .query_async(&mut conn)
+                        .await;
+                match reply {
+                    Ok(reply) => Ok(reply.claimed.into_iter().filter_map(redis_entry).collect()),
+                    // No group (or no topic) yet: nobody has left anything.
+                    Err(err) if err.code() == Some("NOGROUP") => Ok(Vec::new()),
+                    Err(err) => Err(err.into()),
+                }
             }
         }
     }
@@ -517,6 +523,23 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(payloads(&claimed), ["p1", "p2", "p3", "p4"], "{stream:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn claiming_before_any_group_exists_finds_nothing() {
+        for stream in streams().await {
+            let none = stream
+                .claim_stale("fresh", "g", "a", Duration::ZERO, 10)
+                .await
+                .unwrap();
+            assert!(none.is_empty(), "{stream:?}");
+            stream.publish("fresh", "p").await.unwrap();
+            let none = stream
+                .claim_stale("fresh", "g", "a", Duration::ZERO, 10)
+                .await
+                .unwrap();
+            assert!(none.is_empty(), "{stream:?}");
         }
     }
 
