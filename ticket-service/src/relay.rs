@@ -7,8 +7,8 @@
 use common::stream::{EventStream, StreamError};
 use db::entity::outbox;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use std::time::Duration;
 
@@ -32,7 +32,8 @@ pub enum RelayError {
     Stream(#[from] StreamError),
 }
 
-/// Relays up to `BATCH` pending rows; returns how many it relayed.
+/// Relays up to `BATCH` pending rows; returns how many it relayed. The rows the stream
+/// accepted are marked in one statement, also when a later one was refused.
 pub async fn relay_once(
     db: &DatabaseConnection,
     stream: &EventStream,
@@ -43,14 +44,26 @@ pub async fn relay_once(
         .limit(BATCH)
         .all(db)
         .await?;
-    let count = pending.len();
+    let mut relayed = Vec::with_capacity(pending.len());
+    let mut refused = None;
     for row in pending {
-        stream.publish(&row.topic, &row.payload).await?;
-        let mut row: outbox::ActiveModel = row.into();
-        row.relayed_at = Set(Some(db::now()));
-        row.update(db).await?;
+        if let Err(err) = stream.publish(&row.topic, &row.payload).await {
+            refused = Some(err);
+            break;
+        }
+        relayed.push(row.id);
     }
-    Ok(count)
+    if !relayed.is_empty() {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::RelayedAt, Expr::value(db::now()))
+            .filter(outbox::Column::Id.is_in(relayed.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    match refused {
+        Some(err) => Err(err.into()),
+        None => Ok(relayed.len()),
+    }
 }
 
 /// Who holds the relay lease, in Redis (`None` in one process: no lease needed).
