@@ -30,8 +30,22 @@ pub struct TicketEventMessage {
     pub owner_id: i64,
     /// The ticket's supervisors once the change committed.
     pub supervisor_ids: Vec<i64>,
+    /// The applicant the change concerns: the one named on the ticket, or for a declined or
+    /// withdrawn request the one it named. Absent in messages written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<ApplicantRef>,
     /// Free text the actor gave (a reason, a note excerpt).
     pub detail: Option<String>,
     /// When the change committed.
     pub at: DateTime<Utc>,
+}
+
+/// An applicant as emails and notices name them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicantRef {
+    /// The admissions system's number.
+    pub number: String,
+    /// Full name.
+    pub name: String,
 }

@@ -22,5 +22,5 @@ pub mod telemetry;
 
 pub use auth::{Principal, TokenMinter, TokenVerifier};
 pub use error::ErrorCode;
-pub use event::TicketEventMessage;
+pub use event::{ApplicantRef, TicketEventMessage};
 pub use model::{NotificationStatus, Residency, Role, TicketEventKind, TicketState};

@@ -2,8 +2,8 @@
 //! own transaction, so the change, its `TicketEvent` and its outbox row commit together.
 
 use crate::error::{Result, ServiceError};
-use common::{TicketEventKind, TicketEventMessage, TicketState};
-use db::entity::{outbox, ticket, ticket_event, ticket_supervisor};
+use common::{ApplicantRef, TicketEventKind, TicketEventMessage, TicketState};
+use db::entity::{applicant, outbox, ticket, ticket_event, ticket_supervisor};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -63,7 +63,29 @@ pub async fn record<C: ConnectionTrait>(
     ticket: &ticket::Model,
     events: Vec<NewEvent>,
 ) -> Result<()> {
+    record_about(conn, actor, ticket, ticket.applicant_id, events).await
+}
+
+/// As [`record`], naming `applicant_id` as the applicant the change concerns (a declined or
+/// withdrawn request has cleared it from the ticket, but its emails still name it).
+pub async fn record_about<C: ConnectionTrait>(
+    conn: &C,
+    actor: i64,
+    ticket: &ticket::Model,
+    applicant_id: Option<i64>,
+    events: Vec<NewEvent>,
+) -> Result<()> {
     let supervisors = supervisor_ids(conn, ticket.id).await?;
+    let applicant = match applicant_id {
+        Some(id) => applicant::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .map(|a| ApplicantRef {
+                number: a.applicant_number,
+                name: a.name,
+            }),
+        None => None,
+    };
     let at = ticket.updated_at.max(db::now());
     for event in events {
         let row = ticket_event::ActiveModel {
@@ -89,6 +111,7 @@ pub async fn record<C: ConnectionTrait>(
             state: ticket.state(),
             owner_id: ticket.owner_id,
             supervisor_ids: supervisors.clone(),
+            applicant: applicant.clone(),
             detail: event.detail,
             at,
         };

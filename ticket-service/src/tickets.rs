@@ -354,7 +354,12 @@ async fn attempt(
         .one(txn)
         .await?
         .ok_or(ServiceError::NotFound("ticket"))?;
-    events::record(txn, me, &ticket, history).await?;
+    let concerns = if clears_offer {
+        current.applicant_id
+    } else {
+        ticket.applicant_id
+    };
+    events::record_about(txn, me, &ticket, concerns, history).await?;
     Ok(Some(ticket))
 }
 
