@@ -1,6 +1,7 @@
 //! `cargo run`: the whole platform in one process with the embedded defaults (SQLite in
 //! `tessera-data/`, migrations applied, demo data seeded into an empty database, in-process
-//! sessions): the subgraphs on private loopback ports, the gateway on `PORT` (8080).
+//! sessions, emails written to `tessera-data/outbox/`): the subgraphs on private loopback
+//! ports, the gateway on `PORT` (8080).
 
 use anyhow::Context;
 use common::{
@@ -42,6 +43,13 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("REDIS_URL: cannot connect")?;
     ticket_service::relay::start(conn.clone(), stream.clone());
+    let outbox = match &subgraph.mail.provider {
+        notify_service::config::Provider::Outbox(dir) => Some(dir.clone()),
+        notify_service::config::Provider::SendGrid { .. } => None,
+    };
+    notify_service::worker::Worker::new(conn.clone(), stream.clone(), subgraph.mail)
+        .context("cannot set up the email client")?
+        .start();
     let tickets = ticket_service::Application::serve(subgraph.tickets, conn.clone()).await?;
     let notify = notify_service::Application::build_with_db(subgraph.notify, conn.clone()).await?;
     let gateway = gateway
@@ -61,6 +69,12 @@ async fn main() -> anyhow::Result<()> {
     println!("  GraphiQL  http://127.0.0.1:{port}/graphiql (after signing in)");
     if seeded {
         println!("Demo data seeded.");
+    }
+    if let Some(outbox) = outbox {
+        println!(
+            "Emails are written to {}/ (set SENDGRID_API_KEY to send them)",
+            outbox.display()
+        );
     }
     if demo && mode == Mode::Development {
         println!(
@@ -92,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
 struct Subgraphs {
     tickets: ticket_service::Settings,
     notify: notify_service::Settings,
+    mail: notify_service::MailSettings,
 }
 
 /// The gateway's settings from the environment, and the subgraphs': the same database, key
@@ -100,7 +115,9 @@ fn settings() -> Result<(api_gateway::Settings, Subgraphs), common::config::Conf
     let gateway = api_gateway::Settings::from_env()?;
     let mut common = gateway.common.clone();
     common.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mail = notify_service::MailSettings::from_env(&common)?;
     let subgraphs = Subgraphs {
+        mail,
         tickets: ticket_service::Settings {
             common: common.clone(),
             port: 0,

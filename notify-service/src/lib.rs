@@ -1,24 +1,32 @@
 //! notify-service: the federation subgraph that owns notifications and email preferences
-//! (`User.notificationPreferences`, `Ticket.notifications`). The email worker that fills the
-//! notifications table from the event stream joins it with the notification issue.
+//! (`User.notificationPreferences`, `Ticket.notifications`), and the email worker that fills
+//! the notifications table from the event stream and sends the emails.
 
 /// Settings from the environment.
 pub mod config;
+/// Rendering the email about one event for one recipient.
+pub mod email;
 /// The service's error type and its mapping to the contract's codes.
 pub mod error;
 /// The HTTP routes.
 pub mod http;
+/// Sending one email: SendGrid, or `.eml` files in the outbox.
+pub mod mailer;
 /// Reading and changing email preferences.
 pub mod preferences;
+/// Who is emailed about an event.
+pub mod recipients;
 /// Reading notification rows with the caller's visibility.
 pub mod records;
 /// The GraphQL schema.
 pub mod schema;
+/// The email worker: events in, one notification row per recipient, emails out.
+pub mod worker;
 
-pub use config::Settings;
+pub use config::{MailSettings, Settings};
 
 use anyhow::Context;
-use common::server::Server;
+use common::{server::Server, stream::EventStream};
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 
@@ -27,15 +35,23 @@ use std::net::SocketAddr;
 pub struct Application;
 
 impl Application {
-    /// Connects to the database and binds the port.
-    pub async fn build(settings: Settings) -> anyhow::Result<Server> {
+    /// Connects to the database and the event stream, starts the email worker and binds the
+    /// port: notify-service as its own process.
+    pub async fn build(settings: Settings, mail: MailSettings) -> anyhow::Result<Server> {
         let db = db::connect(&settings.common.database_url)
             .await
             .context("DATABASE_URL: cannot connect")?;
+        let stream = EventStream::connect(&settings.common)
+            .await
+            .context("REDIS_URL: cannot connect")?;
+        worker::Worker::new(db.clone(), stream, mail)
+            .context("cannot set up the email client")?
+            .start();
         Self::build_with_db(settings, db).await
     }
 
-    /// Binds the port and serves over an existing pool (the all-in-one process, tests).
+    /// Binds the port and serves over an existing pool, without the worker (the all-in-one
+    /// process starts it on its own stream; tests).
     pub async fn build_with_db(
         settings: Settings,
         db: DatabaseConnection,

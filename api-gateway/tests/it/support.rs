@@ -68,6 +68,9 @@ pub struct Options {
     pub subgraph_timeout: Option<Duration>,
     /// Where the gateway looks for ticket-service instead of the real one.
     pub ticket_service_url: Option<String>,
+    /// Run the outbox relay and the email worker (over an in-process stream) with these
+    /// settings (`SENDGRID_API_URL`, ...); the outbox folder is the test's own.
+    pub mail: Option<HashMap<&'static str, String>>,
 }
 
 /// A running platform.
@@ -102,7 +105,7 @@ impl Killable {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let app = ticket_service::Application::build_with_db(settings, conn)
+                let app = ticket_service::Application::serve(settings, conn)
                     .await
                     .expect("ticket-service");
                 port_tx.send(app.port()).expect("port");
@@ -219,6 +222,17 @@ impl Platform {
                 format!("http://127.0.0.1:{}/graphql", notify.port()),
             );
         let notify_service = tokio::spawn(notify.run_until_stopped());
+        if let Some(mail) = &options.mail {
+            let source: HashMap<&str, &str> = mail.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let common = CommonSettings::from_source(&env).expect("settings");
+            let mail =
+                notify_service::MailSettings::from_source(&source, &common).expect("mail settings");
+            let stream = common::stream::EventStream::memory();
+            ticket_service::relay::start(conn.clone(), stream.clone());
+            notify_service::worker::Worker::new(conn.clone(), stream, mail)
+                .expect("email worker")
+                .start();
+        }
         let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
             .await
             .expect("gateway");

@@ -32,6 +32,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Accepted by the provider at.
     pub sent_at: Option<DateTimeUtc>,
+    /// A worker is sending (or waiting to retry) this notification until then; nobody else
+    /// may send it before.
+    pub claimed_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,318 @@
+//! Notifications per second end to end: ticket events committed (a history row and its outbox
+//! row per change, in transactions of 100, as ticket-service writes them) -> the outbox relay
+//! -> the event stream -> the email worker -> a fake SendGrid that answers 202 at once and
+//! notes when each email arrived. Each event (a ticket granted) emails two people (the owner
+//! and the FSS who supports them).
+//!
+//!     cargo bench -p notify-service --bench notify
+//!
+//! Runs on PostgreSQL + Redis (production) and on SQLite + the in-process stream (the
+//! embedded default). Settings: BENCH_EVENTS (10000), BENCH_POSTGRES_URL
+//! (postgres://postgres@127.0.0.1:5432), BENCH_REDIS_URL (redis://127.0.0.1:6379),
+//! NOTIFY_CONCURRENCY (32).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
+use common::{
+    Role, TicketEventKind, TicketEventMessage, TicketState, config::CommonSettings,
+    stream::EventStream,
+};
+use db::entity::{outbox, ticket, ticket_event, user, user_support};
+use notify_service::{MailSettings, worker::Worker};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use serde_json::Value;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What the fake SendGrid saw: each email's event id and when it arrived.
+#[derive(Clone, Default)]
+struct Inbox {
+    arrivals: Arc<Mutex<Vec<(i64, Instant)>>>,
+}
+
+async fn accept(
+    State(inbox): State<Inbox>,
+    Json(body): Json<Value>,
+) -> (StatusCode, [(&'static str, &'static str); 1]) {
+    let event: i64 = body["custom_args"]["tessera_event_id"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1);
+    inbox.arrivals.lock().unwrap().push((event, Instant::now()));
+    (StatusCode::ACCEPTED, [("x-message-id", "bench")])
+}
+
+async fn fake_sendgrid() -> (String, Inbox) {
+    let inbox = Inbox::default();
+    let app = Router::new()
+        .route("/v3/mail/send", post(accept))
+        .with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, inbox)
+}
+
+async fn person(db: &DatabaseConnection, email: &str, role: Role) -> i64 {
+    let now = db::now();
+    user::ActiveModel {
+        email: Set(email.into()),
+        name: Set(email.into()),
+        roles: Set(role.as_str().into()),
+        password_hash: Set(None),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+    .id
+}
+
+/// Tickets to change, made before the clock starts.
+async fn tickets(
+    db: &DatabaseConnection,
+    owner: i64,
+    budget: i64,
+    count: usize,
+) -> Vec<ticket::Model> {
+    let now = db::now();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+        let rows: Vec<ticket::ActiveModel> = chunk
+            .iter()
+            .map(|i| ticket::ActiveModel {
+                number: Set(i64::try_from(*i).unwrap() + 1),
+                cycle: Set("2027".into()),
+                residency: Set("DOMESTIC".into()),
+                state: Set(TicketState::Granted.as_str().into()),
+                owner_id: Set(owner),
+                applicant_id: Set(None),
+                created_by: Set(budget),
+                created_at: Set(now),
+                updated_at: Set(now),
+                version: Set(2),
+                ..Default::default()
+            })
+            .collect();
+        ticket::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    ticket::Entity::find().all(db).await.unwrap()
+}
+
+struct Run {
+    label: &'static str,
+    events: usize,
+    emails: usize,
+    seconds: f64,
+    latencies: Vec<Duration>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+async fn run(
+    label: &'static str,
+    backend: testkit::Backend,
+    stream: EventStream,
+    count: usize,
+) -> Run {
+    let database = testkit::TestDatabase::create(&backend, "notify_bench").await;
+    let db = db::connect(&database.url).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    let budget = person(&db, "budget@bench.edu", Role::BudgetDirector).await;
+    let owner = person(&db, "owner@bench.edu", Role::Faculty).await;
+    let fss = person(&db, "fss@bench.edu", Role::Fss).await;
+    user_support::ActiveModel {
+        fss_id: Set(fss),
+        faculty_id: Set(owner),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    let tickets = tickets(&db, owner, budget, count).await;
+
+    let (url, inbox) = fake_sendgrid().await;
+    let data = std::env::temp_dir().join(format!("tessera-notify-bench-{}", uuid::Uuid::new_v4()));
+    let data_str = data.display().to_string();
+    let concurrency = env("NOTIFY_CONCURRENCY", 32usize).to_string();
+    let source = HashMap::from([
+        ("DATA_DIR", data_str.as_str()),
+        ("SENDGRID_API_URL", url.as_str()),
+        ("SENDGRID_API_KEY", "SG.bench"),
+        ("NOTIFY_CONCURRENCY", concurrency.as_str()),
+    ]);
+    let common = CommonSettings::from_source(&source).unwrap();
+    let settings = MailSettings::from_source(&source, &common).unwrap();
+    let relay = ticket_service::relay::start(db.clone(), stream.clone());
+    let worker = Worker::new(db.clone(), stream, settings).unwrap().start();
+
+    // The clock starts with the first commit.
+    let start = Instant::now();
+    let mut committed: HashMap<i64, Instant> = HashMap::with_capacity(count);
+    for chunk in tickets.chunks(100) {
+        let txn = db.begin().await.unwrap();
+        let mut ids = Vec::with_capacity(chunk.len());
+        for t in chunk {
+            let now = db::now();
+            let event = ticket_event::ActiveModel {
+                ticket_id: Set(t.id),
+                kind: Set(TicketEventKind::StateChanged.as_str().into()),
+                actor_id: Set(budget),
+                from_state: Set(Some(TicketState::Initial.as_str().into())),
+                to_state: Set(Some(TicketState::Granted.as_str().into())),
+                detail: Set(None),
+                at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await
+            .unwrap();
+            let message = TicketEventMessage {
+                event_id: event.id,
+                ticket_id: t.id,
+                ticket_number: t.number,
+                kind: TicketEventKind::StateChanged,
+                actor_id: budget,
+                from_state: Some(TicketState::Initial),
+                to_state: Some(TicketState::Granted),
+                state: TicketState::Granted,
+                owner_id: owner,
+                supervisor_ids: Vec::new(),
+                applicant: None,
+                detail: None,
+                at: now,
+            };
+            outbox::ActiveModel {
+                topic: Set(outbox::TICKET_EVENTS.to_owned()),
+                ticket_event_id: Set(event.id),
+                payload: Set(serde_json::to_string(&message).unwrap()),
+                created_at: Set(now),
+                relayed_at: Set(None),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await
+            .unwrap();
+            ids.push(event.id);
+        }
+        txn.commit().await.unwrap();
+        let at = Instant::now();
+        committed.extend(ids.into_iter().map(|id| (id, at)));
+    }
+    let commit_seconds = start.elapsed().as_secs_f64();
+
+    let expected = 2 * count;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let arrived = inbox.arrivals.lock().unwrap().len();
+        if arrived >= expected || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let arrivals = inbox.arrivals.lock().unwrap().clone();
+    let last = arrivals.iter().map(|(_, at)| *at).max().unwrap_or(start);
+    let mut latencies: Vec<Duration> = arrivals
+        .iter()
+        .filter_map(|(event, at)| {
+            committed
+                .get(event)
+                .map(|c| at.saturating_duration_since(*c))
+        })
+        .collect();
+    latencies.sort();
+    eprintln!("  [{label}] commits took {commit_seconds:.2} s");
+    relay.abort();
+    worker.abort();
+    db.close().await.ok();
+    database.remove().await;
+    std::fs::remove_dir_all(&data).ok();
+    Run {
+        label,
+        events: count,
+        emails: arrivals.len(),
+        seconds: last.duration_since(start).as_secs_f64(),
+        latencies,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let count = env("BENCH_EVENTS", 10_000usize);
+    let mut runs = Vec::new();
+
+    let base = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let redis_url =
+        std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    match redis::Client::open(redis_url.as_str()) {
+        Ok(client) => match redis::aio::ConnectionManager::new(client).await {
+            Ok(conn) => {
+                let prefix = format!("tessera-bench-{}", uuid::Uuid::new_v4().simple());
+                let stream = EventStream::redis(conn, &prefix);
+                runs.push(
+                    run(
+                        "PostgreSQL + Redis",
+                        testkit::Backend::Postgres(base),
+                        stream,
+                        count,
+                    )
+                    .await,
+                );
+            }
+            Err(err) => {
+                eprintln!("Redis at {redis_url} unreachable ({err}): production run skipped")
+            }
+        },
+        Err(err) => eprintln!("BENCH_REDIS_URL: {err}"),
+    }
+    runs.push(
+        run(
+            "SQLite + in-process",
+            testkit::Backend::Sqlite,
+            EventStream::memory(),
+            count,
+        )
+        .await,
+    );
+
+    println!(
+        "\n{:<22} {:>7} {:>7} {:>9} {:>11} {:>10} {:>10} {:>10}",
+        "setup", "events", "emails", "seconds", "emails/s", "p50 ms", "p99 ms", "max ms"
+    );
+    for r in &runs {
+        let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
+        println!(
+            "{:<22} {:>7} {:>7} {:>9.2} {:>11.0} {:>10.1} {:>10.1} {:>10.1}",
+            r.label,
+            r.events,
+            r.emails,
+            r.seconds,
+            r.emails as f64 / r.seconds,
+            ms(percentile(&r.latencies, 50.0)),
+            ms(percentile(&r.latencies, 99.0)),
+            ms(r.latencies.last().copied().unwrap_or_default()),
+        );
+    }
+    println!("(latency: the event's transaction committed -> its email reached the fake SendGrid)");
+}
