@@ -533,9 +533,44 @@ async fn managing_tokens(backend: Backend) {
     app.cleanup().await;
 }
 
+async fn a_database_failure_is_unavailable(backend: Backend) {
+    let app = Platform::spawn(backend).await;
+    let budget = app.signed_in(Who::Budget).await;
+    let (token, _) = create(&app, &budget, &["TICKETS_READ"], None).await;
+    use db::sea_orm::{ConnectionTrait, Statement};
+    app.db
+        .execute(Statement::from_string(
+            app.db.get_database_backend(),
+            "DROP TABLE api_tokens",
+        ))
+        .await
+        .unwrap();
+    // The token's row cannot be read: not a refusal, a dependency down.
+    let (status, body) = bearer(&app, &token, "{ me { id } }", json!({})).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(code(&body), Some("UNAVAILABLE"), "{body}");
+    for (query, variables) in [
+        ("{ apiTokens { id } }", json!({})),
+        (CREATE, json!({"n": "x", "s": ["TICKETS_READ"]})),
+        (REVOKE, json!({"id": "1"})),
+    ] {
+        let body = app.gql(&budget, query, variables).await;
+        assert_eq!(code(&body), Some("UNAVAILABLE"), "{query}: {body}");
+        assert!(
+            !body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("api_tokens"),
+            "{body}"
+        );
+    }
+    app.cleanup().await;
+}
+
 on_both_databases!(
     scopes_allow_what_they_should_and_nothing_more,
     refused_tokens_are_unauthenticated,
     attenuated_tokens_are_narrower,
     managing_tokens,
+    a_database_failure_is_unavailable,
 );
