@@ -451,6 +451,45 @@ mod tests {
         .collect()
     }
 
+    /// The root fields of `type <name>` in the served supergraph.
+    fn supergraph_fields(name: &str) -> Vec<String> {
+        let start = format!("type {name}");
+        let mut lines = crate::SUPERGRAPH
+            .lines()
+            .skip_while(|l| !l.starts_with(&start));
+        lines.next();
+        lines
+            .take_while(|l| !l.starts_with('}'))
+            .filter_map(|l| {
+                let l = l.trim();
+                let end = l.find(['(', ':'])?;
+                (!l.starts_with('"') && !l.starts_with('@')).then(|| l[..end].to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_scope_lists_name_real_fields() {
+        let mutations = supergraph_fields("Mutation");
+        assert!(
+            mutations.contains(&"createApiToken".to_string()),
+            "{mutations:?}"
+        );
+        for field in WRITE_MUTATIONS {
+            assert!(
+                mutations.contains(&field.to_string()),
+                "{field} is not a mutation"
+            );
+        }
+        let queries = supergraph_fields("Query");
+        for field in SESSION_QUERIES {
+            assert!(
+                queries.contains(&field.to_string()),
+                "{field} is not a query"
+            );
+        }
+    }
+
     #[test]
     fn each_root_field_requires_its_scope() {
         assert_eq!(
