@@ -88,6 +88,29 @@ fn attenuate(token: &str, block: &str) -> String {
         .unwrap()
 }
 
+/// A TICKETS_READ token of `who`'s, issued `hours_ago` (as `createApiToken` would have,
+/// then), expiring at `expires`.
+async fn issued(app: &Platform, who: Who, hours_ago: i64, expires: Option<SystemTime>) -> String {
+    let user = app.id(who);
+    let minted = app
+        .minter
+        .mint_api_token(user, &[common::ApiScope::TicketsRead], expires)
+        .unwrap();
+    api_token::ActiveModel {
+        user_id: Set(user),
+        name: Set(format!("issued {hours_ago} hours ago")),
+        scopes: Set("TICKETS_READ".into()),
+        revocation_id: Set(minted.revocation_id),
+        created_at: Set(db::now() - chrono::Duration::hours(hours_ago)),
+        expires_at: Set(expires.map(Into::into)),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    minted.token
+}
+
 /// A new ticket of Alice's, created by the budget director; returns its id.
 async fn ticket(app: &Platform, budget: &reqwest::Client) -> String {
     let body = app
@@ -291,25 +314,10 @@ async fn refused_tokens_are_unauthenticated(backend: Backend) {
         .unwrap();
     assert_refused(&app, &request_token, "a per-request token").await;
 
-    // Expired: issued with an expiry that has passed.
+    // Expired: issued an hour ago with an expiry that has passed.
     let past = SystemTime::now() - Duration::from_secs(60);
-    let expired = app
-        .minter
-        .mint_api_token(user, &[common::ApiScope::TicketsRead], Some(past))
-        .unwrap();
-    api_token::ActiveModel {
-        user_id: Set(user),
-        name: Set("expired".into()),
-        scopes: Set("TICKETS_READ".into()),
-        revocation_id: Set(expired.revocation_id),
-        created_at: Set(db::now() - chrono::Duration::hours(1)),
-        expires_at: Set(Some(past.into())),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    assert_refused(&app, &expired.token, "expired").await;
+    let expired = issued(&app, Who::Budget, 1, Some(past)).await;
+    assert_refused(&app, &expired, "expired").await;
 
     // Revoked: refused from the next request on this replica.
     let body = app.gql(&budget, REVOKE, json!({"id": id})).await;
@@ -379,30 +387,12 @@ async fn attenuated_tokens_are_narrower(backend: Backend) {
     let (status, _) = bearer(&app, &later, READ, json!({})).await;
     assert_eq!(status, 200);
     // A token issued two hours ago, narrowed to an hour ago: its added expiry has passed.
-    let user = app.id(Who::Budget);
-    let old = app
-        .minter
-        .mint_api_token(user, &[common::ApiScope::TicketsRead], None)
-        .unwrap();
-    api_token::ActiveModel {
-        user_id: Set(user),
-        name: Set("old".into()),
-        scopes: Set("TICKETS_READ".into()),
-        revocation_id: Set(old.revocation_id),
-        created_at: Set(db::now() - chrono::Duration::hours(2)),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    let (status, _) = bearer(&app, &old.token, READ, json!({})).await;
+    let old = issued(&app, Who::Budget, 2, None).await;
+    let (status, _) = bearer(&app, &old, READ, json!({})).await;
     assert_eq!(status, 200);
     let an_hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let lapsed = attenuate(
-        &old.token,
-        &format!("check if time($t), $t < {an_hour_ago};"),
-    );
+    let lapsed = attenuate(&old, &format!("check if time($t), $t < {an_hour_ago};"));
     let (status, body) = bearer(&app, &lapsed, READ, json!({})).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
