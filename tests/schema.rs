@@ -17,6 +17,12 @@ fn root() -> PathBuf {
 fn subgraphs() -> Vec<(&'static str, &'static str, String)> {
     vec![
         (
+            "auth.graphql",
+            // Only a default: the gateway serves this subgraph itself and always overrides it.
+            "http://127.0.0.1:4000/graphql",
+            api_gateway::schema::sdl(),
+        ),
+        (
             "ticket-service.graphql",
             "http://127.0.0.1:4001/graphql",
             ticket_service::schema::sdl(),

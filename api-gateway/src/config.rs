@@ -63,6 +63,8 @@ pub struct Settings {
     pub rate_per_address: u32,
     /// `RATE_LIMIT_PER_USER`: GraphQL requests a second from one signed-in user (0: off).
     pub rate_per_user: u32,
+    /// How often API token uses are written to `lastUsedAt` (one transaction each time).
+    pub token_use_flush: Duration,
 }
 
 /// The subgraphs the gateway federates, with their variable and default URL.
@@ -160,6 +162,7 @@ impl Settings {
             session_absolute: Duration::from_secs(8 * 3600),
             rate_per_address,
             rate_per_user,
+            token_use_flush: Duration::from_secs(5),
         })
     }
 

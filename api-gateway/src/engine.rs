@@ -81,6 +81,19 @@ impl OperationType {
     }
 }
 
+/// What an operation does, as an API token's checks see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation<'a> {
+    /// Query, mutation or subscription.
+    pub kind: OperationType,
+    /// The root fields it selects (by field name, not alias; `__typename` left out).
+    pub fields: Vec<&'a str>,
+}
+
+/// A caller's own say on an operation, run once the operation is normalized and before it is
+/// planned (an API token's scopes): an error answers the request instead.
+pub type Authorize = Box<dyn FnOnce(&Operation<'_>) -> Result<(), GqlError> + Send>;
+
 /// One GraphQL request, already authenticated.
 pub struct Request {
     /// query, operationName, variables, extensions.
@@ -91,6 +104,8 @@ pub struct Request {
     pub token: String,
     /// Whether the caller may introspect the schema.
     pub allow_introspection: bool,
+    /// Further checks of the caller's, if any.
+    pub authorize: Option<Authorize>,
 }
 
 /// The engine's answer: an HTTP status and a GraphQL response body.
@@ -276,6 +291,7 @@ impl Engine {
                     method,
                     token,
                     allow_introspection,
+                    authorize,
                 } = request;
                 let parsed = match parse_operation_with_cache(&shared, &params, &None).await {
                     Ok(ParseResult::Payload(parsed)) => parsed,
@@ -306,6 +322,15 @@ impl Engine {
                     Ok(normalized) => normalized,
                     Err(err) => return from_pipeline_error(err, operation),
                 };
+                if let (Some(authorize), Some(kind)) = (authorize, operation) {
+                    let fields = root_fields(
+                        &normalized.operation_for_plan.selection_set,
+                        normalized.operation_for_introspection.is_some(),
+                    );
+                    if let Err(err) = authorize(&Operation { kind, fields }) {
+                        return with_operation(Response::error(err), operation);
+                    }
+                }
                 if let Err(err) = policy(
                     &normalized.operation_for_plan,
                     normalized.operation_for_introspection.is_some(),
@@ -416,6 +441,36 @@ fn policy(
         ));
     }
     limits::check(operation, &params.variables, limits)
+}
+
+/// The root fields an operation selects, with `__schema` standing for any introspection.
+fn root_fields(
+    set: &hive_router::query_planner::ast::selection_set::SelectionSet,
+    introspects: bool,
+) -> Vec<&str> {
+    use hive_router::query_planner::ast::selection_item::SelectionItem;
+    fn collect<'a>(
+        set: &'a hive_router::query_planner::ast::selection_set::SelectionSet,
+        out: &mut Vec<&'a str>,
+    ) {
+        for item in &set.items {
+            match item {
+                SelectionItem::Field(field) if field.name != "__typename" => {
+                    if !out.contains(&field.name.as_str()) {
+                        out.push(&field.name);
+                    }
+                }
+                SelectionItem::InlineFragment(fragment) => collect(&fragment.selections, out),
+                SelectionItem::Field(_) | SelectionItem::FragmentSpread(_) => {}
+            }
+        }
+    }
+    let mut fields = Vec::new();
+    collect(set, &mut fields);
+    if introspects {
+        fields.push("__schema");
+    }
+    fields
 }
 
 /// The engine's TLS stack panics without a process-wide rustls provider; install it once.

@@ -8,6 +8,7 @@ use crate::gql::{self, GqlError};
 use crate::metrics::Metrics;
 use crate::rate::RateLimits;
 use crate::sessions::{self, SessionStore};
+use crate::tokens::{ApiTokens, Bearer, TokenError};
 use axum::{
     Json, Router,
     body::Bytes,
@@ -64,6 +65,8 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Request rate limits per address and per user.
     pub rate: RateLimits,
+    /// API tokens: bearer authentication, and the auth subgraph's store.
+    pub tokens: Arc<ApiTokens>,
     principals: Mutex<HashMap<i64, (Principal, String, Instant)>>,
 }
 
@@ -90,6 +93,7 @@ impl Gateway {
         subgraphs: Vec<Subgraph>,
         metrics: Metrics,
         rate: RateLimits,
+        tokens: Arc<ApiTokens>,
     ) -> Self {
         Self {
             engine,
@@ -107,6 +111,7 @@ impl Gateway {
                 .unwrap_or_default(),
             metrics,
             rate,
+            tokens,
             principals: Mutex::new(HashMap::new()),
         }
     }
@@ -130,9 +135,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The signed-in caller of one request.
-struct Caller {
-    principal: Principal,
-    token: String,
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who is calling.
+    pub principal: Principal,
+    /// The per-request token minted for them, forwarded to the subgraphs.
+    pub token: String,
+}
+
+/// The caller behind a bearer API token, and the token, whose checks every operation must
+/// pass (`ApiTokens::authorize`).
+#[derive(Debug, Clone)]
+pub struct TokenCaller {
+    /// The token's user, as the subgraphs will see them.
+    pub caller: Caller,
+    /// The token.
+    pub bearer: Arc<Bearer>,
 }
 
 enum Auth {
@@ -145,6 +163,25 @@ enum Auth {
     },
     /// A live session.
     Session(Caller),
+    /// A valid API token.
+    Token(TokenCaller),
+}
+
+impl From<TokenError> for GqlError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Forbidden(message) => GqlError::new(200, ErrorCode::Forbidden, message),
+            TokenError::Unavailable(cause) => {
+                tracing::error!(%cause, "reading an API token");
+                GqlError::new(
+                    503,
+                    ErrorCode::Unavailable,
+                    "the database is unavailable; try again",
+                )
+            }
+            other => GqlError::new(401, ErrorCode::Unauthenticated, other.to_string()),
+        }
+    }
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
@@ -189,17 +226,9 @@ impl Gateway {
     /// a session cookie whose session ended (logout, expiry, deactivation) leaves the caller
     /// signed out.
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Auth, GqlError> {
-        if let Some(value) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            // API tokens are accepted once integrations land; until then none is valid.
-            let _ = value;
-            return Err(GqlError::new(
-                401,
-                ErrorCode::Unauthenticated,
-                "the bearer token is not valid",
-            ));
+        if let Some(value) = headers.get(header::AUTHORIZATION) {
+            let value = value.to_str().unwrap_or_default();
+            return Ok(Auth::Token(self.bearer(value).await?));
         }
         let Some(id) = session_cookie(headers) else {
             return Ok(Auth::Anonymous { stale: false });
@@ -223,6 +252,34 @@ impl Gateway {
                 Ok(Auth::Anonymous { stale: true })
             }
         }
+    }
+
+    /// The caller behind an `Authorization` value (`Bearer <API token>`); UNAUTHENTICATED
+    /// (401) for anything that is not a valid token of an active user. Every way in that
+    /// takes a token (`/graphql`, the websocket's `connection_init`, downloads) goes through
+    /// here; each then asks `ApiTokens` what the token allows.
+    pub async fn bearer(&self, authorization: &str) -> Result<TokenCaller, GqlError> {
+        let token = authorization
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                GqlError::new(
+                    401,
+                    ErrorCode::Unauthenticated,
+                    "expected `Authorization: Bearer <API token>`",
+                )
+            })?;
+        let bearer = self.tokens.authenticate(token).await?;
+        let caller = self
+            .caller(bearer.user_id)
+            .await?
+            .ok_or_else(|| GqlError::from(TokenError::Inactive))?;
+        Ok(TokenCaller {
+            caller,
+            bearer: Arc::new(bearer),
+        })
     }
 
     async fn caller(&self, user_id: i64) -> Result<Option<Caller>, GqlError> {
@@ -509,8 +566,21 @@ async fn run(
         Ok(auth) => auth,
         Err(err) => return gql_error(err),
     };
-    let (token, allow_introspection) = match &auth {
-        Auth::Session(caller) => {
+    let (caller, authorize) = match &auth {
+        Auth::Session(caller) => (Some(caller), None),
+        Auth::Token(TokenCaller { caller, bearer }) => {
+            let tokens = state.tokens.clone();
+            let bearer = bearer.clone();
+            let authorize: engine::Authorize =
+                Box::new(move |operation: &engine::Operation<'_>| {
+                    tokens.authorize(&bearer, operation).map_err(GqlError::from)
+                });
+            (Some(caller), Some(authorize))
+        }
+        Auth::Anonymous { .. } => (None, None),
+    };
+    let (token, allow_introspection) = match caller {
+        Some(caller) => {
             if let Some(user_id) = caller.principal.user_id
                 && let Err(wait) = state.rate.check_user(user_id)
             {
@@ -519,7 +589,7 @@ async fn run(
             let allowed = state.mode == Mode::Development || caller.principal.has_role(Role::Admin);
             (caller.token.clone(), allowed)
         }
-        Auth::Anonymous { .. } => match state.mint(&Principal::anonymous()) {
+        None => match state.mint(&Principal::anonymous()) {
             Ok(token) => (token, false),
             Err(err) => return gql_error(err),
         },
@@ -531,6 +601,7 @@ async fn run(
             method,
             token,
             allow_introspection,
+            authorize,
         })
         .await;
     let operation = response.operation.map(|o| o.as_str()).unwrap_or("unknown");
@@ -538,7 +609,7 @@ async fn run(
     // With `application/json` every well-formed request is answered 200 (GraphQL over HTTP);
     // only requests the gateway refused as sent keep their 4xx.
     let status = if graphql_response
-        || matches!(response.status, 405 | 413 | 415 | 429)
+        || matches!(response.status, 401 | 405 | 413 | 415 | 429)
         || response.status >= 500
     {
         response.status
@@ -577,7 +648,9 @@ async fn run(
 async fn graphiql(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let principal = match state.authenticate(&headers).await {
         Ok(Auth::Session(caller)) => caller.principal,
-        Ok(Auth::Anonymous { .. }) | Err(_) => return Redirect::to("/").into_response(),
+        Ok(Auth::Anonymous { .. } | Auth::Token(_)) | Err(_) => {
+            return Redirect::to("/").into_response();
+        }
     };
     if !(state.mode == Mode::Development || principal.has_role(Role::Admin)) {
         return (

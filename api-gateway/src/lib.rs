@@ -1,7 +1,8 @@
 //! api-gateway: the platform's only public door. It signs people in, keeps their sessions,
 //! mints a short-lived biscuit per request, and answers GraphQL for the whole platform by
 //! planning and executing operations across the subgraphs with the embedded Hive Router
-//! engine.
+//! engine. It also serves the small `auth` subgraph that mints API tokens, since only it
+//! holds the private key.
 
 /// Sign-in, the admin bootstrap, and loading the caller.
 pub mod auth;
@@ -19,8 +20,12 @@ pub mod limits;
 pub mod metrics;
 /// Request rate limits.
 pub mod rate;
+/// The gateway's own subgraph: API token management.
+pub mod schema;
 /// Session storage.
 pub mod sessions;
+/// API tokens: bearer authentication, scopes, revocation, `lastUsedAt`.
+pub mod tokens;
 
 pub use config::Settings;
 
@@ -85,9 +90,28 @@ impl Application {
             auth::Lockout::default(),
         )
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
+        let tokens = Arc::new(tokens::ApiTokens::new(db.clone(), settings.minter.clone()));
+        tokens::ApiTokens::flush_every(&tokens, settings.token_use_flush);
+        // The auth subgraph listens on a private loopback port of its own; the engine calls it
+        // like any other subgraph.
+        let auth = Server::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            schema::router(
+                schema::build(tokens.clone(), settings.common.mode),
+                settings.minter.verifier(),
+            ),
+        )
+        .await
+        .context("cannot listen for the auth subgraph")?;
+        let mut subgraphs = settings.subgraphs.clone();
+        subgraphs.push(config::Subgraph {
+            name: schema::SUBGRAPH,
+            url: format!("http://127.0.0.1:{}/graphql", auth.port()),
+        });
+        tokio::spawn(auth.run_until_stopped());
         let engine = engine::Engine::start(
             SUPERGRAPH,
-            &settings.subgraphs,
+            &subgraphs,
             settings.subgraph_timeout,
             limits::Limits::default(),
             &settings.common.data_dir.join("gateway"),
@@ -103,9 +127,10 @@ impl Application {
             settings.minter.clone(),
             settings.common.mode,
             settings.cookie_secure,
-            settings.subgraphs.clone(),
+            subgraphs,
             metrics,
             rate::RateLimits::new(settings.rate_per_address, settings.rate_per_user),
+            tokens,
         );
         let addr = SocketAddr::new(settings.common.bind, settings.port);
         Server::bind(addr, http::router(Arc::new(state))).await

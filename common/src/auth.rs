@@ -5,13 +5,20 @@
 //! (`TokenVerifier`). The authority block carries `user(id)`, `role(name)` and, for FSS users,
 //! `supports(faculty id)` facts plus an expiry check; a token without a `user` fact is the
 //! anonymous caller (so that `me` can answer null).
+//!
+//! API tokens (`ApiToken`) are biscuits signed with the same root key but of another kind:
+//! their authority block holds `token("api")`, `user(id)`, a check that every scope the
+//! request `requires` is one of the token's, and the optional expiry. Only the gateway
+//! accepts them, after stating what the request does (`Access`); subgraphs refuse them.
 
-use crate::model::Role;
+use crate::model::{ApiScope, Role};
 use biscuit_auth::{
     AuthorizerBuilder, AuthorizerLimits, Biscuit, KeyPair, PublicKey,
-    builder_ext::{AuthorizerExt, BuilderExt},
-    macros::{fact, rule},
+    builder::Term,
+    builder_ext::BuilderExt,
+    macros::{check, fact, rule},
 };
+use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 /// Who is calling, as the gateway vouched for it.
@@ -85,6 +92,23 @@ pub enum AuthError {
     Malformed(String),
 }
 
+/// The policies of a subgraph: any caller the gateway vouched for, never an API token (those
+/// are for the gateway, which checks their revocation and scopes first).
+const SUBGRAPH_POLICIES: &str = r#"deny if token("api"); allow if true;"#;
+
+/// The requirement no API token meets: token management and administration need a session.
+pub const SESSION_ONLY: &str = "SESSION";
+
+/// A freshly minted API token: the bearer string, shown once, and the revocation id that is
+/// all the database keeps of it.
+#[derive(Debug, Clone)]
+pub struct MintedApiToken {
+    /// The base64url biscuit.
+    pub token: String,
+    /// Hex revocation id of the authority block (attenuated copies share it).
+    pub revocation_id: String,
+}
+
 /// Mints per-request tokens; only the gateway (and tests) hold one.
 #[derive(Clone)]
 pub struct TokenMinter {
@@ -153,6 +177,102 @@ impl TokenMinter {
             .build(&self.key)?
             .to_base64()
     }
+
+    /// An API token acting as `user_id`, allowed what `scopes` allow, until `expires` if set.
+    pub fn mint_api_token(
+        &self,
+        user_id: i64,
+        scopes: &[ApiScope],
+        expires: Option<SystemTime>,
+    ) -> Result<MintedApiToken, biscuit_auth::error::Token> {
+        let allowed: BTreeSet<Term> = scopes.iter().map(|s| Term::from(s.as_str())).collect();
+        let mut builder = Biscuit::builder()
+            .fact(fact!(r#"token("api")"#))?
+            .fact(fact!("user({id})", id = user_id))?
+            .check(check!(
+                "check all requires($scope), {allowed}.contains($scope)",
+                allowed = allowed
+            ))?;
+        if let Some(expires) = expires {
+            builder = builder.check_expiration_date(expires);
+        }
+        let biscuit = builder.build(&self.key)?;
+        Ok(MintedApiToken {
+            revocation_id: authority_revocation_id(&biscuit),
+            token: biscuit.to_base64()?,
+        })
+    }
+}
+
+/// The revocation id of a token's authority block, in hex: the same for every attenuated
+/// copy, so revoking it revokes them all.
+fn authority_revocation_id(biscuit: &Biscuit) -> String {
+    biscuit
+        .revocation_identifiers()
+        .first()
+        .map(hex::encode)
+        .unwrap_or_default()
+}
+
+/// What the gateway states about one request before an API token's checks run: its
+/// `operation` kind, each root `field`, and the scopes it `requires` (`SESSION_ONLY` for
+/// what no token may do). Holders can write their own checks against these facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// `query`, `mutation`, `subscription` or `download`.
+    pub operation: String,
+    /// The root fields selected (for a download: none).
+    pub fields: Vec<String>,
+    /// `ApiScope` names, or `SESSION_ONLY`.
+    pub requires: BTreeSet<String>,
+}
+
+/// An API token whose signature is ours, read but not yet authorized for a request.
+#[derive(Clone)]
+pub struct ApiToken {
+    biscuit: Biscuit,
+    /// The user it acts as.
+    pub user_id: i64,
+    /// Hex revocation id of its authority block, the key of its database row.
+    pub revocation_id: String,
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiToken")
+            .field("user_id", &self.user_id)
+            .field("revocation_id", &self.revocation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiToken {
+    /// Runs every check of the token (its scopes, its expiry, and whatever its holder
+    /// appended) against `access` at time `at`.
+    pub fn authorize(&self, access: &Access, at: SystemTime) -> Result<(), AuthError> {
+        let mut builder = AuthorizerBuilder::new()
+            .fact(fact!("time({at})", at = at))
+            .and_then(|b| b.fact(fact!("operation({op})", op = access.operation.as_str())))
+            .map_err(AuthError::Refused)?;
+        for field in &access.fields {
+            builder = builder
+                .fact(fact!("field({f})", f = field.as_str()))
+                .map_err(AuthError::Refused)?;
+        }
+        for scope in &access.requires {
+            builder = builder
+                .fact(fact!("requires({s})", s = scope.as_str()))
+                .map_err(AuthError::Refused)?;
+        }
+        builder
+            .code(r#"allow if token("api"), user($u);"#)
+            .map_err(AuthError::Refused)?
+            .set_limits(TokenVerifier::limits())
+            .build(&self.biscuit)
+            .and_then(|mut authorizer| authorizer.authorize())
+            .map(|_| ())
+            .map_err(AuthError::Refused)
+    }
 }
 
 /// Verifies tokens with the root public key; every subgraph holds one.
@@ -191,7 +311,8 @@ impl TokenVerifier {
         let biscuit = Biscuit::from_base64(token.trim(), self.key).map_err(AuthError::Invalid)?;
         let mut authorizer = AuthorizerBuilder::new()
             .time()
-            .allow_all()
+            .code(SUBGRAPH_POLICIES)
+            .map_err(AuthError::Refused)?
             .set_limits(Self::limits())
             .build(&biscuit)
             .map_err(AuthError::Refused)?;
@@ -222,6 +343,33 @@ impl TokenVerifier {
         let mut supports: Vec<i64> = supports.into_iter().map(|(f,)| f).collect();
         supports.sort_unstable();
         Ok(Principal::user(user_id, roles, supports))
+    }
+
+    /// Reads an API token: our signature, `token("api")` and one `user` in its authority
+    /// block. Its checks run later, per request (`ApiToken::authorize`).
+    pub fn api_token(&self, token: &str) -> Result<ApiToken, AuthError> {
+        let biscuit = Biscuit::from_base64(token.trim(), self.key).map_err(AuthError::Invalid)?;
+        let mut authorizer = AuthorizerBuilder::new()
+            .set_limits(Self::limits())
+            .build(&biscuit)
+            .map_err(AuthError::Refused)?;
+        let kinds: Vec<(String,)> = authorizer
+            .query(rule!("k($k) <- token($k)"))
+            .map_err(|e| AuthError::Malformed(e.to_string()))?;
+        if !kinds.iter().any(|(k,)| k == "api") {
+            return Err(AuthError::Malformed("not an API token".into()));
+        }
+        let users: Vec<(i64,)> = authorizer
+            .query(rule!("u($id) <- user($id)"))
+            .map_err(|e| AuthError::Malformed(e.to_string()))?;
+        let [(user_id,)] = users.as_slice() else {
+            return Err(AuthError::Malformed("an API token names one user".into()));
+        };
+        Ok(ApiToken {
+            user_id: *user_id,
+            revocation_id: authority_revocation_id(&biscuit),
+            biscuit,
+        })
     }
 }
 
@@ -290,5 +438,110 @@ mod tests {
             .unwrap();
         let p = m.verifier().verify(&forged).unwrap();
         assert_eq!(p, Principal::user(1, vec![Role::Faculty], vec![]));
+    }
+
+    fn access(operation: &str, fields: &[&str], requires: &[&str]) -> Access {
+        Access {
+            operation: operation.into(),
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            requires: requires.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn api_tokens_allow_their_scopes_only() {
+        let m = minter();
+        let minted = m
+            .mint_api_token(4, &[ApiScope::TicketsRead, ApiScope::Exports], None)
+            .unwrap();
+        let token = m.verifier().api_token(&minted.token).unwrap();
+        assert_eq!(token.user_id, 4);
+        assert_eq!(token.revocation_id, minted.revocation_id);
+        assert_eq!(token.revocation_id.len(), 128);
+        let now = SystemTime::now();
+        let read = access("query", &["tickets"], &["TICKETS_READ"]);
+        token.authorize(&read, now).unwrap();
+        token
+            .authorize(&access("download", &[], &["EXPORTS"]), now)
+            .unwrap();
+        for refused in [
+            access("mutation", &["addNote"], &["TICKETS_WRITE"]),
+            access("mutation", &["createApiToken"], &[SESSION_ONLY]),
+            access(
+                "query",
+                &["tickets", "apiTokens"],
+                &["TICKETS_READ", SESSION_ONLY],
+            ),
+        ] {
+            assert!(matches!(
+                token.authorize(&refused, now),
+                Err(AuthError::Refused(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn api_tokens_expire() {
+        let m = minter();
+        let expires = SystemTime::now() + Duration::from_secs(60);
+        let minted = m
+            .mint_api_token(4, &[ApiScope::TicketsRead], Some(expires))
+            .unwrap();
+        let token = m.verifier().api_token(&minted.token).unwrap();
+        let read = access("query", &["me"], &["TICKETS_READ"]);
+        token.authorize(&read, SystemTime::now()).unwrap();
+        assert!(matches!(
+            token.authorize(&read, expires + Duration::from_secs(1)),
+            Err(AuthError::Refused(_))
+        ));
+    }
+
+    #[test]
+    fn attenuated_api_tokens_are_narrower_and_keep_their_revocation_id() {
+        let m = minter();
+        let minted = m
+            .mint_api_token(4, &[ApiScope::TicketsRead, ApiScope::TicketsWrite], None)
+            .unwrap();
+        // The holder needs no key to attenuate.
+        let narrower = biscuit_auth::UnverifiedBiscuit::from_base64(&minted.token)
+            .unwrap()
+            .append(biscuit_auth::macros::block!(
+                r#"check if operation("query");"#
+            ))
+            .unwrap()
+            .to_base64()
+            .unwrap();
+        let token = m.verifier().api_token(&narrower).unwrap();
+        assert_eq!(token.revocation_id, minted.revocation_id);
+        let now = SystemTime::now();
+        token
+            .authorize(&access("query", &["tickets"], &["TICKETS_READ"]), now)
+            .unwrap();
+        assert!(
+            token
+                .authorize(&access("mutation", &["addNote"], &["TICKETS_WRITE"]), now)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn api_tokens_and_request_tokens_are_not_interchangeable() {
+        let m = minter();
+        let minted = m.mint_api_token(4, &[ApiScope::TicketsRead], None).unwrap();
+        assert!(matches!(
+            m.verifier().verify(&minted.token),
+            Err(AuthError::Refused(_))
+        ));
+        let request = m
+            .mint(&Principal::user(4, vec![Role::Admin], vec![]))
+            .unwrap();
+        assert!(matches!(
+            m.verifier().api_token(&request),
+            Err(AuthError::Malformed(_))
+        ));
+        assert!(matches!(
+            minter().verifier().api_token(&minted.token),
+            Err(AuthError::Invalid(_))
+        ));
     }
 }

@@ -20,7 +20,7 @@ pub mod stream;
 /// Logging set-up shared by every binary.
 pub mod telemetry;
 
-pub use auth::{Principal, TokenMinter, TokenVerifier};
+pub use auth::{ApiToken, Principal, TokenMinter, TokenVerifier};
 pub use error::ErrorCode;
 pub use event::{ApplicantRef, TicketEventMessage};
-pub use model::{NotificationStatus, Residency, Role, TicketEventKind, TicketState};
+pub use model::{ApiScope, NotificationStatus, Residency, Role, TicketEventKind, TicketState};

@@ -161,6 +161,18 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// What an API token may be used for (DESIGN.md "Details that clients rely on").
+    ApiScope, "API scope" {
+        /// Every query and subscription.
+        TicketsRead => "TICKETS_READ",
+        /// The ticket and note mutations.
+        TicketsWrite => "TICKETS_WRITE",
+        /// `exportTickets` and export downloads.
+        Exports => "EXPORTS",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +184,9 @@ mod tests {
         }
         for state in TicketState::ALL {
             assert_eq!(state.as_str().parse::<TicketState>(), Ok(*state));
+        }
+        for scope in ApiScope::ALL {
+            assert_eq!(scope.as_str().parse::<ApiScope>(), Ok(*scope));
         }
         assert!("faculty".parse::<Role>().is_err());
     }

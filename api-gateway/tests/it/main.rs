@@ -8,5 +8,6 @@ mod graphql;
 mod limits;
 mod processes;
 mod support;
+mod tokens;
 
 pub(crate) use testkit::on_both_databases;

@@ -1,14 +1,17 @@
-//! The production wiring: ticket-service and two api-gateway replicas as separate processes
-//! (the binaries `cargo build` makes) on PostgreSQL, sharing sessions through Redis, with the
-//! environment compose would pass them.
+//! The production wiring, as `compose.yaml` describes it: the one-shot `db migrate` job, then
+//! ticket-service, notify-service and two api-gateway replicas as separate processes (the
+//! binaries `cargo build` makes), each started with the command and environment compose gives
+//! it (its service hosts, ports and volume swapped for local ones) plus the settings of
+//! `tessera.env.example`, on PostgreSQL and Redis.
 
 use crate::support::{PASSWORD, Who, code, postgres_or_skip, redis_or_skip, seed_cast};
-use reqwest::header::COOKIE;
+use reqwest::header::{AUTHORIZATION, COOKIE};
 use serde_json::{Value, json};
 use std::{
-    path::PathBuf,
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// A child process killed when the test ends, however it ends.
@@ -18,6 +21,134 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// One service of compose.yaml: what it runs and the environment it is given.
+#[derive(Debug)]
+struct Service {
+    command: Vec<String>,
+    environment: BTreeMap<String, String>,
+}
+
+/// The services of compose.yaml, by name.
+fn compose() -> BTreeMap<String, Service> {
+    let text = std::fs::read_to_string(repo().join("compose.yaml")).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    doc.apply_merge().unwrap();
+    let services = doc["services"].as_mapping().unwrap();
+    services
+        .iter()
+        .map(|(name, service)| {
+            let command = service["command"]
+                .as_sequence()
+                .map(|c| c.iter().map(|a| a.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            let environment = service["environment"]
+                .as_mapping()
+                .map(|env| {
+                    env.iter()
+                        .map(|(k, v)| {
+                            let v = match v {
+                                serde_yaml::Value::String(s) => s.clone(),
+                                other => serde_yaml::to_string(other).unwrap().trim().to_string(),
+                            };
+                            (k.as_str().unwrap().to_string(), v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                name.as_str().unwrap().to_string(),
+                Service {
+                    command,
+                    environment,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The settings compose reads from `tessera.env`, as the example gives them.
+fn env_file() -> Vec<(String, String)> {
+    std::fs::read_to_string(repo().join("tessera.env.example"))
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Where the test's own PostgreSQL database, Redis, data dir and ports are.
+struct Local {
+    database_url: String,
+    redis_url: String,
+    data_dir: String,
+    /// Ports of the compose services the test started, by service name.
+    ports: HashMap<String, u16>,
+}
+
+impl Local {
+    /// A compose value with compose's hosts, ports and volume swapped for the test's.
+    fn value(&self, key: &str, value: &str, port: u16) -> String {
+        match key {
+            "DATABASE_URL" => {
+                assert!(value.contains("@postgres:5432/"), "{key}={value}");
+                self.database_url.clone()
+            }
+            "REDIS_URL" => {
+                assert_eq!(value, "redis://redis:6379", "{key}");
+                self.redis_url.clone()
+            }
+            "DATA_DIR" => self.data_dir.clone(),
+            "PORT" => port.to_string(),
+            _ => match value
+                .strip_prefix("http://")
+                .and_then(|rest| rest.split_once(':'))
+            {
+                Some((host, rest)) => {
+                    let port = self.ports.get(host).unwrap_or_else(|| {
+                        panic!("{key}={value} names {host}, which is not started")
+                    });
+                    let path = &rest[rest.find('/').unwrap_or(rest.len())..];
+                    format!("http://127.0.0.1:{port}{path}")
+                }
+                None => value.to_string(),
+            },
+        }
+    }
+
+    /// The command and environment compose gives `service`, made local; `port` is where it
+    /// listens.
+    fn command(
+        &self,
+        compose: &BTreeMap<String, Service>,
+        service: &str,
+        port: u16,
+        extra: &[(String, String)],
+    ) -> Command {
+        let service = &compose[service];
+        let mut command = Command::new(binary(&service.command[0]));
+        command
+            .args(&service.command[1..])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in extra {
+            command.env(k, v);
+        }
+        for (k, v) in &service.environment {
+            command.env(k, self.value(k, v, port));
+        }
+        command
     }
 }
 
@@ -40,20 +171,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn start(name: &str, env: &[(&str, String)]) -> Proc {
-    let mut command = Command::new(binary(name));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    Proc(command.spawn().unwrap())
 }
 
 async fn wait_ready(url: &str) {
@@ -81,51 +198,74 @@ async fn gql(url: &str, cookie: &str, query: &str, variables: Value) -> Value {
         .unwrap()
 }
 
+/// A query with an API token: the status and the body.
+async fn with_token(url: &str, token: &str, query: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_processes_on_postgres_and_redis() {
     let (Some(backend), Some(redis)) = (postgres_or_skip().await, redis_or_skip().await) else {
         return;
     };
     let database = testkit::TestDatabase::create(&backend, "gw_proc").await;
-    let database_url = database.url.clone();
-    let name = database_url.rsplit('/').next().unwrap().to_string();
-    let conn = db::connect(&database_url).await.unwrap();
-    db::migrate(&conn).await.unwrap();
+    let name = database.url.rsplit('/').next().unwrap().to_string();
+    let data = std::env::temp_dir().join(format!("tessera-proc-{name}"));
+    let compose = compose();
+    let mut local = Local {
+        database_url: database.url.clone(),
+        redis_url: redis,
+        data_dir: data.display().to_string(),
+        ports: HashMap::new(),
+    };
+    // tessera.env: the example's settings with a signing key filled in. The test's own
+    // additions: a Redis prefix of its own, and no per-address rate limit (every request
+    // comes from 127.0.0.1).
+    let mut extra: Vec<(String, String)> = env_file()
+        .into_iter()
+        .filter(|(k, _)| k != "TESSERA_SIGNING_KEY")
+        .collect();
+    extra.push((
+        "TESSERA_SIGNING_KEY".into(),
+        biscuit_auth::KeyPair::new().private().to_bytes_hex(),
+    ));
+    extra.push(("REDIS_KEY_PREFIX".into(), name.clone()));
+    extra.push(("RATE_LIMIT_PER_ADDRESS".into(), "0".into()));
+
+    // The one-shot migration job, into an empty database.
+    let migrated = local.command(&compose, "migrate", 0, &[]).status().unwrap();
+    assert!(migrated.success(), "db migrate failed");
+    let conn = db::connect(&database.url).await.unwrap();
     let ids = seed_cast(&conn).await;
 
-    let data = std::env::temp_dir().join(format!("tessera-proc-{name}"));
-    let key = biscuit_auth::KeyPair::new().private().to_bytes_hex();
-    let shared = vec![
-        ("DATABASE_URL", database_url.clone()),
-        ("REDIS_URL", redis.clone()),
-        ("TESSERA_SIGNING_KEY", key),
-        ("DATA_DIR", data.display().to_string()),
-        ("RATE_LIMIT_PER_ADDRESS", "0".into()),
-        ("REDIS_KEY_PREFIX", name.clone()),
-    ];
-    let ticket_port = free_port();
-    let mut env = shared.clone();
-    env.push(("PORT", ticket_port.to_string()));
-    let _tickets = start("ticket-service", &env);
-    let notify_port = free_port();
-    let mut env = shared.clone();
-    env.push(("PORT", notify_port.to_string()));
-    let _notify = start("notify-service", &env);
+    let mut services = Vec::new();
+    for service in ["ticket-service", "notify-service"] {
+        let port = free_port();
+        local.ports.insert(service.to_string(), port);
+        services.push(Proc(
+            local
+                .command(&compose, service, port, &extra)
+                .spawn()
+                .unwrap(),
+        ));
+    }
     let mut gateways = Vec::new();
     let mut urls = Vec::new();
     for _ in 0..2 {
         let port = free_port();
-        let mut env = shared.clone();
-        env.push(("PORT", port.to_string()));
-        env.push((
-            "TICKET_SERVICE_URL",
-            format!("http://127.0.0.1:{ticket_port}/graphql"),
+        gateways.push(Proc(
+            local
+                .command(&compose, "api-gateway", port, &extra)
+                .spawn()
+                .unwrap(),
         ));
-        env.push((
-            "NOTIFY_SERVICE_URL",
-            format!("http://127.0.0.1:{notify_port}/graphql"),
-        ));
-        gateways.push(start("api-gateway", &env));
         urls.push(format!("http://127.0.0.1:{port}"));
     }
     for url in &urls {
@@ -167,6 +307,54 @@ async fn separate_processes_on_postgres_and_redis() {
     .await;
     assert_eq!(stats["data"]["ticketStats"]["international"], 2, "{stats}");
 
+    // An API token made on the first replica works on the second; revoked on the first, it
+    // is refused there at once and on the second as soon as its row is read again.
+    let created = gql(
+        &urls[0],
+        &cookie,
+        "mutation { createApiToken(name: \"dashboard\", scopes: [TICKETS_READ]) { token apiToken { id } } }",
+        json!({}),
+    )
+    .await;
+    let token = created["data"]["createApiToken"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let (status, body) = with_token(&urls[1], &token, "{ ticketStats { international } }").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["ticketStats"]["international"], 2, "{body}");
+    let revoked = gql(
+        &urls[0],
+        &cookie,
+        "mutation($id: ID!) { revokeApiToken(id: $id) { revoked } }",
+        json!({"id": created["data"]["createApiToken"]["apiToken"]["id"]}),
+    )
+    .await;
+    assert_eq!(
+        revoked["data"]["revokeApiToken"]["revoked"], true,
+        "{revoked}"
+    );
+    let (status, body) = with_token(&urls[0], &token, "{ me { id } }").await;
+    assert_eq!(status, 401, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, body) = with_token(&urls[1], &token, "{ me { id } }").await;
+        if status == 401 {
+            assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
+            break;
+        }
+        assert_eq!(
+            body["data"]["me"]["id"],
+            ids[&Who::Budget].to_string(),
+            "{body}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the second replica never saw the revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // Logging out on the second replica ends the session on the first.
     let out = reqwest::Client::new()
         .post(format!("{}/auth/logout", urls[1]))
@@ -186,7 +374,7 @@ async fn separate_processes_on_postgres_and_redis() {
     assert_eq!(code(&after), Some("UNAUTHENTICATED"), "{after}");
 
     // Kill the subgraph: its fields are UNAVAILABLE and /readyz names it.
-    drop(_tickets);
+    drop(services.remove(0));
     let login = reqwest::Client::new()
         .post(format!("{}/auth/login", urls[0]))
         .json(&json!({"email": Who::Grad.email(), "password": PASSWORD}))
@@ -208,6 +396,7 @@ async fn separate_processes_on_postgres_and_redis() {
     assert_eq!(ready["down"], json!(["ticket_service"]));
 
     drop(gateways);
+    drop(services);
     conn.close().await.ok();
     database.remove().await;
     let _ = std::fs::remove_dir_all(&data);

@@ -83,6 +83,8 @@ pub struct Platform {
     pub ticket_service: Killable,
     /// The notify-service server task.
     pub notify_service: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The gateway's signing key, for tests that forge or mint tokens themselves.
+    pub minter: common::TokenMinter,
     database: testkit::TestDatabase,
 }
 
@@ -191,6 +193,9 @@ impl Platform {
         if let Some(timeout) = options.subgraph_timeout {
             settings.subgraph_timeout = timeout;
         }
+        // Tests poll for `lastUsedAt`; no need to make them wait the production interval.
+        settings.token_use_flush = Duration::from_millis(200);
+        let minter = settings.minter.clone();
         let (ticket_port, ticket_service) = Killable::ticket_service(
             ticket_service::Settings {
                 common: CommonSettings::from_source(&env).expect("settings"),
@@ -244,6 +249,7 @@ impl Platform {
             ids,
             ticket_service,
             notify_service,
+            minter,
             database,
         }
     }
