@@ -1,13 +1,15 @@
 //! Notifications per second end to end: ticket events committed (a history row and its outbox
-//! row per change, in transactions of 100, as ticket-service writes them) -> the outbox relay
-//! -> the event stream -> the email worker -> a fake SendGrid that answers 202 at once and
-//! notes when each email arrived. Each event (a ticket granted) emails two people (the owner
-//! and the FSS who supports them).
+//! row per change, as ticket-service writes them) -> the outbox relay -> the event stream ->
+//! the email worker -> a fake SendGrid that answers 202 at once and notes when each email
+//! arrived. Each event (a ticket granted) emails two people (the owner and the FSS who
+//! supports them). Two phases: `drain` (a backlog of BENCH_EVENTS events: throughput) and
+//! `live` (BENCH_LIVE_EVENTS events committed at BENCH_LIVE_RATE a second: latency).
 //!
 //!     cargo bench -p notify-service --bench notify
 //!
 //! Runs on PostgreSQL + Redis (production) and on SQLite + the in-process stream (the
-//! embedded default). Settings: BENCH_EVENTS (10000), BENCH_POSTGRES_URL
+//! embedded default). Settings: BENCH_EVENTS (10000), BENCH_LIVE_EVENTS (2000),
+//! BENCH_LIVE_RATE (250), BENCH_POSTGRES_URL
 //! (postgres://postgres@127.0.0.1:5432), BENCH_REDIS_URL (redis://127.0.0.1:6379),
 //! NOTIFY_CONCURRENCY (32).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -116,6 +118,7 @@ async fn tickets(
 
 struct Run {
     label: &'static str,
+    mode: &'static str,
     events: usize,
     emails: usize,
     seconds: f64,
@@ -130,46 +133,24 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-async fn run(
-    label: &'static str,
-    backend: testkit::Backend,
-    stream: EventStream,
-    count: usize,
-) -> Run {
-    let database = testkit::TestDatabase::create(&backend, "notify_bench").await;
-    let db = db::connect(&database.url).await.unwrap();
-    db::migrate(&db).await.unwrap();
-    let budget = person(&db, "budget@bench.edu", Role::BudgetDirector).await;
-    let owner = person(&db, "owner@bench.edu", Role::Faculty).await;
-    let fss = person(&db, "fss@bench.edu", Role::Fss).await;
-    user_support::ActiveModel {
-        fss_id: Set(fss),
-        faculty_id: Set(owner),
-    }
-    .insert(&db)
-    .await
-    .unwrap();
-    let tickets = tickets(&db, owner, budget, count).await;
-
-    let (url, inbox) = fake_sendgrid().await;
-    let data = std::env::temp_dir().join(format!("tessera-notify-bench-{}", uuid::Uuid::new_v4()));
-    let data_str = data.display().to_string();
-    let concurrency = env("NOTIFY_CONCURRENCY", 32usize).to_string();
-    let source = HashMap::from([
-        ("DATA_DIR", data_str.as_str()),
-        ("SENDGRID_API_URL", url.as_str()),
-        ("SENDGRID_API_KEY", "SG.bench"),
-        ("NOTIFY_CONCURRENCY", concurrency.as_str()),
-    ]);
-    let common = CommonSettings::from_source(&source).unwrap();
-    let settings = MailSettings::from_source(&source, &common).unwrap();
-    let relay = ticket_service::relay::start(db.clone(), stream.clone());
-    let worker = Worker::new(db.clone(), stream, settings).unwrap().start();
-
-    // The clock starts with the first commit.
-    let start = Instant::now();
-    let mut committed: HashMap<i64, Instant> = HashMap::with_capacity(count);
-    for chunk in tickets.chunks(100) {
+/// Commits one "ticket granted" change per ticket, `per_commit` changes a transaction, each
+/// with its history row and its outbox row, as ticket-service writes them; returns when each
+/// event committed. `pace` spaces the transactions (the live phase).
+async fn commit_events(
+    db: &DatabaseConnection,
+    tickets: &[ticket::Model],
+    budget: i64,
+    owner: i64,
+    per_commit: usize,
+    pace: Option<Duration>,
+) -> HashMap<i64, Instant> {
+    let mut committed = HashMap::with_capacity(tickets.len());
+    let mut next = Instant::now();
+    for chunk in tickets.chunks(per_commit) {
+        if let Some(pace) = pace {
+            tokio::time::sleep_until(next.into()).await;
+            next += pace;
+        }
         let txn = db.begin().await.unwrap();
         let mut ids = Vec::with_capacity(chunk.len());
         for t in chunk {
@@ -219,7 +200,63 @@ async fn run(
         let at = Instant::now();
         committed.extend(ids.into_iter().map(|id| (id, at)));
     }
-    let commit_seconds = start.elapsed().as_secs_f64();
+    committed
+}
+
+/// `drain`: `count` events committed while nothing runs, then the relay and the worker start
+/// and the clock runs until every email arrived (throughput). `live`: the pipeline runs while
+/// events commit at a steady pace (10 per transaction, `rate` events a second), and each
+/// email's latency is measured from its event's commit.
+async fn run(
+    label: &'static str,
+    mode: &'static str,
+    backend: testkit::Backend,
+    stream: EventStream,
+    count: usize,
+    rate: usize,
+) -> Run {
+    let database = testkit::TestDatabase::create(&backend, "notify_bench").await;
+    let db = db::connect(&database.url).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    let budget = person(&db, "budget@bench.edu", Role::BudgetDirector).await;
+    let owner = person(&db, "owner@bench.edu", Role::Faculty).await;
+    let fss = person(&db, "fss@bench.edu", Role::Fss).await;
+    user_support::ActiveModel {
+        fss_id: Set(fss),
+        faculty_id: Set(owner),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    let tickets = tickets(&db, owner, budget, count).await;
+
+    let (url, inbox) = fake_sendgrid().await;
+    let data = std::env::temp_dir().join(format!("tessera-notify-bench-{}", uuid::Uuid::new_v4()));
+    let data_str = data.display().to_string();
+    let concurrency = env("NOTIFY_CONCURRENCY", 32usize).to_string();
+    let source = HashMap::from([
+        ("DATA_DIR", data_str.as_str()),
+        ("SENDGRID_API_URL", url.as_str()),
+        ("SENDGRID_API_KEY", "SG.bench"),
+        ("NOTIFY_CONCURRENCY", concurrency.as_str()),
+    ]);
+    let common = CommonSettings::from_source(&source).unwrap();
+    let settings = MailSettings::from_source(&source, &common).unwrap();
+
+    let (start, committed, relay, worker) = if mode == "drain" {
+        let committed = commit_events(&db, &tickets, budget, owner, 100, None).await;
+        let start = Instant::now();
+        let relay = ticket_service::relay::start(db.clone(), stream.clone());
+        let worker = Worker::new(db.clone(), stream, settings).unwrap().start();
+        (start, committed, relay, worker)
+    } else {
+        let relay = ticket_service::relay::start(db.clone(), stream.clone());
+        let worker = Worker::new(db.clone(), stream, settings).unwrap().start();
+        let start = Instant::now();
+        let pace = Duration::from_secs_f64(10.0 / rate as f64);
+        let committed = commit_events(&db, &tickets, budget, owner, 10, Some(pace)).await;
+        (start, committed, relay, worker)
+    };
 
     let expected = 2 * count;
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -241,7 +278,6 @@ async fn run(
         })
         .collect();
     latencies.sort();
-    eprintln!("  [{label}] commits took {commit_seconds:.2} s");
     relay.abort();
     worker.abort();
     db.close().await.ok();
@@ -249,6 +285,7 @@ async fn run(
     std::fs::remove_dir_all(&data).ok();
     Run {
         label,
+        mode,
         events: count,
         emails: arrivals.len(),
         seconds: last.duration_since(start).as_secs_f64(),
@@ -256,55 +293,57 @@ async fn run(
     }
 }
 
+async fn redis_stream(url: &str) -> Option<EventStream> {
+    let client = redis::Client::open(url).ok()?;
+    let conn = redis::aio::ConnectionManager::new(client).await.ok()?;
+    let prefix = format!("tessera-bench-{}", uuid::Uuid::new_v4().simple());
+    Some(EventStream::redis(conn, &prefix))
+}
+
 #[tokio::main]
 async fn main() {
     let count = env("BENCH_EVENTS", 10_000usize);
-    let mut runs = Vec::new();
-
+    let live = env("BENCH_LIVE_EVENTS", 2_000usize);
+    let rate = env("BENCH_LIVE_RATE", 250usize);
     let base = std::env::var("BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let redis_url =
         std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    match redis::Client::open(redis_url.as_str()) {
-        Ok(client) => match redis::aio::ConnectionManager::new(client).await {
-            Ok(conn) => {
-                let prefix = format!("tessera-bench-{}", uuid::Uuid::new_v4().simple());
-                let stream = EventStream::redis(conn, &prefix);
-                runs.push(
-                    run(
-                        "PostgreSQL + Redis",
-                        testkit::Backend::Postgres(base),
-                        stream,
-                        count,
-                    )
-                    .await,
-                );
+
+    let mut runs = Vec::new();
+    for mode in ["drain", "live"] {
+        let n = if mode == "drain" { count } else { live };
+        match redis_stream(&redis_url).await {
+            Some(stream) => {
+                let pg = testkit::Backend::Postgres(base.clone());
+                runs.push(run("PostgreSQL + Redis", mode, pg, stream, n, rate).await);
             }
-            Err(err) => {
-                eprintln!("Redis at {redis_url} unreachable ({err}): production run skipped")
-            }
-        },
-        Err(err) => eprintln!("BENCH_REDIS_URL: {err}"),
+            None => eprintln!("Redis at {redis_url} unreachable: the production runs are skipped"),
+        }
+        let sqlite = testkit::Backend::Sqlite;
+        runs.push(
+            run(
+                "SQLite + in-process",
+                mode,
+                sqlite,
+                EventStream::memory(),
+                n,
+                rate,
+            )
+            .await,
+        );
     }
-    runs.push(
-        run(
-            "SQLite + in-process",
-            testkit::Backend::Sqlite,
-            EventStream::memory(),
-            count,
-        )
-        .await,
-    );
 
     println!(
-        "\n{:<22} {:>7} {:>7} {:>9} {:>11} {:>10} {:>10} {:>10}",
-        "setup", "events", "emails", "seconds", "emails/s", "p50 ms", "p99 ms", "max ms"
+        "\n{:<20} {:<6} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "setup", "mode", "events", "emails", "seconds", "emails/s", "p50 ms", "p99 ms", "max ms"
     );
     for r in &runs {
         let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
         println!(
-            "{:<22} {:>7} {:>7} {:>9.2} {:>11.0} {:>10.1} {:>10.1} {:>10.1}",
+            "{:<20} {:<6} {:>7} {:>7} {:>8.2} {:>9.0} {:>9.1} {:>9.1} {:>9.1}",
             r.label,
+            r.mode,
             r.events,
             r.emails,
             r.seconds,
@@ -314,5 +353,10 @@ async fn main() {
             ms(r.latencies.last().copied().unwrap_or_default()),
         );
     }
-    println!("(latency: the event's transaction committed -> its email reached the fake SendGrid)");
+    println!(
+        "drain: events committed first, then the relay and the worker started: seconds until the last email arrived"
+    );
+    println!(
+        "live: {rate} events/s committed (10 per transaction) while the pipeline runs; latency = commit -> the fake SendGrid received the email"
+    );
 }

@@ -31,6 +31,7 @@ use db::entity::{notification, outbox::TICKET_EVENTS, user, user_support};
 use rand::Rng;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 use std::{
@@ -39,7 +40,7 @@ use std::{
     time::Duration,
 };
 use tokio::{
-    sync::{OwnedSemaphorePermit, Semaphore},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot},
     task::JoinSet,
 };
 
@@ -75,6 +76,8 @@ struct Inner {
     consumer: String,
     sends: Semaphore,
     events: Arc<Semaphore>,
+    writes: mpsc::Sender<(Write, oneshot::Sender<bool>)>,
+    writer: std::sync::Mutex<Option<mpsc::Receiver<(Write, oneshot::Sender<bool>)>>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -127,8 +130,11 @@ impl Worker {
                 from: settings.from.clone(),
             },
         };
+        let (writes, writer) = mpsc::channel(4 * WRITE_BATCH);
         Ok(Self {
             inner: Arc::new(Inner {
+                writes,
+                writer: std::sync::Mutex::new(Some(writer)),
                 db,
                 stream,
                 mailer,
@@ -147,6 +153,10 @@ impl Worker {
 
     /// Reads, sends and acknowledges, forever.
     pub async fn run(self) {
+        let writer = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(writer) = writer {
+            tokio::spawn(write_loop(self.inner.db.clone(), writer));
+        }
         let claim_every = (self.inner.settings.claim_idle / 2).max(Duration::from_millis(100));
         let mut last_claim: Option<tokio::time::Instant> = None;
         loop {
@@ -373,23 +383,14 @@ impl Worker {
             let Ok(slot) = self.inner.sends.acquire().await else {
                 return;
             };
-            match self.claim(send.id, attempts, max).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    drop(slot);
-                    match self.after_lost_claim(send.id, max).await {
-                        Some(seen) => {
-                            attempts = seen;
-                            continue;
-                        }
-                        None => return,
+            if !self.claim(send.id, attempts, max).await {
+                drop(slot);
+                match self.after_lost_claim(send.id, max).await {
+                    Some(seen) => {
+                        attempts = seen;
+                        continue;
                     }
-                }
-                Err(err) => {
-                    drop(slot);
-                    tracing::warn!(%err, "email worker cannot reach the database");
-                    tokio::time::sleep(PAUSE).await;
-                    continue;
+                    None => return,
                 }
             }
             attempts += 1;
@@ -448,27 +449,14 @@ impl Worker {
 
     /// Takes row `id` for one call: only while QUEUED, with `attempts` calls made (nobody
     /// called since we looked), under the limit, and not held by another worker.
-    async fn claim(&self, id: i64, attempts: i32, max: i32) -> Result<bool, DbErr> {
-        let now = db::now();
-        let until = now + chrono::Duration::from_std(self.claim_length()).unwrap_or_default();
-        let taken = notification::Entity::update_many()
-            .col_expr(
-                notification::Column::Attempts,
-                Expr::col(notification::Column::Attempts).add(1),
-            )
-            .col_expr(notification::Column::ClaimedUntil, Expr::value(until))
-            .filter(notification::Column::Id.eq(id))
-            .filter(notification::Column::Status.eq(NotificationStatus::Queued.as_str()))
-            .filter(notification::Column::Attempts.eq(attempts))
-            .filter(notification::Column::Attempts.lt(max))
-            .filter(
-                Condition::any()
-                    .add(notification::Column::ClaimedUntil.is_null())
-                    .add(notification::Column::ClaimedUntil.lt(now)),
-            )
-            .exec(&self.inner.db)
-            .await?;
-        Ok(taken.rows_affected == 1)
+    async fn claim(&self, id: i64, attempts: i32, max: i32) -> bool {
+        let op = Write::Claim {
+            id,
+            attempts,
+            max,
+            length: self.claim_length(),
+        };
+        self.write(op).await
     }
 
     /// After a claim failed: waits while another worker holds the row and returns the calls
@@ -515,52 +503,138 @@ impl Worker {
     /// Writes an outcome, trying until the database takes it: the event is not acknowledged
     /// before.
     async fn record(&self, id: i64, outcome: Outcome) {
-        loop {
-            let now = db::now();
-            let update = notification::Entity::update_many()
-                .filter(notification::Column::Id.eq(id))
-                .filter(notification::Column::Status.eq(NotificationStatus::Queued.as_str()));
-            let update = match &outcome {
-                Outcome::Sent(message_id) => update
-                    .col_expr(
-                        notification::Column::Status,
-                        Expr::value(NotificationStatus::Sent.as_str()),
-                    )
-                    .col_expr(
-                        notification::Column::ProviderMessageId,
-                        Expr::value((!message_id.is_empty()).then(|| message_id.clone())),
-                    )
-                    .col_expr(notification::Column::SentAt, Expr::value(Some(now)))
-                    .col_expr(
-                        notification::Column::ClaimedUntil,
-                        Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                    ),
-                Outcome::Failed(error) => update
-                    .col_expr(
-                        notification::Column::Status,
-                        Expr::value(NotificationStatus::Failed.as_str()),
-                    )
-                    .col_expr(notification::Column::LastError, Expr::value(error.clone()))
-                    .col_expr(
-                        notification::Column::ClaimedUntil,
-                        Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-                    ),
-                Outcome::RetryAt { error, until } => update
-                    .col_expr(notification::Column::LastError, Expr::value(error.clone()))
-                    .col_expr(
-                        notification::Column::ClaimedUntil,
-                        Expr::value(Some(*until)),
-                    ),
-            };
-            match update.exec(&self.inner.db).await {
-                Ok(_) => return,
+        self.write(Write::Record { id, outcome }).await;
+    }
+
+    /// Hands a write to the writer task and waits until it committed.
+    async fn write(&self, op: Write) -> bool {
+        let (reply, done) = oneshot::channel();
+        if self.inner.writes.send((op, reply)).await.is_err() {
+            return false;
+        }
+        done.await.unwrap_or(false)
+    }
+}
+
+/// A write of the worker's. The writer task commits the writes that are waiting together, in
+/// one transaction: one commit for many rows, whatever the number of calls in flight.
+enum Write {
+    /// Take a row for one call (see [`Worker::claim`]); answers whether it was taken.
+    Claim {
+        id: i64,
+        attempts: i32,
+        max: i32,
+        length: Duration,
+    },
+    /// Record a call's outcome.
+    Record { id: i64, outcome: Outcome },
+}
+
+/// Writes waiting together at most.
+const WRITE_BATCH: usize = 256;
+
+/// Commits the writes as they come, those waiting together in one transaction, trying again
+/// while the database is away; answers each once it committed.
+async fn write_loop(
+    db: DatabaseConnection,
+    mut writes: mpsc::Receiver<(Write, oneshot::Sender<bool>)>,
+) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    while let Some(first) = writes.recv().await {
+        batch.push(first);
+        while batch.len() < WRITE_BATCH {
+            match writes.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let answers = loop {
+            match apply(&db, batch.iter().map(|(op, _)| op)).await {
+                Ok(answers) => break answers,
                 Err(err) => {
-                    tracing::warn!(%err, id, "cannot record an email's outcome yet");
+                    tracing::warn!(%err, "email worker cannot write to the database yet");
                     tokio::time::sleep(PAUSE).await;
                 }
             }
+        };
+        for ((_, reply), answer) in batch.drain(..).zip(answers) {
+            let _ = reply.send(answer);
         }
     }
+}
+
+async fn apply<'a>(
+    db: &DatabaseConnection,
+    ops: impl Iterator<Item = &'a Write>,
+) -> Result<Vec<bool>, DbErr> {
+    let txn = db.begin().await?;
+    let now = db::now();
+    let none = Option::<chrono::DateTime<chrono::Utc>>::None;
+    let mut answers = Vec::new();
+    for op in ops {
+        let update = notification::Entity::update_many()
+            .filter(notification::Column::Status.eq(NotificationStatus::Queued.as_str()));
+        let update = match op {
+            Write::Claim {
+                id,
+                attempts,
+                max,
+                length,
+            } => {
+                let until = now + chrono::Duration::from_std(*length).unwrap_or_default();
+                update
+                    .col_expr(
+                        notification::Column::Attempts,
+                        Expr::col(notification::Column::Attempts).add(1),
+                    )
+                    .col_expr(notification::Column::ClaimedUntil, Expr::value(until))
+                    .filter(notification::Column::Id.eq(*id))
+                    .filter(notification::Column::Attempts.eq(*attempts))
+                    .filter(notification::Column::Attempts.lt(*max))
+                    .filter(
+                        Condition::any()
+                            .add(notification::Column::ClaimedUntil.is_null())
+                            .add(notification::Column::ClaimedUntil.lt(now)),
+                    )
+            }
+            Write::Record { id, outcome } => {
+                let update = update.filter(notification::Column::Id.eq(*id));
+                match outcome {
+                    Outcome::Sent(message_id) => update
+                        .col_expr(
+                            notification::Column::Status,
+                            Expr::value(NotificationStatus::Sent.as_str()),
+                        )
+                        .col_expr(
+                            notification::Column::ProviderMessageId,
+                            Expr::value((!message_id.is_empty()).then(|| message_id.clone())),
+                        )
+                        .col_expr(notification::Column::SentAt, Expr::value(Some(now)))
+                        .col_expr(notification::Column::ClaimedUntil, Expr::value(none)),
+                    Outcome::Failed(error) => update
+                        .col_expr(
+                            notification::Column::Status,
+                            Expr::value(NotificationStatus::Failed.as_str()),
+                        )
+                        .col_expr(notification::Column::LastError, Expr::value(error.clone()))
+                        .col_expr(notification::Column::ClaimedUntil, Expr::value(none)),
+                    Outcome::RetryAt { error, until } => update
+                        .col_expr(notification::Column::LastError, Expr::value(error.clone()))
+                        .col_expr(
+                            notification::Column::ClaimedUntil,
+                            Expr::value(Some(*until)),
+                        ),
+                }
+            }
+        };
+        let result = update.exec(&txn).await?;
+        answers.push(match op {
+            Write::Claim { .. } => result.rows_affected == 1,
+            Write::Record { .. } => true,
+        });
+    }
+    txn.commit().await?;
+    Ok(answers)
 }
 
 /// The wait before call `attempts + 1`: `retry_base * 2^(attempts - 1)`, at most
