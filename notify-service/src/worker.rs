@@ -77,7 +77,7 @@ struct Inner {
     sends: Semaphore,
     events: Arc<Semaphore>,
     writes: mpsc::Sender<(Write, oneshot::Sender<bool>)>,
-    writer: std::sync::Mutex<Option<mpsc::Receiver<(Write, oneshot::Sender<bool>)>>>,
+    writer: std::sync::Mutex<Option<WriteQueue>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -155,7 +155,10 @@ impl Worker {
     pub async fn run(self) {
         let writer = self.inner.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(writer) = writer {
-            tokio::spawn(write_loop(self.inner.db.clone(), writer));
+            let queue = Arc::new(tokio::sync::Mutex::new(writer));
+            for _ in 0..WRITERS {
+                tokio::spawn(write_loop(self.inner.db.clone(), queue.clone()));
+            }
         }
         let claim_every = (self.inner.settings.claim_idle / 2).max(Duration::from_millis(100));
         let mut last_claim: Option<tokio::time::Instant> = None;
@@ -533,19 +536,29 @@ enum Write {
 /// Writes waiting together at most.
 const WRITE_BATCH: usize = 256;
 
+/// Writer tasks: each commits a batch while another gathers the next (on PostgreSQL every
+/// statement is a round trip; SQLite's one connection makes them take turns).
+const WRITERS: usize = 4;
+
+type WriteQueue = mpsc::Receiver<(Write, oneshot::Sender<bool>)>;
+
 /// Commits the writes as they come, those waiting together in one transaction, trying again
 /// while the database is away; answers each once it committed.
-async fn write_loop(
-    db: DatabaseConnection,
-    mut writes: mpsc::Receiver<(Write, oneshot::Sender<bool>)>,
-) {
+async fn write_loop(db: DatabaseConnection, writes: Arc<tokio::sync::Mutex<WriteQueue>>) {
     let mut batch = Vec::with_capacity(WRITE_BATCH);
-    while let Some(first) = writes.recv().await {
-        batch.push(first);
-        while batch.len() < WRITE_BATCH {
-            match writes.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+    loop {
+        {
+            // One writer gathers what is waiting; the others commit theirs meanwhile.
+            let mut queue = writes.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            batch.push(first);
+            while batch.len() < WRITE_BATCH {
+                match queue.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
             }
         }
         let answers = loop {
