@@ -61,8 +61,12 @@ pub enum EventStream {
     Memory(Arc<Memory>),
     /// Redis Streams, keys prefixed.
     Redis {
-        /// The connection.
+        /// The shared (multiplexed) connection. Never used for a blocking read: Redis answers
+        /// a connection's commands in order, so a read blocked on it would hold up every
+        /// publish and acknowledgement behind it.
         conn: redis::aio::ConnectionManager,
+        /// Opens the connections blocking reads wait on.
+        client: redis::Client,
         /// Prepended to topic names.
         prefix: String,
     },
@@ -146,9 +150,7 @@ impl EventStream {
     pub async fn connect(settings: &crate::config::CommonSettings) -> Result<Self, StreamError> {
         match &settings.redis_url {
             Some(url) => {
-                let client = redis::Client::open(url.as_str())?;
-                let conn = redis::aio::ConnectionManager::new(client).await?;
-                Ok(Self::redis(conn, &settings.redis_prefix))
+                Self::redis(redis::Client::open(url.as_str())?, &settings.redis_prefix).await
             }
             None => Ok(Self::memory()),
         }
@@ -160,11 +162,13 @@ impl EventStream {
     }
 
     /// A stream in Redis; topics become `<prefix>:stream:<topic>`.
-    pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
-        Self::Redis {
+    pub async fn redis(client: redis::Client, prefix: &str) -> Result<Self, StreamError> {
+        let conn = redis::aio::ConnectionManager::new(client.clone()).await?;
+        Ok(Self::Redis {
             conn,
+            client,
             prefix: prefix.to_string(),
-        }
+        })
     }
 
     fn key(prefix: &str, topic: &str) -> String {
@@ -204,7 +208,7 @@ impl EventStream {
                 memory.appended.notify_waiters();
                 Ok(entry.id)
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let id: String = redis::cmd("XADD")
                     .arg(Self::key(prefix, topic))
@@ -243,7 +247,7 @@ impl EventStream {
                     .filter_map(|i| topic.entry(i))
                     .collect())
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
                     .arg(Self::key(prefix, topic))
@@ -306,7 +310,11 @@ impl EventStream {
                     let _ = tokio::time::timeout(left, appended).await;
                 }
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis {
+                conn,
+                client,
+                prefix,
+            } => {
                 let mut conn = conn.clone();
                 let key = Self::key(prefix, topic);
                 let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
@@ -322,25 +330,36 @@ impl EventStream {
                 {
                     return Err(err.into());
                 }
-                let reply: Option<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(group)
-                    .arg(consumer)
-                    .arg("COUNT")
-                    .arg(count)
-                    .arg("BLOCK")
-                    .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
-                    .arg("STREAMS")
-                    .arg(&key)
-                    .arg(">")
-                    .query_async(&mut conn)
-                    .await?;
-                Ok(reply
-                    .into_iter()
-                    .flat_map(|r| r.keys)
-                    .flat_map(|k| k.ids)
-                    .filter_map(redis_entry)
-                    .collect())
+                let read = |block: Option<Duration>| {
+                    let mut cmd = redis::cmd("XREADGROUP");
+                    cmd.arg("GROUP")
+                        .arg(group)
+                        .arg(consumer)
+                        .arg("COUNT")
+                        .arg(count);
+                    if let Some(block) = block {
+                        cmd.arg("BLOCK")
+                            .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1));
+                    }
+                    cmd.arg("STREAMS").arg(&key).arg(">");
+                    cmd
+                };
+                let entries = |reply: Option<redis::streams::StreamReadReply>| -> Vec<Entry> {
+                    reply
+                        .into_iter()
+                        .flat_map(|r| r.keys)
+                        .flat_map(|k| k.ids)
+                        .filter_map(redis_entry)
+                        .collect()
+                };
+                // What is there already, on the shared connection; only when nothing is,
+                // a wait on a connection of its own.
+                let ready = entries(read(None).query_async(&mut conn).await?);
+                if !ready.is_empty() || block.is_zero() {
+                    return Ok(ready);
+                }
+                let mut own = client.get_multiplexed_async_connection().await?;
+                Ok(entries(read(Some(block)).query_async(&mut own).await?))
             }
         }
     }
@@ -367,7 +386,7 @@ impl EventStream {
                 }
                 Ok(())
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let _: i64 = redis::cmd("XACK")
                     .arg(Self::key(prefix, topic))
@@ -415,7 +434,7 @@ impl EventStream {
                 }
                 Ok(stale.into_iter().filter_map(|id| topic.find(id)).collect())
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let reply: Result<redis::streams::StreamAutoClaimReply, _> =
                     redis::cmd("XAUTOCLAIM")
@@ -473,9 +492,8 @@ mod tests {
         let mut all = vec![EventStream::memory()];
         if let Some(url) = testkit::redis_or_skip().await {
             let client = redis::Client::open(url.as_str()).unwrap();
-            let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
             let prefix = format!("tessera-stream-test-{}", uuid_like());
-            all.push(EventStream::redis(conn, &prefix));
+            all.push(EventStream::redis(client, &prefix).await.unwrap());
         }
         all
     }
@@ -523,6 +541,37 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(payloads(&claimed), ["p1", "p2", "p3", "p4"], "{stream:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_blocked_reader_holds_up_nobody_else() {
+        for stream in streams().await {
+            stream.publish("quiet", "first").await.unwrap();
+            let reader = {
+                let stream = stream.clone();
+                tokio::spawn(async move {
+                    stream
+                        .read_group("quiet", "g", "a", 10, Duration::ZERO)
+                        .await
+                        .unwrap();
+                    // Nothing more comes: this read waits out its whole block.
+                    stream
+                        .read_group("quiet", "g", "a", 10, Duration::from_secs(5))
+                        .await
+                        .unwrap()
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            // Publishing and acknowledging elsewhere answer while the reader still waits
+            // (on one shared connection they would wait behind its block).
+            let id = stream.publish("busy", "p").await.unwrap();
+            stream.ack("busy", "g", &[id]).await.unwrap();
+            assert!(
+                !reader.is_finished(),
+                "{stream:?}: a publish waited for a blocked read"
+            );
+            reader.abort();
         }
     }
 

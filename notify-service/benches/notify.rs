@@ -295,9 +295,8 @@ async fn run(
 
 async fn redis_stream(url: &str) -> Option<EventStream> {
     let client = redis::Client::open(url).ok()?;
-    let conn = redis::aio::ConnectionManager::new(client).await.ok()?;
     let prefix = format!("tessera-bench-{}", uuid::Uuid::new_v4().simple());
-    Some(EventStream::redis(conn, &prefix))
+    EventStream::redis(client, &prefix).await.ok()
 }
 
 #[tokio::main]

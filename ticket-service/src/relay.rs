@@ -126,7 +126,7 @@ impl Lease {
 /// replicas may run), without one in process.
 pub fn start(db: DatabaseConnection, stream: EventStream) -> tokio::task::JoinHandle<()> {
     let lease = match &stream {
-        EventStream::Redis { conn, prefix } => Some(Lease::new(conn.clone(), prefix)),
+        EventStream::Redis { conn, prefix, .. } => Some(Lease::new(conn.clone(), prefix)),
         EventStream::Memory(_) => None,
     };
     tokio::spawn(run(db, stream, lease))

@@ -83,10 +83,8 @@ async fn a_killed_worker_loses_no_email() {
         .await;
 
     let prefix = format!("tessera-crash-{}", uuid::Uuid::new_v4().simple());
-    let conn = redis::aio::ConnectionManager::new(redis::Client::open(redis.as_str()).unwrap())
-        .await
-        .unwrap();
-    let stream = EventStream::redis(conn, &prefix);
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let stream = EventStream::redis(client, &prefix).await.unwrap();
     let events = fx.granted_tickets(EVENTS).await;
     for event in &events {
         stream

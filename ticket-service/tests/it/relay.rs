@@ -87,8 +87,7 @@ async fn two_relays_on_one_redis_send_each_row_once() {
     let app = TestApp::spawn(backend).await;
     let prefix = format!("tessera-relay-test-{}", uuid::Uuid::new_v4().simple());
     let client = redis::Client::open(redis_url.as_str()).unwrap();
-    let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
-    let stream = EventStream::redis(conn, &prefix);
+    let stream = EventStream::redis(client, &prefix).await.unwrap();
     let relays = [
         relay::start(app.db.clone(), stream.clone()),
         relay::start(app.db.clone(), stream.clone()),
