@@ -11,8 +11,8 @@ use crate::entity::{
 use chrono::{DateTime, Duration, Utc};
 use common::{Role, TicketEventKind, TicketState};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 
 /// The password of every demo user.
@@ -460,11 +460,19 @@ pub async fn bulk(
         applicant::Entity::insert_many(applicants)
             .exec_without_returning(conn)
             .await?;
+        // Only this chunk's applicants: reading them all every chunk made seeding quadratic.
         let first_applicant = applicant::Entity::find()
+            .filter(
+                applicant::Column::ApplicantNumber.is_in(
+                    chunk
+                        .iter()
+                        .filter(|i| with_applicant(**i))
+                        .map(|i| format!("BENCH-{i:06}")),
+                ),
+            )
             .all(conn)
             .await?
             .into_iter()
-            .filter(|a| a.applicant_number.starts_with("BENCH-"))
             .map(|a| (a.applicant_number.clone(), a.id))
             .collect::<std::collections::HashMap<_, _>>();
         let rows: Vec<ticket::ActiveModel> = chunk
@@ -505,11 +513,35 @@ pub async fn bulk(
         ticket::Entity::insert_many(rows)
             .exec_without_returning(conn)
             .await?;
+        // Supervisors and notes chunk by chunk too, so that memory stays flat.
+        let inserted = ticket::Entity::find()
+            .filter(ticket::Column::Number.between(chunk_start + 1, chunk_start + 500))
+            .all(conn)
+            .await?;
+        bulk_links_and_notes(conn, &inserted, &faculty, grad.id, now).await?;
     }
-    let all = ticket::Entity::find().all(conn).await?;
+    counter::Entity::update(counter::ActiveModel {
+        name: Set(counter::TICKET_NUMBER.into()),
+        value: Set(count),
+    })
+    .exec(conn)
+    .await?;
+    conn.execute_unprepared("ANALYZE").await?;
+    Ok(grad.id)
+}
+
+/// The bench seed's supervisors (the owner and one colleague) and two notes on every ticket
+/// that holds an applicant.
+async fn bulk_links_and_notes(
+    conn: &DatabaseConnection,
+    tickets: &[ticket::Model],
+    faculty: &[i64],
+    grad: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let mut links = Vec::new();
     let mut notes = Vec::new();
-    for t in &all {
+    for t in tickets {
         if t.applicant_id.is_some() {
             links.push(ticket_supervisor::ActiveModel {
                 ticket_id: Set(t.id),
@@ -523,7 +555,7 @@ pub async fn bulk(
             for k in 0..2 {
                 notes.push(note::ActiveModel {
                     ticket_id: Set(t.id),
-                    author_id: Set(grad.id),
+                    author_id: Set(grad),
                     body: Set(format!("Note {k} on ticket {}", t.number)),
                     resolved: Set(false),
                     resolved_by: Set(None),
@@ -544,12 +576,5 @@ pub async fn bulk(
             .exec_without_returning(conn)
             .await?;
     }
-    counter::Entity::update(counter::ActiveModel {
-        name: Set(counter::TICKET_NUMBER.into()),
-        value: Set(count),
-    })
-    .exec(conn)
-    .await?;
-    conn.execute_unprepared("ANALYZE").await?;
-    Ok(grad.id)
+    Ok(())
 }
