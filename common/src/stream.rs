@@ -417,17 +417,24 @@ impl EventStream {
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let reply: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-                    .arg(Self::key(prefix, topic))
-                    .arg(group)
-                    .arg(consumer)
-                    .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(count)
-                    .query_async(&mut conn)
-                    .await?;
-                Ok(reply.claimed.into_iter().filter_map(redis_entry).collect())
+                let reply: Result<redis::streams::StreamAutoClaimReply, _> =
+                    redis::cmd("XAUTOCLAIM")
+                        .arg(Self::key(prefix, topic))
+                        .arg(group)
+                        .arg(consumer)
+                        .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
+                        .arg("0-0")
+                        .arg("COUNT")
+                        .arg(count)
+                        .query_async(&mut conn)
+                        .await;
+                match reply {
+                    Ok(reply) => Ok(reply.claimed.into_iter().filter_map(redis_entry).collect()),
+                    // No group (or no topic) yet: nothing was ever handed out, so nothing is
+                    // stale, as with the in-process stream. `read_group` creates the group.
+                    Err(err) if err.code() == Some("NOGROUP") => Ok(Vec::new()),
+                    Err(err) => Err(err.into()),
+                }
             }
         }
     }
@@ -517,6 +524,29 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(payloads(&claimed), ["p1", "p2", "p3", "p4"], "{stream:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn claiming_before_any_group_read_finds_nothing() {
+        for stream in streams().await {
+            stream.publish("t", "p0").await.unwrap();
+            let claimed = stream
+                .claim_stale("t", "g", "a", Duration::ZERO, 10)
+                .await
+                .unwrap();
+            assert!(claimed.is_empty(), "{stream:?}");
+            let claimed = stream
+                .claim_stale("missing", "g", "a", Duration::ZERO, 10)
+                .await
+                .unwrap();
+            assert!(claimed.is_empty(), "{stream:?}");
+            // The entry is still there for the group's first reader.
+            let got = stream
+                .read_group("t", "g", "a", 10, Duration::from_millis(1))
+                .await
+                .unwrap();
+            assert_eq!(payloads(&got), ["p0"], "{stream:?}");
         }
     }
 
