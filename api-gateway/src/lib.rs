@@ -106,6 +106,7 @@ impl Application {
             settings.subgraphs.clone(),
             metrics,
             rate::RateLimits::new(settings.rate_per_address, settings.rate_per_user),
+            settings.common.data_dir.clone(),
         );
         let addr = SocketAddr::new(settings.common.bind, settings.port);
         Server::bind(addr, http::router(Arc::new(state))).await

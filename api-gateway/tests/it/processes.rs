@@ -111,6 +111,10 @@ async fn separate_processes_on_postgres_and_redis() {
     let mut env = shared.clone();
     env.push(("PORT", notify_port.to_string()));
     let _notify = start("notify-service", &env);
+    let export_port = free_port();
+    let mut env = shared.clone();
+    env.push(("PORT", export_port.to_string()));
+    let _export = start("export-service", &env);
     let mut gateways = Vec::new();
     let mut urls = Vec::new();
     for _ in 0..2 {
@@ -124,6 +128,10 @@ async fn separate_processes_on_postgres_and_redis() {
         env.push((
             "NOTIFY_SERVICE_URL",
             format!("http://127.0.0.1:{notify_port}/graphql"),
+        ));
+        env.push((
+            "EXPORT_SERVICE_URL",
+            format!("http://127.0.0.1:{export_port}/graphql"),
         ));
         gateways.push(start("api-gateway", &env));
         urls.push(format!("http://127.0.0.1:{port}"));

@@ -80,6 +80,12 @@ pub struct Platform {
     pub ticket_service: Killable,
     /// The notify-service server task.
     pub notify_service: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The export-service server task.
+    pub export_service: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The export worker.
+    pub export_worker: tokio::task::JoinHandle<()>,
+    /// `DATA_DIR` (export files are under `exports/`).
+    pub data_dir: std::path::PathBuf,
     database: testkit::TestDatabase,
 }
 
@@ -206,6 +212,31 @@ impl Platform {
         )
         .await
         .expect("notify-service");
+        let export_common = CommonSettings::from_source(&env).expect("settings");
+        let stream = common::stream::EventStream::connect(&export_common)
+            .await
+            .expect("event stream");
+        let exports = export_service::Application::serve(
+            export_service::Settings {
+                subgraph: common::config::SubgraphSettings {
+                    common: export_common,
+                    port: 0,
+                    verifier: settings.minter.verifier(),
+                },
+                worker: export_service::config::WorkerSettings::default(),
+            },
+            conn.clone(),
+            stream.clone(),
+        )
+        .await
+        .expect("export-service");
+        let export_worker = export_service::Worker::new(
+            conn.clone(),
+            stream,
+            data_dir.clone(),
+            export_service::config::WorkerSettings::default(),
+        )
+        .start();
         let settings = settings
             .with_subgraph_url(
                 "ticket_service",
@@ -217,8 +248,13 @@ impl Platform {
             .with_subgraph_url(
                 "notify_service",
                 format!("http://127.0.0.1:{}/graphql", notify.port()),
+            )
+            .with_subgraph_url(
+                "export_service",
+                format!("http://127.0.0.1:{}/graphql", exports.port()),
             );
         let notify_service = tokio::spawn(notify.run_until_stopped());
+        let export_service = tokio::spawn(exports.run_until_stopped());
         let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
             .await
             .expect("gateway");
@@ -230,6 +266,9 @@ impl Platform {
             ids,
             ticket_service,
             notify_service,
+            export_service,
+            export_worker,
+            data_dir,
             database,
         }
     }
@@ -295,6 +334,8 @@ impl Platform {
     pub async fn cleanup(mut self) {
         self.ticket_service.kill();
         self.notify_service.abort();
+        self.export_service.abort();
+        self.export_worker.abort();
         self.db.close().await.ok();
         self.database.remove().await;
     }
