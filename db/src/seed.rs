@@ -11,8 +11,8 @@ use crate::entity::{
 use chrono::{DateTime, Duration, Utc};
 use common::{Role, TicketEventKind, TicketState};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Set,
+    TransactionTrait,
 };
 
 /// The password of every demo user.
@@ -457,20 +457,10 @@ pub async fn bulk(
                 ..Default::default()
             })
             .collect();
-        applicant::Entity::insert_many(applicants)
-            .exec_without_returning(conn)
-            .await?;
-        // Only this chunk's applicants: reading them all every chunk made seeding quadratic.
-        let first_applicant = applicant::Entity::find()
-            .filter(
-                applicant::Column::ApplicantNumber.is_in(
-                    chunk
-                        .iter()
-                        .filter(|i| with_applicant(**i))
-                        .map(|i| format!("BENCH-{i:06}")),
-                ),
-            )
-            .all(conn)
+        // The inserted rows come back with their ids: reading applicants back after every
+        // chunk made seeding quadratic.
+        let first_applicant = applicant::Entity::insert_many(applicants)
+            .exec_with_returning_many(conn)
             .await?
             .into_iter()
             .map(|a| (a.applicant_number.clone(), a.id))
@@ -510,13 +500,9 @@ pub async fn bulk(
                 }
             })
             .collect();
-        ticket::Entity::insert_many(rows)
-            .exec_without_returning(conn)
-            .await?;
         // Supervisors and notes chunk by chunk too, so that memory stays flat.
-        let inserted = ticket::Entity::find()
-            .filter(ticket::Column::Number.between(chunk_start + 1, chunk_start + 500))
-            .all(conn)
+        let inserted = ticket::Entity::insert_many(rows)
+            .exec_with_returning_many(conn)
             .await?;
         bulk_links_and_notes(conn, &inserted, &faculty, grad.id, now).await?;
     }
