@@ -378,26 +378,33 @@ pub async fn count<C: ConnectionTrait>(db: &C, condition: Condition) -> Result<i
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-/// Rows strictly after `cursor` in the list's direction (`forward`), or before it.
+/// Rows strictly after `cursor` in the list's direction (`forward`), or before it:
+/// `key >= v AND (key > v OR (key = v AND id > c))`. The first term says nothing the second
+/// does not, but it is one an index on the key can start from; without it PostgreSQL walked
+/// the index from the first row and filtered, so each page cost as much as all before it.
 fn beyond(ordering: Ordering, cursor: &Cursor, forward: bool) -> Condition {
     let key = key_expr(ordering.field);
     let id: SimpleExpr = Expr::col((ticket::Entity, ticket::Column::Id)).into();
     let ascending = forward != ordering.descending;
     let v = cursor.k.value();
-    let (gt_key, gt_id) = if ascending {
+    let (from, gt_key, gt_id) = if ascending {
         (
+            Expr::expr(key.clone()).gte(v.clone()),
             Expr::expr(key.clone()).gt(v.clone()),
             Expr::expr(id).gt(cursor.id),
         )
     } else {
         (
+            Expr::expr(key.clone()).lte(v.clone()),
             Expr::expr(key.clone()).lt(v.clone()),
             Expr::expr(id).lt(cursor.id),
         )
     };
-    Condition::any()
-        .add(gt_key)
-        .add(Condition::all().add(Expr::expr(key).eq(v)).add(gt_id))
+    Condition::all().add(from).add(
+        Condition::any()
+            .add(gt_key)
+            .add(Condition::all().add(Expr::expr(key).eq(v)).add(gt_id)),
+    )
 }
 
 /// The owner names an ordering by owner name needs for the rows' cursors (none otherwise).
