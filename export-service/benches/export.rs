@@ -231,4 +231,14 @@ async fn main() {
         mib(hwm.saturating_sub(rss_before))
     );
     let _ = std::fs::remove_dir_all(&data_dir);
+    // The run's queue and progress streams.
+    if let Ok(client) = redis::Client::open(redis_url.as_str())
+        && let Ok(mut redis) = client.get_multiplexed_async_connection().await
+    {
+        let keys = [
+            format!("{prefix}:stream:{JOBS_TOPIC}"),
+            format!("{prefix}:stream:{}", common::export::PROGRESS_TOPIC),
+        ];
+        let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut redis).await;
+    }
 }

@@ -100,9 +100,19 @@ async fn a_killed_workers_job_completes_through_redis() {
     let client = redis::Client::open(url.as_str()).unwrap();
     let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
     let prefix = format!("tessera-export-test-{}", uuid::Uuid::new_v4().simple());
-    let app = TestApp::spawn_on(Backend::Sqlite, EventStream::redis(conn, &prefix)).await;
+    let app = TestApp::spawn_on(Backend::Sqlite, EventStream::redis(conn.clone(), &prefix)).await;
     let id = kill_part_way(&app).await;
-    let _restarted = app.worker(slow()).start();
+    let restarted = app.worker(slow()).start();
     check_complete(&app, &id).await;
+    restarted.abort();
     app.cleanup().await;
+    let keys = [
+        format!("{prefix}:stream:{}", common::export::JOBS_TOPIC),
+        format!("{prefix}:stream:{}", common::export::PROGRESS_TOPIC),
+    ];
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn.clone())
+        .await
+        .unwrap();
 }
