@@ -6,7 +6,8 @@
 //! renewing the lease, and a message on `export-progress`), and renames the file to
 //! `<id>.csv` when it is complete. The queue entry is acknowledged once the job is DONE or
 //! FAILED. A worker that dies leaves its entry pending and its lease lapsing: another worker
-//! (or the same one restarted) claims the entry and writes the job again from the start.
+//! (or the same one restarted) claims the entry and writes the job again from the start; a job
+//! whose lease lapsed a lease ago with no entry left is queued again.
 
 use crate::{
     config::WorkerSettings,
@@ -242,12 +243,13 @@ impl Worker {
         };
         let (job, attempt) = match jobs::take(&self.db, id, self.settings.lease).await {
             Ok(Take::Taken { job, attempt }) => (*job, attempt),
-            Ok(Take::Finished | Take::Missing) => {
+            // Held: a duplicate entry (a requeue raced the original), or one claimed from a
+            // worker that looked dead while it still held a live lease. Its holder acknowledges
+            // its own entry; if the holder dies, `recover_forever` queues the job again.
+            Ok(Take::Finished | Take::Missing | Take::Held) => {
                 self.ack(&entry).await;
                 return;
             }
-            // Left pending: if its holder dies, the entry is claimed again after a lease.
-            Ok(Take::Held) => return,
             Err(err) => {
                 tracing::warn!(%err, job = id, "cannot take an export job");
                 return;
