@@ -1,5 +1,6 @@
 # One image for every Tessera process (compose.yaml picks the binary with `command`):
-# api-gateway, ticket-service, notify-service, db (migrations) and tessera (all in one).
+# api-gateway, ticket-service, notify-service, export-service, db (migrations) and tessera
+# (all in one).
 
 FROM rust:1.95-bookworm AS build
 # aws-lc-sys (TLS for the federation engine's HTTP client) builds with cmake.
@@ -11,7 +12,7 @@ COPY . .
 RUN cargo build --release --locked --workspace --bins \
  && mkdir /out \
  && cp target/release/api-gateway target/release/ticket-service target/release/notify-service \
-       target/release/db target/release/tessera /out/
+       target/release/export-service target/release/db target/release/tessera /out/
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -37,8 +37,8 @@ async fn main() -> anyhow::Result<()> {
     let mode = common.mode;
     let demo = common.demo;
 
-    // One event stream for the process: ticket-service's relay writes it, and the gateway's
-    // live updates and the workers will read it.
+    // One event stream for the process: ticket-service's relay writes it, the export worker
+    // takes its jobs from it, and the gateway's live updates and the other workers will read it.
     let stream = EventStream::connect(common)
         .await
         .context("REDIS_URL: cannot connect")?;
@@ -52,6 +52,15 @@ async fn main() -> anyhow::Result<()> {
         .start();
     let tickets = ticket_service::Application::serve(subgraph.tickets, conn.clone()).await?;
     let notify = notify_service::Application::build_with_db(subgraph.notify, conn.clone()).await?;
+    export_service::Worker::new(
+        conn.clone(),
+        stream.clone(),
+        subgraph.export.subgraph.common.data_dir.clone(),
+        subgraph.export.worker.clone(),
+    )
+    .start();
+    let exports =
+        export_service::Application::serve(subgraph.export, conn.clone(), stream.clone()).await?;
     let gateway = gateway
         .with_subgraph_url(
             "ticket_service",
@@ -60,6 +69,10 @@ async fn main() -> anyhow::Result<()> {
         .with_subgraph_url(
             "notify_service",
             format!("http://127.0.0.1:{}/graphql", notify.port()),
+        )
+        .with_subgraph_url(
+            "export_service",
+            format!("http://127.0.0.1:{}/graphql", exports.port()),
         );
     let gateway = api_gateway::Application::build_with_db(gateway, conn).await?;
     let port = gateway.port();
@@ -94,10 +107,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let tickets = tokio::spawn(tickets.run_until_stopped());
     let notify = tokio::spawn(notify.run_until_stopped());
+    let exports = tokio::spawn(exports.run_until_stopped());
     tokio::select! {
         served = gateway.run_until_stopped() => served?,
         stopped = tickets => stopped.context("ticket-service stopped")??,
         stopped = notify => stopped.context("notify-service stopped")??,
+        stopped = exports => stopped.context("export-service stopped")??,
     }
     Ok(())
 }
@@ -107,12 +122,14 @@ struct Subgraphs {
     tickets: ticket_service::Settings,
     notify: notify_service::Settings,
     mail: notify_service::MailSettings,
+    export: export_service::Settings,
 }
 
 /// The gateway's settings from the environment, and the subgraphs': the same database, key
 /// and mode, on private loopback ports.
 fn settings() -> Result<(api_gateway::Settings, Subgraphs), common::config::ConfigError> {
     let gateway = api_gateway::Settings::from_env()?;
+    let export_worker = export_service::config::WorkerSettings::from_source(&common::config::Env)?;
     let mut common = gateway.common.clone();
     common.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mail = notify_service::MailSettings::from_env(&common)?;
@@ -124,9 +141,17 @@ fn settings() -> Result<(api_gateway::Settings, Subgraphs), common::config::Conf
             verifier: gateway.minter.verifier(),
         },
         notify: notify_service::Settings {
-            common,
+            common: common.clone(),
             port: 0,
             verifier: gateway.minter.verifier(),
+        },
+        export: export_service::Settings {
+            subgraph: common::config::SubgraphSettings {
+                common,
+                port: 0,
+                verifier: gateway.minter.verifier(),
+            },
+            worker: export_worker,
         },
     };
     Ok((gateway, subgraphs))

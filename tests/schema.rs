@@ -28,6 +28,11 @@ fn subgraphs() -> Vec<(&'static str, &'static str, String)> {
             ticket_service::schema::sdl(),
         ),
         (
+            "export-service.graphql",
+            "http://127.0.0.1:4002/graphql",
+            export_service::schema::sdl(),
+        ),
+        (
             "notify-service.graphql",
             "http://127.0.0.1:4003/graphql",
             notify_service::schema::sdl(),

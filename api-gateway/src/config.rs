@@ -68,11 +68,16 @@ pub struct Settings {
 }
 
 /// The subgraphs the gateway federates, with their variable and default URL.
-pub const SUBGRAPHS: [(&str, &str, &str); 2] = [
+pub const SUBGRAPHS: [(&str, &str, &str); 3] = [
     (
         "ticket_service",
         "TICKET_SERVICE_URL",
         "http://127.0.0.1:4001/graphql",
+    ),
+    (
+        "export_service",
+        "EXPORT_SERVICE_URL",
+        "http://127.0.0.1:4002/graphql",
     ),
     (
         "notify_service",

@@ -1,5 +1,5 @@
 //! The gateway's routes (HTTP.md): sign-in and sign-out, GraphQL over HTTP (POST and GET),
-//! GraphiQL, health, readiness, metrics and the start page.
+//! GraphiQL, export downloads, health, readiness, metrics and the start page.
 
 use crate::auth::{self, Login, LoginError};
 use crate::config::Subgraph;
@@ -11,20 +11,22 @@ use crate::sessions::{self, SessionStore};
 use crate::tokens::{ApiTokens, Bearer, TokenError};
 use axum::{
     Json, Router,
+    body::Body,
     body::Bytes,
-    extract::{ConnectInfo, DefaultBodyLimit, Query, State},
+    extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode, server::readiness};
-use db::sea_orm::DatabaseConnection;
+use db::sea_orm::{DatabaseConnection, EntityTrait};
 use hive_router::executor::plugins::hooks::on_graphql_params::GraphQLParams;
 use serde::Deserialize;
 use serde_json::json;
 use std::{
     collections::HashMap,
     net::SocketAddr,
+    path::PathBuf,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -67,6 +69,9 @@ pub struct Gateway {
     pub rate: RateLimits,
     /// API tokens: bearer authentication, and the auth subgraph's store.
     pub tokens: Arc<ApiTokens>,
+    /// `DATA_DIR`: finished exports are read from its `exports/` folder (shared with
+    /// export-service when they run on different hosts).
+    pub data_dir: PathBuf,
     principals: Mutex<HashMap<i64, (Principal, String, Instant)>>,
 }
 
@@ -94,6 +99,7 @@ impl Gateway {
         metrics: Metrics,
         rate: RateLimits,
         tokens: Arc<ApiTokens>,
+        data_dir: PathBuf,
     ) -> Self {
         Self {
             engine,
@@ -112,6 +118,7 @@ impl Gateway {
             metrics,
             rate,
             tokens,
+            data_dir,
             principals: Mutex::new(HashMap::new()),
         }
     }
@@ -126,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(logout))
         .route("/graphql", post(graphql_post).get(graphql_get))
         .route("/graphiql", get(graphiql))
+        .route("/exports/{file}", get(download))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -667,6 +675,89 @@ async fn graphiql(State(state): State<AppState>, headers: HeaderMap) -> Response
             .finish(),
     )
     .into_response()
+}
+
+/// `GET /exports/{id}.csv`: the finished file of an export, streamed from disk in chunks
+/// (never read whole), to its requester or a role that sees every ticket. Anyone else, a job
+/// that is not DONE, an expired one, or no job at all: the same 404.
+async fn download(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such export").into_response();
+    let Some(id) = file
+        .strip_suffix(".csv")
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return not_found();
+    };
+    let principal = match state.authenticate(&headers).await {
+        Ok(Auth::Session(caller)) => caller.principal,
+        // An API token downloads with the EXPORTS scope (and whatever its holder added).
+        Ok(Auth::Token(TokenCaller { caller, bearer })) => {
+            match state.tokens.authorize_download(&bearer) {
+                Ok(()) => caller.principal,
+                Err(TokenError::Forbidden(message)) => {
+                    return (StatusCode::FORBIDDEN, message).into_response();
+                }
+                Err(err) => return gql_error(err.into()),
+            }
+        }
+        Ok(Auth::Anonymous { .. }) => return not_found(),
+        Err(err) => return gql_error(err),
+    };
+    let job = match db::entity::export_job::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+    {
+        Ok(job) => job,
+        Err(err) => {
+            tracing::error!(%err, "loading an export job");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable",
+            )
+                .into_response();
+        }
+    };
+    let Some(job) = job
+        .filter(|job| job.downloadable() && common::export::may_read(&principal, job.requested_by))
+    else {
+        return not_found();
+    };
+    let path = common::export::file(&state.data_dir, job.id);
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(err) => {
+            // DONE but gone: removed by hand, or DATA_DIR is not shared with export-service.
+            tracing::warn!(%err, path = %path.display(), "an export's file is missing");
+            return not_found();
+        }
+    };
+    let length = file.metadata().await.map(|m| m.len()).ok();
+    let mut response =
+        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024))
+            .into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"tessera-export-{}.csv\"",
+        job.id
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, value);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if let Some(length) = length {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    response
 }
 
 /// The health URL of a subgraph: its GraphQL URL with `/graphql` replaced by `/healthz`.

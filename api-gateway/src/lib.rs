@@ -131,6 +131,7 @@ impl Application {
             metrics,
             rate::RateLimits::new(settings.rate_per_address, settings.rate_per_user),
             tokens,
+            settings.common.data_dir.clone(),
         );
         let addr = SocketAddr::new(settings.common.bind, settings.port);
         Server::bind(addr, http::router(Arc::new(state))).await

@@ -9,6 +9,9 @@ pub mod config;
 pub mod error;
 /// The event written to the outbox with every ticket change and relayed to the stream.
 pub mod event;
+/// Export jobs' shared vocabulary: queue and progress topics, the progress message, where a
+/// finished file lives and who may download it.
+pub mod export;
 /// Roles, ticket states and the other enumerations stored in the database and sent on the wire.
 pub mod model;
 /// Password hashing (argon2id with the OWASP parameters).
@@ -23,4 +26,6 @@ pub mod telemetry;
 pub use auth::{ApiToken, Principal, TokenMinter, TokenVerifier};
 pub use error::ErrorCode;
 pub use event::{ApplicantRef, TicketEventMessage};
-pub use model::{ApiScope, NotificationStatus, Residency, Role, TicketEventKind, TicketState};
+pub use model::{
+    ApiScope, ExportStatus, NotificationStatus, Residency, Role, TicketEventKind, TicketState,
+};

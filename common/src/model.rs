@@ -173,6 +173,20 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// Where one export job stands.
+    ExportStatus, "export status" {
+        /// Waiting for a worker.
+        Queued => "QUEUED",
+        /// A worker is writing the file.
+        Running => "RUNNING",
+        /// The file is complete (until it expires).
+        Done => "DONE",
+        /// Given up on; `error` says why.
+        Failed => "FAILED",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

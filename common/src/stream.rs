@@ -449,7 +449,8 @@ impl EventStream {
                         .await;
                 match reply {
                     Ok(reply) => Ok(reply.claimed.into_iter().filter_map(redis_entry).collect()),
-                    // No group (or no topic) yet: nobody has left anything.
+                    // No group (or no topic) yet: nothing was ever handed out, so nothing is
+                    // stale, as with the in-process stream. `read_group` creates the group.
                     Err(err) if err.code() == Some("NOGROUP") => Ok(Vec::new()),
                     Err(err) => Err(err.into()),
                 }
@@ -576,19 +577,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn claiming_before_any_group_exists_finds_nothing() {
+    async fn claiming_before_any_group_read_finds_nothing() {
         for stream in streams().await {
-            let none = stream
-                .claim_stale("fresh", "g", "a", Duration::ZERO, 10)
+            stream.publish("t", "p0").await.unwrap();
+            let claimed = stream
+                .claim_stale("t", "g", "a", Duration::ZERO, 10)
                 .await
                 .unwrap();
-            assert!(none.is_empty(), "{stream:?}");
-            stream.publish("fresh", "p").await.unwrap();
-            let none = stream
-                .claim_stale("fresh", "g", "a", Duration::ZERO, 10)
+            assert!(claimed.is_empty(), "{stream:?}");
+            let claimed = stream
+                .claim_stale("missing", "g", "a", Duration::ZERO, 10)
                 .await
                 .unwrap();
-            assert!(none.is_empty(), "{stream:?}");
+            assert!(claimed.is_empty(), "{stream:?}");
+            // The entry is still there for the group's first reader.
+            let got = stream
+                .read_group("t", "g", "a", 10, Duration::from_millis(1))
+                .await
+                .unwrap();
+            assert_eq!(payloads(&got), ["p0"], "{stream:?}");
         }
     }
 

@@ -457,14 +457,12 @@ pub async fn bulk(
                 ..Default::default()
             })
             .collect();
-        applicant::Entity::insert_many(applicants)
-            .exec_without_returning(conn)
-            .await?;
-        let first_applicant = applicant::Entity::find()
-            .all(conn)
+        // The inserted rows come back with their ids: reading applicants back after every
+        // chunk made seeding quadratic.
+        let first_applicant = applicant::Entity::insert_many(applicants)
+            .exec_with_returning_many(conn)
             .await?
             .into_iter()
-            .filter(|a| a.applicant_number.starts_with("BENCH-"))
             .map(|a| (a.applicant_number.clone(), a.id))
             .collect::<std::collections::HashMap<_, _>>();
         let rows: Vec<ticket::ActiveModel> = chunk
@@ -502,14 +500,34 @@ pub async fn bulk(
                 }
             })
             .collect();
-        ticket::Entity::insert_many(rows)
-            .exec_without_returning(conn)
+        // Supervisors and notes chunk by chunk too, so that memory stays flat.
+        let inserted = ticket::Entity::insert_many(rows)
+            .exec_with_returning_many(conn)
             .await?;
+        bulk_links_and_notes(conn, &inserted, &faculty, grad.id, now).await?;
     }
-    let all = ticket::Entity::find().all(conn).await?;
+    counter::Entity::update(counter::ActiveModel {
+        name: Set(counter::TICKET_NUMBER.into()),
+        value: Set(count),
+    })
+    .exec(conn)
+    .await?;
+    conn.execute_unprepared("ANALYZE").await?;
+    Ok(grad.id)
+}
+
+/// The bench seed's supervisors (the owner and one colleague) and two notes on every ticket
+/// that holds an applicant.
+async fn bulk_links_and_notes(
+    conn: &DatabaseConnection,
+    tickets: &[ticket::Model],
+    faculty: &[i64],
+    grad: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let mut links = Vec::new();
     let mut notes = Vec::new();
-    for t in &all {
+    for t in tickets {
         if t.applicant_id.is_some() {
             links.push(ticket_supervisor::ActiveModel {
                 ticket_id: Set(t.id),
@@ -523,7 +541,7 @@ pub async fn bulk(
             for k in 0..2 {
                 notes.push(note::ActiveModel {
                     ticket_id: Set(t.id),
-                    author_id: Set(grad.id),
+                    author_id: Set(grad),
                     body: Set(format!("Note {k} on ticket {}", t.number)),
                     resolved: Set(false),
                     resolved_by: Set(None),
@@ -544,12 +562,5 @@ pub async fn bulk(
             .exec_without_returning(conn)
             .await?;
     }
-    counter::Entity::update(counter::ActiveModel {
-        name: Set(counter::TICKET_NUMBER.into()),
-        value: Set(count),
-    })
-    .exec(conn)
-    .await?;
-    conn.execute_unprepared("ANALYZE").await?;
-    Ok(grad.id)
+    Ok(())
 }

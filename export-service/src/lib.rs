@@ -1,1 +1,79 @@
-//! placeholder
+//! export-service: the federation subgraph that owns export jobs (`exportTickets`,
+//! `exportJob`, `exportJobs`), and the worker that writes each job's Excel-compatible CSV file
+//! with flat memory whatever the row count.
+
+/// Settings from the environment.
+pub mod config;
+/// The CSV dialect: quoting, formula prefixing, the header and the row layout.
+pub mod csv;
+/// The service's error type and its mapping to the contract's codes.
+pub mod error;
+/// The HTTP routes.
+pub mod http;
+/// Export job rows: creation, the worker's lease, progress, completion, expiry.
+pub mod jobs;
+/// A batch of tickets turned into export rows.
+pub mod rows;
+/// The GraphQL schema.
+pub mod schema;
+/// The worker: takes queued jobs and writes their files.
+pub mod worker;
+
+pub use config::Settings;
+pub use worker::Worker;
+
+use anyhow::Context;
+use common::{server::Server, stream::EventStream};
+use sea_orm::DatabaseConnection;
+use std::net::SocketAddr;
+
+/// Builds export-service, bound and ready to run.
+#[derive(Debug)]
+pub struct Application;
+
+impl Application {
+    /// Connects to the database and to the queue (`REDIS_URL`, or an in-process one), starts
+    /// the worker and binds the port.
+    pub async fn build(settings: Settings) -> anyhow::Result<Server> {
+        let db = db::connect(&settings.subgraph.common.database_url)
+            .await
+            .context("DATABASE_URL: cannot connect")?;
+        Self::build_with_db(settings, db).await
+    }
+
+    /// Starts the worker on the stream `REDIS_URL` names (or on one of its own), then binds
+    /// the port and serves over an existing pool.
+    pub async fn build_with_db(
+        settings: Settings,
+        db: DatabaseConnection,
+    ) -> anyhow::Result<Server> {
+        let stream = EventStream::connect(&settings.subgraph.common)
+            .await
+            .context("REDIS_URL: cannot connect")?;
+        Worker::new(
+            db.clone(),
+            stream.clone(),
+            settings.subgraph.common.data_dir.clone(),
+            settings.worker.clone(),
+        )
+        .start();
+        Self::serve(settings, db, stream).await
+    }
+
+    /// Binds the port and serves over an existing pool and queue, without a worker (the
+    /// all-in-one process starts one on the stream it shares; tests start their own).
+    pub async fn serve(
+        settings: Settings,
+        db: DatabaseConnection,
+        stream: EventStream,
+    ) -> anyhow::Result<Server> {
+        let common = &settings.subgraph.common;
+        let state = http::AppState {
+            schema: schema::build(db.clone(), stream, common.mode),
+            verifier: settings.subgraph.verifier.clone(),
+            db,
+        };
+        let addr = SocketAddr::new(common.bind, settings.subgraph.port);
+        Server::bind(addr, http::router(state)).await
+    }
+}

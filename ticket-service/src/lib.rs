@@ -9,6 +9,9 @@ pub mod error;
 pub mod events;
 /// The HTTP routes.
 pub mod http;
+/// Ticket lists: filters, ordering, keyset pagination and statistics (export-service walks
+/// whole lists with the same filters, order and visibility).
+pub mod listing;
 /// Moves committed outbox rows to the event stream.
 pub mod relay;
 /// The ticket-service GraphQL schema.
@@ -17,7 +20,6 @@ pub mod schema;
 pub mod workflow;
 
 mod applicants;
-mod listing;
 mod notes;
 mod tickets;
 mod users;

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use common::{Principal, Residency, TicketState};
 use db::entity::{applicant, ticket, user};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
     sea_query::{CaseStatement, Expr, Func, LikeExpr, Query, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -325,33 +325,12 @@ pub async fn page(
 
     let key = key_expr(ordering.field);
     let id: SimpleExpr = Expr::col((ticket::Entity, ticket::Column::Id)).into();
-    // Rows strictly after a cursor in the list's direction (or before it, for `before`).
-    let beyond = |cursor: &Cursor, forward: bool| {
-        let ascending = forward != ordering.descending;
-        let v = cursor.k.value();
-        let (gt_key, gt_id) = if ascending {
-            (
-                Expr::expr(key.clone()).gt(v.clone()),
-                Expr::expr(id.clone()).gt(cursor.id),
-            )
-        } else {
-            (
-                Expr::expr(key.clone()).lt(v.clone()),
-                Expr::expr(id.clone()).lt(cursor.id),
-            )
-        };
-        Condition::any().add(gt_key).add(
-            Condition::all()
-                .add(Expr::expr(key.clone()).eq(v))
-                .add(gt_id),
-        )
-    };
     let mut page_cond = cond.clone();
     if let Some(c) = &after {
-        page_cond = page_cond.add(beyond(c, true));
+        page_cond = page_cond.add(beyond(ordering, c, true));
     }
     if let Some(c) = &before {
-        page_cond = page_cond.add(beyond(c, false));
+        page_cond = page_cond.add(beyond(ordering, c, false));
     }
     // Backward pages are read in reverse and turned around.
     let descending = ordering.descending != backward;
@@ -368,18 +347,7 @@ pub async fn page(
     if backward {
         rows.reverse();
     }
-    let owner_names = if ordering.field == OrderField::OwnerName && !rows.is_empty() {
-        let ids: Vec<i64> = rows.iter().map(|r| r.owner_id).collect();
-        user::Entity::find()
-            .filter(user::Column::Id.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.name))
-            .collect()
-    } else {
-        HashMap::new()
-    };
+    let owner_names = owner_names_for_keys(db, ordering, &rows).await?;
     let rows = rows
         .into_iter()
         .map(|row| {
@@ -405,9 +373,104 @@ pub async fn page(
 }
 
 /// How many tickets match a page's condition.
-pub async fn count(db: &DatabaseConnection, condition: Condition) -> Result<i64> {
+pub async fn count<C: ConnectionTrait>(db: &C, condition: Condition) -> Result<i64> {
     let n = ticket::Entity::find().filter(condition).count(db).await?;
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Rows strictly after `cursor` in the list's direction (`forward`), or before it:
+/// `key >= v AND (key > v OR (key = v AND id > c))`. The first term says nothing the second
+/// does not, but it is one an index on the key can start from; without it PostgreSQL walked
+/// the index from the first row and filtered, so each page cost as much as all before it.
+fn beyond(ordering: Ordering, cursor: &Cursor, forward: bool) -> Condition {
+    let key = key_expr(ordering.field);
+    let id: SimpleExpr = Expr::col((ticket::Entity, ticket::Column::Id)).into();
+    let ascending = forward != ordering.descending;
+    let v = cursor.k.value();
+    let (from, gt_key, gt_id) = if ascending {
+        (
+            Expr::expr(key.clone()).gte(v.clone()),
+            Expr::expr(key.clone()).gt(v.clone()),
+            Expr::expr(id).gt(cursor.id),
+        )
+    } else {
+        (
+            Expr::expr(key.clone()).lte(v.clone()),
+            Expr::expr(key.clone()).lt(v.clone()),
+            Expr::expr(id).lt(cursor.id),
+        )
+    };
+    Condition::all().add(from).add(
+        Condition::any()
+            .add(gt_key)
+            .add(Condition::all().add(Expr::expr(key).eq(v)).add(gt_id)),
+    )
+}
+
+/// The owner names an ordering by owner name needs for the rows' cursors (none otherwise).
+async fn owner_names_for_keys<C: ConnectionTrait>(
+    db: &C,
+    ordering: Ordering,
+    rows: &[ticket::Model],
+) -> Result<HashMap<i64, String>> {
+    if ordering.field != OrderField::OwnerName || rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.owner_id).collect();
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect())
+}
+
+/// One batch of a walk through a whole list (an export): the next `limit` tickets matching
+/// `condition` after `after` (`None` at the start), in the same order and with the same keyset
+/// as `page` but without its page-size limit, and the cursor to continue from (`None` once the
+/// list is exhausted). Cursors are those of `page`, so a walk and the pages agree on order.
+pub async fn batch<C: ConnectionTrait>(
+    db: &C,
+    condition: Condition,
+    ordering: Ordering,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<ticket::Model>, Option<String>)> {
+    let mut cond = condition;
+    if let Some(raw) = after {
+        cond = cond.add(beyond(
+            ordering,
+            &decode("after", raw, ordering.field)?,
+            true,
+        ));
+    }
+    let key = key_expr(ordering.field);
+    let id: SimpleExpr = Expr::col((ticket::Entity, ticket::Column::Id)).into();
+    let order = if ordering.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let rows = ticket::Entity::find()
+        .filter(cond)
+        .order_by(key, order.clone())
+        .order_by(id, order)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let next = match rows.last() {
+        Some(last) if u64::try_from(rows.len()).unwrap_or(u64::MAX) >= limit => {
+            let names = owner_names_for_keys(db, ordering, std::slice::from_ref(last)).await?;
+            Some(encode(&Cursor {
+                f: ordering.field,
+                k: key_of(ordering.field, last, &names),
+                id: last.id,
+            }))
+        }
+        _ => None,
+    };
+    Ok((rows, next))
 }
 
 /// The dashboard totals of the tickets a caller may see.

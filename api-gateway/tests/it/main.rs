@@ -4,6 +4,7 @@
 
 mod auth;
 mod email;
+mod exports;
 mod graphql;
 mod limits;
 mod processes;

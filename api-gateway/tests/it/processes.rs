@@ -246,7 +246,7 @@ async fn separate_processes_on_postgres_and_redis() {
     let ids = seed_cast(&conn).await;
 
     let mut services = Vec::new();
-    for service in ["ticket-service", "notify-service"] {
+    for service in ["ticket-service", "notify-service", "export-service"] {
         let port = free_port();
         local.ports.insert(service.to_string(), port);
         services.push(Proc(

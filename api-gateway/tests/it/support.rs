@@ -85,6 +85,12 @@ pub struct Platform {
     pub notify_service: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The gateway's signing key, for tests that forge or mint tokens themselves.
     pub minter: common::TokenMinter,
+    /// The export-service server task.
+    pub export_service: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The export worker.
+    pub export_worker: tokio::task::JoinHandle<()>,
+    /// `DATA_DIR` (export files are under `exports/`).
+    pub data_dir: std::path::PathBuf,
     database: testkit::TestDatabase,
 }
 
@@ -214,6 +220,31 @@ impl Platform {
         )
         .await
         .expect("notify-service");
+        let export_common = CommonSettings::from_source(&env).expect("settings");
+        let stream = common::stream::EventStream::connect(&export_common)
+            .await
+            .expect("event stream");
+        let exports = export_service::Application::serve(
+            export_service::Settings {
+                subgraph: common::config::SubgraphSettings {
+                    common: export_common,
+                    port: 0,
+                    verifier: settings.minter.verifier(),
+                },
+                worker: export_service::config::WorkerSettings::default(),
+            },
+            conn.clone(),
+            stream.clone(),
+        )
+        .await
+        .expect("export-service");
+        let export_worker = export_service::Worker::new(
+            conn.clone(),
+            stream,
+            data_dir.clone(),
+            export_service::config::WorkerSettings::default(),
+        )
+        .start();
         let settings = settings
             .with_subgraph_url(
                 "ticket_service",
@@ -225,6 +256,10 @@ impl Platform {
             .with_subgraph_url(
                 "notify_service",
                 format!("http://127.0.0.1:{}/graphql", notify.port()),
+            )
+            .with_subgraph_url(
+                "export_service",
+                format!("http://127.0.0.1:{}/graphql", exports.port()),
             );
         let notify_service = tokio::spawn(notify.run_until_stopped());
         if let Some(mail) = &options.mail {
@@ -238,6 +273,7 @@ impl Platform {
                 .expect("email worker")
                 .start();
         }
+        let export_service = tokio::spawn(exports.run_until_stopped());
         let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
             .await
             .expect("gateway");
@@ -250,6 +286,9 @@ impl Platform {
             ticket_service,
             notify_service,
             minter,
+            export_service,
+            export_worker,
+            data_dir,
             database,
         }
     }
@@ -315,6 +354,8 @@ impl Platform {
     pub async fn cleanup(mut self) {
         self.ticket_service.kill();
         self.notify_service.abort();
+        self.export_service.abort();
+        self.export_worker.abort();
         self.db.close().await.ok();
         self.database.remove().await;
     }

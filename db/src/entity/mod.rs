@@ -7,6 +7,8 @@ pub mod api_token;
 pub mod applicant;
 /// Named counters (the ticket number sequence), portable across PostgreSQL and SQLite.
 pub mod counter;
+/// Export jobs: one per `exportTickets` call, with progress and the worker's lease.
+pub mod export_job;
 /// Notes kept on a ticket.
 pub mod note;
 /// One row per (ticket event, recipient): what was sent, or why not.

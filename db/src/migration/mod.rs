@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000001_initial;
 mod m20261128_000002_notifications;
 mod m20261128_000003_notification_lease;
+mod m20261129_000001_export_jobs;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_initial::Migration),
             Box::new(m20261128_000002_notifications::Migration),
             Box::new(m20261128_000003_notification_lease::Migration),
+            Box::new(m20261129_000001_export_jobs::Migration),
         ]
     }
 }

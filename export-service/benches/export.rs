@@ -1,0 +1,244 @@
+//! The export benchmark on PostgreSQL (1,000,000 tickets unless `BENCH_TICKETS` says
+//! otherwise): the time and peak memory of the export-service worker, run as its own process
+//! the way production runs it, writing the whole list as CSV, side by side in the same run
+//! with `psql \copy (select ...) to file csv` of the same columns. Goals (issue 6): at most
+//! twice the `\copy` time, and RSS growth of at most 64 MiB.
+//!
+//! The seeded database (`tessera_export_bench_<count>`) is kept between runs, since seeding a
+//! million tickets takes minutes; drop it to start over. Needs PostgreSQL and Redis (the job
+//! queue between this process and the worker); without them it says so and exits.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use common::{Principal, Role, export::JOBS_TOPIC, stream::EventStream};
+use db::entity::{ticket, user};
+use export_service::jobs::{self, FilterSpec, OrderSpec};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The same columns the export writes, in the same order and format, by PostgreSQL alone.
+const COPY_QUERY: &str = "SELECT t.number, t.cycle, t.residency, t.state, o.name, \
+ (SELECT string_agg(u.name, '; ' ORDER BY u.name, u.id) FROM ticket_supervisors s JOIN users u ON u.id = s.user_id WHERE s.ticket_id = t.id), \
+ a.applicant_number, a.name, \
+ to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
+ to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
+ (SELECT string_agg(n.body, E'\\n\\n' ORDER BY n.created_at, n.id) FROM notes n WHERE n.ticket_id = t.id) \
+ FROM tickets t JOIN users o ON o.id = t.owner_id LEFT JOIN applicants a ON a.id = t.applicant_id \
+ ORDER BY t.number";
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+#[tokio::main]
+async fn main() {
+    let count: i64 = std::env::var("BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let Some(testkit::Backend::Postgres(base)) = testkit::postgres_or_skip().await else {
+        eprintln!("export bench: skipped, it needs PostgreSQL");
+        return;
+    };
+    let Some(redis_url) = testkit::redis_or_skip().await else {
+        eprintln!("export bench: skipped, it needs Redis");
+        return;
+    };
+
+    // The database, seeded once and kept.
+    let name = format!("tessera_export_bench_{count}");
+    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .unwrap();
+    let exists = admin
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await
+        .unwrap()
+        .is_some();
+    if !exists {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap();
+    }
+    admin.close().await.ok();
+    let url = format!("{base}/{name}");
+    let conn = db::connect(&url).await.unwrap();
+    db::migrate(&conn).await.unwrap();
+    let have = ticket::Entity::find().count(&conn).await.unwrap() as i64;
+    let seed_secs = if have == 0 {
+        eprintln!("seeding {count} tickets into {name} (kept for later runs)...");
+        let started = Instant::now();
+        db::seed::bulk(&conn, count, None).await.unwrap();
+        Some(started.elapsed().as_secs_f64())
+    } else {
+        assert_eq!(
+            have, count,
+            "{name} holds {have} tickets; drop it to reseed"
+        );
+        None
+    };
+    let grad = user::Entity::find()
+        .filter(user::Column::Email.eq("grad@bench.edu"))
+        .one(&conn)
+        .await
+        .unwrap()
+        .expect("the bench's graduate office user");
+
+    // The worker, as its own process.
+    let data_dir =
+        std::env::temp_dir().join(format!("tessera-export-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let prefix = format!("tessera-export-bench-{}", std::process::id());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let key = biscuit_auth::KeyPair::new().private().to_bytes_hex();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_export-service"))
+        .env("DATABASE_URL", &url)
+        .env("REDIS_URL", &redis_url)
+        .env("REDIS_KEY_PREFIX", &prefix)
+        .env("DATA_DIR", &data_dir)
+        .env("TESSERA_SIGNING_KEY", key)
+        .env("PORT", port.to_string())
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("export-service binary");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "export-service did not start");
+    // Let its worker reach the queue before measuring its baseline.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = child.id();
+    let rss_before = status_kib(pid, "VmRSS:");
+
+    let stream = EventStream::connect(
+        &common::config::CommonSettings::from_source(&std::collections::HashMap::from([
+            ("DATABASE_URL", url.as_str()),
+            ("REDIS_URL", redis_url.as_str()),
+            ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ]))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let caller = Principal::user(grad.id, vec![Role::GradOffice], vec![]);
+    let job = jobs::create(
+        &conn,
+        &caller,
+        grad.id,
+        &FilterSpec::default(),
+        OrderSpec::from(ticket_service::listing::Ordering::default()),
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    stream
+        .publish(JOBS_TOPIC, &job.id.to_string())
+        .await
+        .unwrap();
+    let mut rss_max = rss_before;
+    let done = loop {
+        rss_max = rss_max.max(status_kib(pid, "VmRSS:"));
+        let row = jobs::get(&conn, job.id).await.unwrap().unwrap();
+        if row.status == "DONE" || row.status == "FAILED" {
+            break row;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let export_secs = started.elapsed().as_secs_f64();
+    let hwm = status_kib(pid, "VmHWM:").max(rss_max);
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(done.status, "DONE", "{:?}", done.error);
+    let file = common::export::file(&data_dir, job.id);
+    let export_bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+
+    let copy_file = data_dir.join("copy.csv");
+    let started = Instant::now();
+    let copy = Command::new("psql")
+        .arg(&url)
+        .arg("-X")
+        .arg("-q")
+        .arg("-c")
+        .arg(format!(
+            "\\copy ({COPY_QUERY}) TO '{}' WITH (FORMAT csv, HEADER, FORCE_QUOTE *)",
+            copy_file.display()
+        ))
+        .status()
+        .expect("psql");
+    let copy_secs = started.elapsed().as_secs_f64();
+    assert!(copy.success(), "psql \\copy failed");
+    let copy_bytes = std::fs::metadata(&copy_file).map(|m| m.len()).unwrap_or(0);
+
+    println!();
+    println!(
+        "export bench: {count} tickets on PostgreSQL, worker batch size {}",
+        std::env::var("EXPORT_BATCH_SIZE").unwrap_or_else(|_| "1000 (default)".into())
+    );
+    if let Some(secs) = seed_secs {
+        println!("  seeding                  {secs:>10.1} s");
+    }
+    println!("  rows exported            {:>10}", done.rows_written);
+    println!(
+        "  export-service worker    {export_secs:>10.2} s   {:>8.1} MB",
+        export_bytes as f64 / 1e6
+    );
+    println!(
+        "  psql \\copy               {copy_secs:>10.2} s   {:>8.1} MB",
+        copy_bytes as f64 / 1e6
+    );
+    println!(
+        "  ratio (goal <= 2.0)      {:>10.2}",
+        export_secs / copy_secs
+    );
+    println!("  worker RSS before        {:>10.1} MiB", mib(rss_before));
+    println!("  worker RSS peak          {:>10.1} MiB", mib(hwm));
+    println!(
+        "  RSS growth (goal <= 64)  {:>10.1} MiB",
+        mib(hwm.saturating_sub(rss_before))
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+    // The run's queue and progress streams.
+    if let Ok(client) = redis::Client::open(redis_url.as_str())
+        && let Ok(mut redis) = client.get_multiplexed_async_connection().await
+    {
+        let keys = [
+            format!("{prefix}:stream:{JOBS_TOPIC}"),
+            format!("{prefix}:stream:{}", common::export::PROGRESS_TOPIC),
+        ];
+        let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut redis).await;
+    }
+}

@@ -1,0 +1,223 @@
+//! The CSV dialect Excel opens without asking (DESIGN.md, "CSV export"): UTF-8 with a
+//! byte-order mark, CRLF line ends, every field quoted (RFC 4180: a quote inside is doubled),
+//! a header whose first cell is not `ID` (Excel would take the file for SYLK), dates as
+//! `YYYY-MM-DD HH:MM:SS` in UTC, and a `'` before any cell that starts with `=`, `+`, `-`,
+//! `@`, tab, carriage return or line feed, so that Excel never runs it as a formula (OWASP
+//! "CSV injection").
+
+use chrono::{DateTime, Utc};
+
+/// The UTF-8 byte-order mark that makes Excel read the file as UTF-8.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The record separator.
+pub const CRLF: &str = "\r\n";
+
+/// The header row, one cell per column of `Row`.
+pub const HEADER: [&str; 11] = [
+    "Ticket",
+    "Cycle",
+    "Residency",
+    "State",
+    "Owner",
+    "Supervisors",
+    "Applicant number",
+    "Applicant name",
+    "Created (UTC)",
+    "Updated (UTC)",
+    "Notes",
+];
+
+/// What separates names in the supervisors cell.
+pub const NAME_SEPARATOR: &str = "; ";
+
+/// What separates notes in the notes cell (a blank line: each note keeps its own lines).
+pub const NOTE_SEPARATOR: &str = "\n\n";
+
+/// Whether a spreadsheet would treat a cell starting with `c` as a formula.
+pub fn is_formula_trigger(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\n')
+}
+
+/// Appends `text` as one quoted cell: `'` first when it starts with a formula trigger, every
+/// `"` doubled, the whole in quotes.
+pub fn push_cell(out: &mut String, text: &str) {
+    out.push('"');
+    if text.starts_with(is_formula_trigger) {
+        out.push('\'');
+    }
+    for (i, part) in text.split('"').enumerate() {
+        if i > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
+}
+
+/// Appends a timestamp as `YYYY-MM-DD HH:MM:SS` (UTC, whole seconds).
+pub fn push_time(out: &mut String, at: DateTime<Utc>) {
+    use std::fmt::Write;
+    out.push('"');
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{}", at.format("%Y-%m-%d %H:%M:%S"));
+    out.push('"');
+}
+
+/// Appends one record of `cells`, with its line end.
+pub fn push_record<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a str>) {
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_cell(out, cell);
+    }
+    out.push_str(CRLF);
+}
+
+/// One ticket as the export shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Row {
+    /// The ticket number.
+    pub number: i64,
+    /// The admission cycle.
+    pub cycle: String,
+    /// DOMESTIC or INTERNATIONAL.
+    pub residency: String,
+    /// The state's contract name.
+    pub state: String,
+    /// The owner's name.
+    pub owner: String,
+    /// The supervisors' names.
+    pub supervisors: Vec<String>,
+    /// The applicant's number, when there is an applicant.
+    pub applicant_number: Option<String>,
+    /// The applicant's name, when there is an applicant.
+    pub applicant_name: Option<String>,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last changed at.
+    pub updated_at: DateTime<Utc>,
+    /// Note bodies, oldest first.
+    pub notes: Vec<String>,
+}
+
+/// Appends `row` as one record, cells in `HEADER` order.
+pub fn push_row(out: &mut String, row: &Row) {
+    push_cell(out, &row.number.to_string());
+    for text in [&row.cycle, &row.residency, &row.state, &row.owner] {
+        out.push(',');
+        push_cell(out, text);
+    }
+    out.push(',');
+    push_cell(out, &row.supervisors.join(NAME_SEPARATOR));
+    for text in [&row.applicant_number, &row.applicant_name] {
+        out.push(',');
+        push_cell(out, text.as_deref().unwrap_or_default());
+    }
+    out.push(',');
+    push_time(out, row.created_at);
+    out.push(',');
+    push_time(out, row.updated_at);
+    out.push(',');
+    push_cell(out, &row.notes.join(NOTE_SEPARATOR));
+    out.push_str(CRLF);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn cell(text: &str) -> String {
+        let mut out = String::new();
+        push_cell(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn every_cell_is_quoted_and_quotes_are_doubled() {
+        assert_eq!(cell(""), "\"\"");
+        assert_eq!(cell("plain"), "\"plain\"");
+        assert_eq!(
+            cell("say \"hi\", then\r\nleave"),
+            "\"say \"\"hi\"\", then\r\nleave\""
+        );
+    }
+
+    #[test]
+    fn formula_triggers_are_prefixed_only_at_the_start() {
+        for trigger in ["=", "+", "-", "@", "\t", "\r", "\n"] {
+            assert_eq!(cell(&format!("{trigger}1+1")), format!("\"'{trigger}1+1\""));
+        }
+        assert_eq!(cell("1+1=2"), "\"1+1=2\"");
+        assert_eq!(cell("'quoted"), "\"'quoted\"");
+    }
+
+    #[test]
+    fn a_row_has_the_header_shape() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 28, 9, 5, 7).unwrap();
+        let row = Row {
+            number: 42,
+            cycle: "2027".into(),
+            residency: "DOMESTIC".into(),
+            state: "OFFER_PENDING".into(),
+            owner: "Alice".into(),
+            supervisors: vec!["Alice".into(), "Bob".into()],
+            applicant_number: Some("U-1".into()),
+            applicant_name: Some("=Pat".into()),
+            created_at: at,
+            updated_at: at,
+            notes: vec!["first".into(), "second".into()],
+        };
+        let mut out = String::new();
+        push_row(&mut out, &row);
+        assert_eq!(
+            out,
+            "\"42\",\"2027\",\"DOMESTIC\",\"OFFER_PENDING\",\"Alice\",\"Alice; Bob\",\"U-1\",\"'=Pat\",\"2026-11-28 09:05:07\",\"2026-11-28 09:05:07\",\"first\n\nsecond\"\r\n"
+        );
+        let mut header = String::new();
+        push_record(&mut header, HEADER);
+        assert!(header.starts_with("\"Ticket\",") && header.ends_with("\"Notes\"\r\n"));
+    }
+
+    /// Reads one record back with the csv crate's reader.
+    fn read_back(record: &str) -> Vec<String> {
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .terminator(::csv::Terminator::CRLF)
+            .from_reader(record.as_bytes());
+        let record = reader
+            .records()
+            .next()
+            .expect("a record")
+            .expect("well formed");
+        record.iter().map(str::to_owned).collect()
+    }
+
+    proptest::proptest! {
+        /// Any text in: a cell that reads back to the same text (after the `'` the writer
+        /// adds before a formula trigger) and never starts with a trigger.
+        #[test]
+        fn any_text_reads_back_and_never_starts_a_formula(
+            text in proptest::prelude::any::<String>(),
+            before in "[a-z\\r\\n\",=+@\\t-]{0,6}",
+        ) {
+            for text in [text.clone(), format!("{before}{text}")] {
+                let mut record = String::new();
+                push_record(&mut record, [text.as_str(), "next"]);
+                let cells = read_back(&record);
+                proptest::prop_assert_eq!(cells.len(), 2);
+                let cell = &cells[0];
+                proptest::prop_assert!(!cell.starts_with(is_formula_trigger), "{:?}", cell);
+                let expected = if text.starts_with(is_formula_trigger) {
+                    format!("'{text}")
+                } else {
+                    text.clone()
+                };
+                proptest::prop_assert_eq!(cell, &expected);
+                proptest::prop_assert_eq!(&cells[1], "next");
+            }
+        }
+    }
+}

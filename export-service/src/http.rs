@@ -1,0 +1,59 @@
+//! The subgraph's HTTP face: `POST /graphql` for requests carrying a gateway-signed token
+//! (anything else is 401), `/healthz` and `/readyz`. Files are downloaded from the gateway.
+
+use crate::schema::{self, ExportSchema};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::{
+    Router,
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use common::{
+    TokenVerifier,
+    server::{gateway_caller, readiness},
+};
+use sea_orm::DatabaseConnection;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The GraphQL schema.
+    pub schema: ExportSchema,
+    /// Verifies the gateway's tokens.
+    pub verifier: TokenVerifier,
+    /// The pool, for readiness.
+    pub db: DatabaseConnection,
+}
+
+/// The routes of the subgraph.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", post(graphql))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    let caller = match gateway_caller(&headers, &state.verifier) {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let request = schema::prepare(request.into_inner(), caller);
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut down = Vec::new();
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(%err, "database not ready");
+        down.push("database".to_string());
+    }
+    readiness(down)
+}
