@@ -698,8 +698,12 @@ async fn download(
         Ok(Auth::Token(TokenCaller { caller, bearer })) => {
             match state.tokens.authorize_download(&bearer) {
                 Ok(()) => caller.principal,
-                Err(TokenError::Forbidden(message)) => {
-                    return (StatusCode::FORBIDDEN, message).into_response();
+                Err(TokenError::Forbidden(_)) => {
+                    return (
+                        StatusCode::FORBIDDEN,
+                        "downloading an export needs an API token with the EXPORTS scope",
+                    )
+                        .into_response();
                 }
                 Err(err) => return gql_error(err.into()),
             }

@@ -122,6 +122,65 @@ async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Ba
     app.cleanup().await;
 }
 
+/// A token made through `client`'s session with `scopes`.
+async fn token(app: &Platform, client: &reqwest::Client, scopes: &[&str]) -> String {
+    let r = app
+        .gql(
+            client,
+            "mutation($s: [ApiScope!]!) { createApiToken(name: \"dashboard\", scopes: $s) { token } }",
+            json!({"s": scopes}),
+        )
+        .await;
+    r["data"]["createApiToken"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned()
+}
+
+async fn a_token_downloads_with_the_exports_scope_only(backend: Backend) {
+    let app = Platform::spawn(backend).await;
+    let alice = app.signed_in(Who::FacultyA).await;
+    let r = app
+        .gql(&alice, "mutation { exportTickets { id } }", Value::Null)
+        .await;
+    let id = r["data"]["exportTickets"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    assert_eq!(done(&app, &alice, &id).await["status"], "DONE");
+    let url = format!("{}/exports/{id}.csv", app.url);
+    let get = |token: String| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    let exports = token(&app, &alice, &["EXPORTS"]).await;
+    let response = get(exports).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.unwrap().starts_with(b"\xEF\xBB\xBF"));
+    // Without the scope: refused, in words.
+    let read_only = token(&app, &alice, &["TICKETS_READ"]).await;
+    let response = get(read_only).await;
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("EXPORTS"));
+    // Another faculty member's token, with the scope, sees no such export.
+    let bob = app.signed_in(Who::FacultyB).await;
+    assert_eq!(
+        get(token(&app, &bob, &["EXPORTS"]).await).await.status(),
+        404
+    );
+    // Not a token at all.
+    assert_eq!(get("garbage".into()).await.status(), 401);
+    app.cleanup().await;
+}
+
 async fn an_unfinished_export_cannot_be_downloaded(backend: Backend) {
     let app = Platform::spawn(backend).await;
     // Stop the worker: the job stays QUEUED.
@@ -149,6 +208,7 @@ async fn an_unfinished_export_cannot_be_downloaded(backend: Backend) {
 }
 
 on_both_databases!(
+    a_token_downloads_with_the_exports_scope_only,
     downloads_go_to_the_requester_and_roles_that_see_everything,
     an_unfinished_export_cannot_be_downloaded,
 );
