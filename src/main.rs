@@ -47,9 +47,7 @@ async fn main() -> anyhow::Result<()> {
         notify_service::config::Provider::Outbox(dir) => Some(dir.clone()),
         notify_service::config::Provider::SendGrid { .. } => None,
     };
-    notify_service::worker::Worker::new(conn.clone(), stream.clone(), subgraph.mail)
-        .context("cannot set up the email client")?
-        .start();
+    let mut mail = subgraph.mail;
     let tickets = ticket_service::Application::serve(subgraph.tickets, conn.clone()).await?;
     let notify = notify_service::Application::build_with_db(subgraph.notify, conn.clone()).await?;
     export_service::Worker::new(
@@ -74,8 +72,15 @@ async fn main() -> anyhow::Result<()> {
             "export_service",
             format!("http://127.0.0.1:{}/graphql", exports.port()),
         );
-    let gateway = api_gateway::Application::build_with_db(gateway, conn).await?;
+    let gateway = api_gateway::Application::build_with_db(gateway, conn.clone()).await?;
     let port = gateway.port();
+    // Links in emails lead to this process unless PUBLIC_URL says where people reach it.
+    if std::env::var_os("PUBLIC_URL").is_none() {
+        mail.public_url = format!("http://127.0.0.1:{port}");
+    }
+    notify_service::worker::Worker::new(conn.clone(), stream.clone(), mail)
+        .context("cannot set up the email client")?
+        .start();
 
     println!("Tessera is running at http://127.0.0.1:{port}/ ({mode:?} mode)");
     println!("  GraphQL   http://127.0.0.1:{port}/graphql");
