@@ -151,3 +151,54 @@ on_both_databases!(
     a_worker_whose_lease_lapsed_loses_the_job,
     entries_without_a_job_are_dropped,
 );
+
+/// The job queue refuses the job (here: its Redis key holds something that is not a stream):
+/// the caller is told UNAVAILABLE (retry), and the job row says FAILED, never QUEUED forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_refuses_the_job_is_unavailable_and_the_job_failed() {
+    let Some(url) = testkit::redis_or_skip().await else {
+        return;
+    };
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let prefix = format!("tessera-export-test-{}", uuid::Uuid::new_v4().simple());
+    let key = format!("{prefix}:stream:{JOBS_TOPIC}");
+    let mut conn = redis::aio::ConnectionManager::new(client.clone())
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("not a stream")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let stream = common::stream::EventStream::redis(client, &prefix)
+        .await
+        .unwrap();
+    let app = TestApp::spawn_on(Backend::Sqlite, stream).await;
+
+    let r = app
+        .exports(
+            Who::FacultyA,
+            "mutation { exportTickets { id } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(crate::support::code(&r), "UNAVAILABLE", "{r}");
+    let jobs = app
+        .exports(
+            Who::FacultyA,
+            "{ exportJobs { status error } }",
+            Value::Null,
+        )
+        .await;
+    let jobs = jobs["data"]["exportJobs"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["status"], "FAILED");
+    assert_eq!(jobs[0]["error"], "the job queue was unavailable");
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    app.cleanup().await;
+}
