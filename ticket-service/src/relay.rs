@@ -122,14 +122,44 @@ impl Lease {
     }
 }
 
+/// How far back an in-process relay sends again at start what it had relayed: the events a
+/// process that stopped may not have finished with.
+pub const REPLAY: Duration = Duration::from_secs(10 * 60);
+
 /// Starts the relay in the background: with a lease when the stream is in Redis (several
-/// replicas may run), without one in process.
+/// replicas may run), without one in process. An in-process stream starts empty, so what the
+/// previous process relayed in the last `REPLAY` is relayed again: the consumers may not have
+/// finished with it, and they absorb what they did finish by the event id (one notification
+/// row per event and recipient).
 pub fn start(db: DatabaseConnection, stream: EventStream) -> tokio::task::JoinHandle<()> {
     let lease = match &stream {
         EventStream::Redis { conn, prefix, .. } => Some(Lease::new(conn.clone(), prefix)),
         EventStream::Memory(_) => None,
     };
-    tokio::spawn(run(db, stream, lease))
+    let replay = lease.is_none();
+    tokio::spawn(async move {
+        if replay {
+            while let Err(err) = relay_again_since(&db, db::now() - REPLAY).await {
+                tracing::warn!(%err, "outbox relay cannot reach the database");
+                tokio::time::sleep(IDLE * 10).await;
+            }
+        }
+        run(db, stream, lease).await
+    })
+}
+
+/// Marks the rows relayed since `since` as not relayed, so the relay sends them again.
+pub async fn relay_again_since(
+    db: &DatabaseConnection,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DbErr> {
+    let none = Option::<chrono::DateTime<chrono::Utc>>::None;
+    Ok(outbox::Entity::update_many()
+        .col_expr(outbox::Column::RelayedAt, Expr::value(none))
+        .filter(outbox::Column::RelayedAt.gte(since))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Relays for as long as the process runs: passes back to back while rows are waiting, a

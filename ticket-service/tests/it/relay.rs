@@ -74,7 +74,40 @@ async fn what_committed_without_a_relay_is_sent_when_one_starts(backend: Backend
     app.cleanup().await;
 }
 
-on_both_databases!(what_committed_without_a_relay_is_sent_when_one_starts);
+/// The embedded default: a process that stopped took its in-process stream with it, so a new
+/// one sends again what was relayed lately (consumers absorb repeats by event id).
+async fn an_in_process_relay_sends_again_what_a_stopped_process_relayed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_tickets(Who::FacultyA, 2).await;
+    let first = EventStream::memory();
+    let relay = relay::start(app.db.clone(), first.clone());
+    assert_eq!(read_all(&first, 2).await.len(), 2);
+    for _ in 0..100 {
+        if unrelayed(&app).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    relay.abort();
+    // Relayed long ago: not sent again.
+    let old = relay::relay_again_since(&app.db, db::now() + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(old, 0);
+
+    // The process stops; the next one starts with an empty stream and gets both again.
+    let second = EventStream::memory();
+    let relay = relay::start(app.db.clone(), second.clone());
+    let again = read_all(&second, 2).await;
+    assert_eq!(again.len(), 2);
+    relay.abort();
+    app.cleanup().await;
+}
+
+on_both_databases!(
+    what_committed_without_a_relay_is_sent_when_one_starts,
+    an_in_process_relay_sends_again_what_a_stopped_process_relayed
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relays_on_one_redis_send_each_row_once() {
