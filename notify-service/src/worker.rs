@@ -322,11 +322,22 @@ impl Worker {
         }
         let mut jobs = Vec::new();
         for (entry_id, event, _) in per_event {
-            let sends: Vec<Send> = queued
+            let (rows, gone): (Vec<_>, Vec<_>) = queued
                 .remove(&event.event_id)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|row| dir.people.contains_key(&row.recipient_id))
+                .partition(|row| dir.people.contains_key(&row.recipient_id));
+            // Deactivated since the row was written (a redelivered event): nobody writes to
+            // an inactive account, and the row must not wait for ever.
+            for row in gone {
+                self.record(
+                    row.id,
+                    Outcome::Failed("the recipient's account is no longer active".to_string()),
+                )
+                .await;
+            }
+            let sends: Vec<Send> = rows
+                .into_iter()
                 .map(|row| Send {
                     id: row.id,
                     event_id: row.event_id,

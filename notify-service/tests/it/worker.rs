@@ -143,7 +143,66 @@ async fn bad_events_are_skipped_without_holding_up_the_rest(backend: Backend) {
     fx.cleanup().await;
 }
 
+async fn a_recipient_deactivated_before_the_send_gets_a_failed_row(backend: Backend) {
+    use db::entity::{notification, user};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let fx = Fixture::new(&backend).await;
+    let (settings, outbox) = outbox_settings();
+    let stream = EventStream::memory();
+    let event = fx.granted_tickets(1).await.remove(0);
+    // The rows were written (a worker that then died), the FSS left before the redelivery.
+    for recipient in [fx.cast.faculty, fx.cast.fss] {
+        notification::ActiveModel {
+            event_id: Set(event.event_id),
+            ticket_id: Set(Some(event.ticket_id)),
+            recipient_id: Set(recipient),
+            subject: Set("Ticket granted".into()),
+            status: Set("QUEUED".into()),
+            attempts: Set(0),
+            created_at: Set(db::now()),
+            ..Default::default()
+        }
+        .insert(&fx.db)
+        .await
+        .unwrap();
+    }
+    let mut fss: user::ActiveModel = user::Entity::find_by_id(fx.cast.fss)
+        .one(&fx.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    fss.active = Set(false);
+    fss.update(&fx.db).await.unwrap();
+
+    worker::Worker::new(fx.db.clone(), stream.clone(), settings)
+        .unwrap()
+        .start();
+    publish(&stream, &serde_json::to_string(&event).unwrap()).await;
+    let rows = fx.settled(2).await;
+    let status: Vec<(i64, &str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.recipient_id, r.status.as_str(), r.last_error.as_deref()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            (fx.cast.faculty, "SENT", None),
+            (
+                fx.cast.fss,
+                "FAILED",
+                Some("the recipient's account is no longer active")
+            ),
+        ]
+    );
+    assert_eq!(eml_files(&outbox).len(), 1);
+    assert!(all_acknowledged(&stream).await);
+    std::fs::remove_dir_all(outbox.parent().unwrap()).ok();
+    fx.cleanup().await;
+}
+
 on_both_databases!(
+    a_recipient_deactivated_before_the_send_gets_a_failed_row,
     a_redelivered_event_sends_nothing_twice,
     bad_events_are_skipped_without_holding_up_the_rest
 );
