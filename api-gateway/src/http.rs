@@ -802,6 +802,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    if let Err(err) = state.metrics.refresh(&state.db).await {
+        // The request metrics still answer; the database ones keep their last value.
+        tracing::warn!(%err, "metrics: the database did not answer");
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -1,8 +1,15 @@
 //! Prometheus metrics served at `/metrics`: GraphQL requests and latencies per operation type,
-//! sign-ins by outcome, and open subscriptions.
+//! sign-ins by outcome, open subscriptions, and (read from the database at each scrape) the
+//! emails by status and the depth of the queues.
 
+use db::entity::{export_job, notification, outbox};
+use db::sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::Expr,
+};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The gateway's metrics.
@@ -17,6 +24,11 @@ pub struct Metrics {
     pub logins: IntCounterVec,
     /// Subscriptions currently open.
     pub subscriptions_open: IntGauge,
+    /// Emails (notification rows) by status: QUEUED, SENT, FAILED, SUPPRESSED.
+    pub emails: IntGaugeVec,
+    /// Work waiting: `outbox` (ticket events not yet on the stream), `exports` (export jobs
+    /// queued or running).
+    pub queue_depth: IntGaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -48,17 +60,67 @@ impl Metrics {
             &["outcome"],
         )?;
         let subscriptions_open = IntGauge::new("subscriptions_open", "Subscriptions open now")?;
+        let emails = IntGaugeVec::new(
+            Opts::new("emails", "Emails (notification rows) by status"),
+            &["status"],
+        )?;
+        let queue_depth = IntGaugeVec::new(
+            Opts::new("queue_depth", "Work waiting, by queue"),
+            &["queue"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(logins.clone()))?;
         registry.register(Box::new(subscriptions_open.clone()))?;
+        registry.register(Box::new(emails.clone()))?;
+        registry.register(Box::new(queue_depth.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             logins,
             subscriptions_open,
+            emails,
+            queue_depth,
         })
+    }
+
+    /// Reads the emails by status and the queue depths from the database.
+    pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let by_status: Vec<(String, i64)> = notification::Entity::find()
+            .select_only()
+            .column(notification::Column::Status)
+            .column_as(Expr::col(notification::Column::Id).count(), "n")
+            .group_by(notification::Column::Status)
+            .into_tuple()
+            .all(db)
+            .await?;
+        self.emails.reset();
+        for status in common::NotificationStatus::ALL {
+            let count = by_status
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| *n);
+            self.emails.with_label_values(&[status.as_str()]).set(count);
+        }
+        let outbox = outbox::Entity::find()
+            .filter(outbox::Column::RelayedAt.is_null())
+            .count(db)
+            .await?;
+        let exports = export_job::Entity::find()
+            .filter(export_job::Column::Status.is_in([
+                common::ExportStatus::Queued.as_str(),
+                common::ExportStatus::Running.as_str(),
+            ]))
+            .count(db)
+            .await?;
+        self.queue_depth
+            .with_label_values(&["outbox"])
+            .set(i64::try_from(outbox).unwrap_or(i64::MAX));
+        self.queue_depth
+            .with_label_values(&["exports"])
+            .set(i64::try_from(exports).unwrap_or(i64::MAX));
+        Ok(())
     }
 
     /// The text exposition format.

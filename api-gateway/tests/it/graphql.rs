@@ -407,6 +407,26 @@ async fn health_metrics_and_the_start_page() {
         metrics.contains("tessera_gateway_login_attempts_total{outcome=\"ok\"} 1"),
         "{metrics}"
     );
+    // Emails by status and queue depths, read from the database: one failed email, and
+    // one change waiting in the outbox (no relay runs in this platform).
+    let budget = app.signed_in(Who::Budget).await;
+    let ticket = create_ticket(&app, &budget).await;
+    let id: i64 = ticket["id"].as_str().unwrap().parse().unwrap();
+    record_notification(&app, id, Who::FacultyA, "FAILED").await;
+    let metrics = reqwest::get(format!("{}/metrics", app.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "tessera_gateway_emails{status=\"FAILED\"} 1",
+        "tessera_gateway_emails{status=\"SENT\"} 0",
+        "tessera_gateway_queue_depth{queue=\"outbox\"} 1",
+        "tessera_gateway_queue_depth{queue=\"exports\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     assert!(
         metrics.contains("tessera_gateway_graphql_request_duration_seconds_bucket"),
         "{metrics}"
