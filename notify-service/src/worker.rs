@@ -282,10 +282,8 @@ impl Worker {
                     }
                 })
                 .collect();
-            if event_rows.is_empty() {
-                done.push(entry_id);
-                continue;
-            }
+            // An event with nobody to email now still goes on: rows a dead worker wrote for
+            // it earlier (before a preference or an account changed) are still to be sent.
             rows.extend(event_rows.iter().cloned());
             per_event.push((entry_id, event, event_rows));
         }

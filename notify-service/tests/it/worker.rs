@@ -144,6 +144,15 @@ async fn bad_events_are_skipped_without_holding_up_the_rest(backend: Backend) {
 }
 
 async fn a_recipient_deactivated_before_the_send_gets_a_failed_row(backend: Backend) {
+    deactivated_before_the_send(backend, false).await;
+}
+
+/// The same when nobody is left to email at all: the event's earlier rows still end.
+async fn an_event_with_nobody_left_still_ends_its_rows(backend: Backend) {
+    deactivated_before_the_send(backend, true).await;
+}
+
+async fn deactivated_before_the_send(backend: Backend, owner_too: bool) {
     use db::entity::{notification, user};
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
     let fx = Fixture::new(&backend).await;
@@ -166,14 +175,21 @@ async fn a_recipient_deactivated_before_the_send_gets_a_failed_row(backend: Back
         .await
         .unwrap();
     }
-    let mut fss: user::ActiveModel = user::Entity::find_by_id(fx.cast.fss)
-        .one(&fx.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into();
-    fss.active = Set(false);
-    fss.update(&fx.db).await.unwrap();
+    let leaving = if owner_too {
+        vec![fx.cast.fss, fx.cast.faculty]
+    } else {
+        vec![fx.cast.fss]
+    };
+    for id in leaving {
+        let mut gone: user::ActiveModel = user::Entity::find_by_id(id)
+            .one(&fx.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        gone.active = Set(false);
+        gone.update(&fx.db).await.unwrap();
+    }
 
     worker::Worker::new(fx.db.clone(), stream.clone(), settings)
         .unwrap()
@@ -184,18 +200,14 @@ async fn a_recipient_deactivated_before_the_send_gets_a_failed_row(backend: Back
         .iter()
         .map(|r| (r.recipient_id, r.status.as_str(), r.last_error.as_deref()))
         .collect();
-    assert_eq!(
-        status,
-        [
-            (fx.cast.faculty, "SENT", None),
-            (
-                fx.cast.fss,
-                "FAILED",
-                Some("the recipient's account is no longer active")
-            ),
-        ]
-    );
-    assert_eq!(eml_files(&outbox).len(), 1);
+    let gone = Some("the recipient's account is no longer active");
+    let owner = if owner_too {
+        (fx.cast.faculty, "FAILED", gone)
+    } else {
+        (fx.cast.faculty, "SENT", None)
+    };
+    assert_eq!(status, [owner, (fx.cast.fss, "FAILED", gone)]);
+    assert_eq!(eml_files(&outbox).len(), usize::from(!owner_too));
     assert!(all_acknowledged(&stream).await);
     std::fs::remove_dir_all(outbox.parent().unwrap()).ok();
     fx.cleanup().await;
@@ -203,6 +215,7 @@ async fn a_recipient_deactivated_before_the_send_gets_a_failed_row(backend: Back
 
 on_both_databases!(
     a_recipient_deactivated_before_the_send_gets_a_failed_row,
+    an_event_with_nobody_left_still_ends_its_rows,
     a_redelivered_event_sends_nothing_twice,
     bad_events_are_skipped_without_holding_up_the_rest
 );
