@@ -258,6 +258,8 @@ impl Worker {
         let (dir, names) = load_directory(db, events.iter().map(|(_, e)| e)).await?;
 
         let now = db::now();
+        // Each email is rendered once: its subject goes in the row, the whole of it is sent.
+        let mut rendered: HashMap<(i64, i64), Email> = HashMap::new();
         let mut rows = Vec::new();
         let mut per_event: Vec<(String, TicketEventMessage, Vec<notification::ActiveModel>)> =
             Vec::new();
@@ -269,7 +271,9 @@ impl Worker {
                         Delivery::Email => NotificationStatus::Queued,
                         Delivery::Suppressed => NotificationStatus::Suppressed,
                     };
-                    let subject = self.render(&event, &dir, &names, user).subject;
+                    let email = self.render(&event, &dir, &names, user);
+                    let subject = email.subject.clone();
+                    rendered.insert((event.event_id, user), email);
                     notification::ActiveModel {
                         event_id: sea_orm::Set(event.event_id),
                         ticket_id: sea_orm::Set(Some(event.ticket_id)),
@@ -340,7 +344,9 @@ impl Worker {
                     id: row.id,
                     event_id: row.event_id,
                     attempts: row.attempts,
-                    email: self.render(&event, &dir, &names, row.recipient_id),
+                    email: rendered
+                        .remove(&(row.event_id, row.recipient_id))
+                        .unwrap_or_else(|| self.render(&event, &dir, &names, row.recipient_id)),
                 })
                 .collect();
             if sends.is_empty() {
