@@ -432,6 +432,38 @@ async fn sessions_that_end_close_their_connections(backend: Backend) {
     assert_eq!(code, 4403, "{reason}");
     let me = gql(&app.url, &bob, "{ me { id } }", json!({})).await;
     assert_eq!(me["data"]["me"], Value::Null, "the session is over: {me}");
+
+    // A revoked API token's connection closes too.
+    let grad = cookie(&app.url, Who::Grad).await;
+    let made = gql(
+        &app.url,
+        &grad,
+        "mutation { createApiToken(name: \"feed\", scopes: [TICKETS_READ]) { token apiToken { id } } }",
+        json!({}),
+    )
+    .await;
+    let token = made["data"]["createApiToken"]["token"].as_str().unwrap();
+    let mut ws = Ws::open(&app.url, &[]).await;
+    ws.send(
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
+    )
+    .await;
+    assert_eq!(ws.next().await["type"], "connection_ack");
+    ws.subscribe("1", EVENTS, json!({})).await;
+    let grad = cookie(&app.url, Who::Grad).await;
+    let revoked = gql(
+        &app.url,
+        &grad,
+        "mutation($id: ID!) { revokeApiToken(id: $id) { revoked } }",
+        json!({"id": made["data"]["createApiToken"]["apiToken"]["id"]}),
+    )
+    .await;
+    assert_eq!(
+        revoked["data"]["revokeApiToken"]["revoked"], true,
+        "{revoked}"
+    );
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 4403, "{reason}");
     app.cleanup().await;
 }
 
