@@ -664,7 +664,88 @@ async fn the_protocol_refuses_what_it_should(backend: Backend) {
     app.cleanup().await;
 }
 
+/// A client that reads nothing is let go once its events back up, instead of the gateway
+/// holding them for it without end.
+async fn a_client_that_does_not_read_is_disconnected(backend: Backend) {
+    let app = Platform::spawn_with(backend, options()).await;
+    let budget = cookie(&app.url, Who::Budget).await;
+    let grad = cookie(&app.url, Who::Grad).await;
+    // A socket with a small receive buffer, so the backlog shows up at the gateway quickly.
+    let address: std::net::SocketAddr = app.url.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(address).await.unwrap();
+    let mut request = format!("ws://{address}/graphql")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(&grad).unwrap());
+    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    let mut slow = Ws { socket };
+    slow.send(json!({"type": "connection_init"})).await;
+    assert_eq!(slow.next().await["type"], "connection_ack");
+    // Large events (aliases repeat the ticket), so fewer of them fill the buffers.
+    let ticket = "ticket { id number cycle residency state createdAt updatedAt owner { id name email roles } }";
+    let fields: Vec<String> = (0..20).map(|i| format!("t{i}: {ticket}")).collect();
+    let query = format!(
+        "subscription {{ ticketEvents {{ id kind at {} }} }}",
+        fields.join(" ")
+    );
+    slow.subscribe("1", &query, json!({})).await;
+    open_subscriptions(&app.url, 1).await;
+    // Events far beyond what the subscription's queue and the socket buffers hold.
+    let owner = app.id(Who::FacultyA).to_string();
+    let mut created = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let made = gql(
+            &app.url,
+            &budget,
+            "mutation($o: ID!) { createTickets(input: {ownerId: $o, residency: DOMESTIC, cycle: \"2027\", count: 50}) { id } }",
+            json!({"o": owner}),
+        )
+        .await;
+        assert!(made["errors"].is_null(), "{made}");
+        created += 50;
+        let metrics = reqwest::get(format!("{}/metrics", app.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("tessera_gateway_subscriptions_open 0") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still subscribed after {created} events"
+        );
+    }
+    // What the client finally reads ends, with 4008 when the close frame got through.
+    let mut code = None;
+    while let Ok(message) = tokio::time::timeout(PATIENCE, slow.socket.next()).await {
+        match message {
+            Some(Ok(Message::Close(frame))) => {
+                code = frame.map(|f| u16::from(f.code));
+                break;
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break,
+        }
+    }
+    assert!(matches!(code, None | Some(4008)), "{code:?}");
+    app.cleanup().await;
+}
+
 on_both_databases!(
+    a_client_that_does_not_read_is_disconnected,
     events_arrive_live_and_only_to_those_who_may_see_them,
     a_resume_with_after_loses_nothing_and_repeats_nothing,
     a_relay_killed_between_commit_and_publish_loses_nothing,
