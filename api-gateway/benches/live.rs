@@ -8,9 +8,11 @@
 //!
 //! Subscribers are spread over 10 graduate-office users (who see every ticket) and 10
 //! faculty members (who see their own); each subscribes to `ticketEvents` with the fields a
-//! dashboard shows, so each event reaches half the subscribers plus its owner's share.
+//! dashboard shows, so each event reaches the office share (BENCH_SEE_ALL percent, 50 by
+//! default) plus its owner's tenth of the rest.
 //!
 //! Settings: BENCH_SUBSCRIBERS (1000,10000), BENCH_RATE (mutations a second, 10),
+//! BENCH_SEE_ALL (50),
 //! BENCH_SECONDS (10), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432),
 //! BENCH_REDIS_URL (redis://127.0.0.1:6379).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -170,6 +172,7 @@ async fn run(
     budget: &str,
     rate: u64,
     seconds: u64,
+    see_all: usize,
 ) {
     let (idle_rss, _) = memory(pid);
     let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -177,13 +180,15 @@ async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    // Half the subscribers are office users, half faculty members; connect 200 at a time.
+    // `see_all` percent of the subscribers are office users, the rest faculty members;
+    // connect 200 at a time.
     let gate = Arc::new(tokio::sync::Semaphore::new(200));
+    let office_count = n * see_all / 100;
     for i in 0..n {
-        let cookie = if i % 2 == 0 {
-            office[(i / 2) % office.len()].clone()
+        let cookie = if i < office_count {
+            office[i % office.len()].clone()
         } else {
-            faculty[(i / 2) % faculty.len()].1.clone()
+            faculty[i % faculty.len()].1.clone()
         };
         let permit = gate.clone().acquire_owned().await.unwrap();
         let connected_one = Arc::new(tokio::sync::Semaphore::new(0));
@@ -217,7 +222,7 @@ async fn run(
     let client = reqwest::Client::new();
     let mutations = rate * seconds;
     let mut expected = 0usize;
-    let subscribers_per_faculty = n.div_ceil(2) / faculty.len().max(1);
+    let subscribers_per_faculty = (n - office_count) / faculty.len().max(1);
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     let stream_start = Instant::now();
     let mut peak_rss: f64 = subscribed_rss;
@@ -235,7 +240,7 @@ async fn run(
             .await
             .unwrap();
         assert!(r["errors"].is_null(), "{r}");
-        expected += n / 2 + subscribers_per_faculty;
+        expected += office_count + subscribers_per_faculty;
         if m % rate == 0 {
             peak_rss = peak_rss.max(memory(pid).0);
         }
@@ -285,6 +290,7 @@ async fn main() {
         .collect();
     let rate: u64 = env("BENCH_RATE", 10);
     let seconds: u64 = env("BENCH_SECONDS", 10);
+    let see_all: usize = env::<usize>("BENCH_SEE_ALL", 50).min(100);
     let base = std::env::var("BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let redis =
@@ -404,12 +410,15 @@ async fn main() {
         faculty.push((*id, login(&gateway, email, password).await));
     }
     println!(
-        "live updates: one gateway process (release), PostgreSQL + Redis, {} cores",
+        "live updates: one gateway process (release), PostgreSQL + Redis, {} cores; {see_all}% of subscribers see every ticket",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     for n in sizes {
         println!("N = {n}");
-        run(&gateway, pid, n, &office, &faculty, &budget, rate, seconds).await;
+        run(
+            &gateway, pid, n, &office, &faculty, &budget, rate, seconds, see_all,
+        )
+        .await;
     }
     drop(_gateway);
     conn.close().await.ok();

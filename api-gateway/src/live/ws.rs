@@ -53,6 +53,9 @@ pub mod close {
 /// How long a client has to send `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Messages waiting for the socket; a subscription waits when the socket is this far behind.
+const OUT_QUEUE: usize = 16;
+
 /// The socket's read buffer: clients send small messages.
 const READ_BUFFER: usize = 4 * 1024;
 
@@ -210,38 +213,48 @@ fn complete_message(id: &str) -> Message {
     text(&json!({ "id": id, "type": "complete" }))
 }
 
-/// The socket's sending half, shared by the connection and its subscriptions: each writes
-/// its own messages (one task hop fewer per event than a writer task would cost).
-type Sink = Arc<tokio::sync::Mutex<futures::stream::SplitSink<WebSocket, Message>>>;
-
 struct Connection {
     gateway: Arc<Gateway>,
-    sink: Sink,
+    out: mpsc::Sender<Message>,
     kick: Arc<Notify>,
 }
 
 impl Connection {
     async fn open(gateway: Arc<Gateway>, socket: WebSocket, cookie: Option<String>) {
-        let (sink, mut stream) = socket.split();
+        let (mut sink, mut stream) = socket.split();
+        let (out, mut queue) = mpsc::channel::<Message>(OUT_QUEUE);
+        let writer = tokio::spawn(async move {
+            while let Some(message) = queue.recv().await {
+                let last = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || last {
+                    break;
+                }
+            }
+        });
         let connection = Self {
             gateway,
-            sink: Arc::new(tokio::sync::Mutex::new(sink)),
+            out,
             kick: Arc::new(Notify::new()),
         };
         if let Some((credential, identity)) = connection.init(&mut stream, cookie).await {
             connection.serve(&mut stream, credential, identity).await;
         }
-        // Dropping both halves (the subscriptions' tasks are gone) closes the socket.
+        drop(connection);
+        // The writer sends what is queued (the close frame last), then stops; a client that
+        // reads nothing any more is dropped without it.
+        let mut writer = writer;
+        if tokio::time::timeout(SEND_WAIT, &mut writer).await.is_err() {
+            writer.abort();
+        }
     }
 
-    /// Sends a message of the connection's own (not a subscription's); `false` when the
+    /// Queues a message of the connection's own (not a subscription's); `false` when the
     /// client has not made room for it in `SEND_WAIT`, or is gone.
     async fn send(&self, message: Message) -> bool {
-        let sent = tokio::time::timeout(SEND_WAIT, async {
-            self.sink.lock().await.send(message).await
-        })
-        .await;
-        matches!(sent, Ok(Ok(())))
+        matches!(
+            tokio::time::timeout(SEND_WAIT, self.out.send(message)).await,
+            Ok(Ok(()))
+        )
     }
 
     async fn close(&self, code: u16, reason: &str) {
@@ -433,7 +446,7 @@ impl Connection {
                             Subscriber {
                                 gateway: self.gateway.clone(),
                                 identity: identity.clone(),
-                                sink: self.sink.clone(),
+                                out: self.out.clone(),
                                 kick: self.kick.clone(),
                                 id: id.clone(),
                             },
@@ -487,16 +500,14 @@ impl Connection {
 struct Subscriber {
     gateway: Arc<Gateway>,
     identity: Identity,
-    sink: Sink,
+    out: mpsc::Sender<Message>,
     kick: Arc<Notify>,
     id: String,
 }
 
 impl Subscriber {
-    /// Sends one of the subscription's messages, waiting for the client as long as it takes
-    /// (a client that falls behind is let go by the hub, which closes the connection).
     async fn send(&self, message: Message) -> bool {
-        self.sink.lock().await.send(message).await.is_ok()
+        self.out.send(message).await.is_ok()
     }
 
     async fn fail(&self, err: GqlError) {
