@@ -16,8 +16,8 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const web = join(dirname(fileURLToPath(import.meta.url)), "..");
-const HASH_FILE = join(web, "dist", ".source-hash");
+const WEB = join(dirname(fileURLToPath(import.meta.url)), "..");
+const HASH_FILE = join(WEB, "dist", ".source-hash");
 const TOP_FILES = ["package.json", "package-lock.json", "index.html", "vite.config.ts", "tsconfig.json", "codegen.ts"];
 const TREES = ["src", "public"];
 /** Not part of the bundle: tests, test helpers, generated code (made from the listed sources). */
@@ -32,8 +32,8 @@ function walk(dir) {
   });
 }
 
-/** [name in the manifest, absolute path] of every source. */
-export function sources() {
+/** [name in the manifest, absolute path] of every source of the client in `web`. */
+export function sources(web = WEB) {
   const files = TOP_FILES.map((f) => [f, join(web, f)]);
   for (const tree of TREES) {
     for (const path of walk(join(web, tree))) {
@@ -45,8 +45,8 @@ export function sources() {
   return files.sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
-export function manifest() {
-  return sources()
+export function manifest(web = WEB) {
+  return sources(web)
     .map(([name, path]) => {
       const text = readFileSync(path).toString("latin1").replace(/\r\n/g, "\n");
       return `${createHash("sha256").update(Buffer.from(text, "latin1")).digest("hex")}  ${name}\n`;
@@ -54,8 +54,8 @@ export function manifest() {
     .join("");
 }
 
-export function sourceHash() {
-  return createHash("sha256").update(manifest()).digest("hex");
+export function sourceHash(web = WEB) {
+  return createHash("sha256").update(manifest(web)).digest("hex");
 }
 
 function main(arg) {

@@ -33,7 +33,11 @@ export function createCache(): InMemoryCache {
   });
 }
 
-export function createApollo(hooks: ClientHooks): { client: ApolloClient<object>; socket: Client } {
+export function createApollo(
+  hooks: ClientHooks,
+  /** The WebSocket class (tests give a fake); the browser's by default. */
+  webSocketImpl?: unknown,
+): { client: ApolloClient<object>; socket: Client } {
   const http = new HttpLink({ uri: "/graphql", credentials: "same-origin" });
   const socket = createClient({
     url: websocketUrl(window.location),
@@ -41,6 +45,7 @@ export function createApollo(hooks: ClientHooks): { client: ApolloClient<object>
     // The live feed resubscribes itself, with `after`, so nothing is lost in a gap.
     retryAttempts: 0,
     keepAlive: 15_000,
+    webSocketImpl,
     on: {
       connected: () => hooks.onSocket("connected"),
       closed: (event) => {

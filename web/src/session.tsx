@@ -11,7 +11,7 @@ export type Me = NonNullable<MeQuery["me"]>;
 export const EXPIRED_MESSAGE = "Your session has expired. Please sign in again.";
 export const SIGNED_OUT_MESSAGE = "You have signed out.";
 
-interface SessionValue {
+export interface SessionValue {
   /** The signed-in user; null when signed out. */
   me: Me | null;
   /** Why the user is on the sign-in page (expired session, signed out), if there is a reason. */
@@ -22,7 +22,8 @@ interface SessionValue {
   expire(): void;
 }
 
-const SessionContext = createContext<SessionValue | null>(null);
+/** Exported for tests, which render pieces with a fixed session. */
+export const SessionContext = createContext<SessionValue | null>(null);
 
 export function useSession(): SessionValue {
   const value = useContext(SessionContext);
