@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent } from "react";
 import { describeError, type UserError } from "../errors";
 import { CreateTicketsDocument, UsersDocument, type Residency } from "../generated/graphql";
 import { RESIDENCY_LABELS } from "../labels";
-import { ErrorNotice, Field, Notice } from "./common";
+import { ErrorNotice, Field, FormError, Notice } from "./common";
 import { REFRESH_AFTER_CHANGE } from "./RequestOfferForm";
 
 export const MAX_TICKETS = 50;
@@ -91,8 +91,7 @@ export function IssueTicketsForm() {
         </Field>
       </div>
       {faculty.error && <ErrorNotice error={faculty.error} />}
-      {error && !error.field && <ErrorNotice error={error} />}
-      {error?.field && <p className="visually-hidden" role="alert">{error.message}</p>}
+      <FormError error={error} />
       <div className="buttons">
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Issuing…" : "Issue"}

@@ -3,22 +3,15 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { RequestOfferDocument, UsersDocument, type TicketRowFragment } from "../generated/graphql";
-import { ME, renderWith } from "../test/render";
+import { ME, renderWith, ticketRow } from "../test/render";
 import { RequestOfferForm } from "./RequestOfferForm";
 
-const ticket: TicketRowFragment & { __typename: "Ticket" } = {
-  __typename: "Ticket",
-  id: "42",
-  number: 7,
-  cycle: "2027",
-  residency: "DOMESTIC",
+const ticket = ticketRow({
   state: "GRANTED",
   version: 5,
-  updatedAt: "2026-11-01T10:00:00Z",
   owner: { __typename: "User", id: ME.id, name: ME.name } as TicketRowFragment["owner"],
-  applicant: null,
   allowedTransitions: ["OFFER_REQUESTED"],
-};
+});
 const user = (id: string, name: string) => ({ __typename: "User", id, name, email: `${id}@x.edu`, roles: ["FACULTY"], active: true, supports: [] });
 const faculty = {
   request: { query: UsersDocument, variables: { role: "FACULTY" } },

@@ -3,7 +3,7 @@ import { useMutation, useQuery } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
 import { describeError, type UserError } from "../errors";
 import { RequestOfferDocument, UsersDocument, type TicketRowFragment } from "../generated/graphql";
-import { ErrorNotice, Field } from "./common";
+import { ErrorNotice, Field, FormError, Checkboxes } from "./common";
 
 export const REFRESH_AFTER_CHANGE = ["Tickets", "TicketStats", "TicketDetail"];
 
@@ -54,25 +54,16 @@ export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment
           <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />
         </Field>
       </div>
-      <fieldset className="checkboxes">
-        <legend>Other supervisors ({ticket.owner.name} is always one)</legend>
+      <Checkboxes
+        legend={`Other supervisors (${ticket.owner.name} is always one)`}
+        options={others}
+        value={supervisors}
+        onChange={setSupervisors}
+      >
         {faculty.loading && !faculty.data && <span className="muted">Loading faculty…</span>}
         {faculty.error && <ErrorNotice error={faculty.error} />}
-        {others.map((u) => (
-          <label key={u.id}>
-            <input
-              type="checkbox"
-              checked={supervisors.includes(u.id)}
-              onChange={(e) =>
-                setSupervisors((current) => (e.target.checked ? [...current, u.id] : current.filter((s) => s !== u.id)))
-              }
-            />
-            {u.name}
-          </label>
-        ))}
-      </fieldset>
-      {error && !error.field && <ErrorNotice error={error} />}
-      {error?.field && <p className="visually-hidden" role="alert">{error.message}</p>}
+      </Checkboxes>
+      <FormError error={error} />
       <div className="buttons">
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Sending…" : "Send request"}

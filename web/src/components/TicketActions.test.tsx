@@ -2,23 +2,11 @@ import { GraphQLError } from "graphql";
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { CancelTicketDocument, GrantTicketDocument, type TicketRowFragment } from "../generated/graphql";
-import { ME, renderWith, session } from "../test/render";
+import { CancelTicketDocument, GrantTicketDocument } from "../generated/graphql";
+import { ME, renderWith, session, ticketRow } from "../test/render";
 import { TicketActions } from "./TicketActions";
 
-const ticket: TicketRowFragment & { __typename: "Ticket" } = {
-  __typename: "Ticket",
-  id: "42",
-  number: 7,
-  cycle: "2027",
-  residency: "DOMESTIC",
-  state: "INITIAL",
-  version: 3,
-  updatedAt: "2026-11-01T10:00:00Z",
-  owner: { __typename: "User", id: "9", name: "Alan Turing" } as TicketRowFragment["owner"],
-  applicant: null,
-  allowedTransitions: ["GRANTED", "CANCELLED"],
-};
+const ticket = ticketRow();
 const budget = session({ me: { ...ME, id: "2", roles: ["BUDGET_DIRECTOR"] } });
 
 describe("TicketActions", () => {

@@ -6,7 +6,7 @@ import { describeError, type UserError } from "../errors";
 import { CreateUserDocument, UpdateUserDocument, UsersDocument, type Role, type UserFieldsFragment } from "../generated/graphql";
 import { ROLES, ROLE_LABELS } from "../labels";
 import { useMe } from "../session";
-import { ErrorNotice, Field, Loading, Notice } from "./common";
+import { ErrorNotice, Field, FormError, Loading, Notice, Checkboxes } from "./common";
 
 const REFRESH = ["Users"];
 
@@ -54,22 +54,10 @@ export function UserAdmin() {
   );
 }
 
+const ROLE_OPTIONS = ROLES.map((role) => ({ id: role, name: ROLE_LABELS[role] }));
+
 function RoleBoxes({ value, onChange, legend }: { value: Role[]; onChange(roles: Role[]): void; legend: string }) {
-  return (
-    <fieldset className="checkboxes">
-      <legend>{legend}</legend>
-      {ROLES.map((role) => (
-        <label key={role}>
-          <input
-            type="checkbox"
-            checked={value.includes(role)}
-            onChange={(e) => onChange(e.target.checked ? [...value, role] : value.filter((r) => r !== role))}
-          />
-          {ROLE_LABELS[role]}
-        </label>
-      ))}
-    </fieldset>
-  );
+  return <Checkboxes legend={legend} options={ROLE_OPTIONS} value={value} onChange={(ids) => onChange(ids as Role[])} />;
 }
 
 function CreateUserForm({ faculty }: { faculty: UserFieldsFragment[] }) {
@@ -131,22 +119,14 @@ function CreateUserForm({ faculty }: { faculty: UserFieldsFragment[] }) {
       <RoleBoxes legend="Roles" value={roles} onChange={setRoles} />
       {fieldError("roles") && <small className="field-error">{fieldError("roles")}</small>}
       {roles.includes("FSS") && (
-        <fieldset className="checkboxes">
-          <legend>Supports (faculty members this person acts for)</legend>
-          {faculty.map((f) => (
-            <label key={f.id}>
-              <input
-                type="checkbox"
-                checked={supports.includes(f.id)}
-                onChange={(e) => setSupports((s) => (e.target.checked ? [...s, f.id] : s.filter((x) => x !== f.id)))}
-              />
-              {f.name}
-            </label>
-          ))}
-        </fieldset>
+        <Checkboxes
+          legend="Supports (faculty members this person acts for)"
+          options={faculty}
+          value={supports}
+          onChange={setSupports}
+        />
       )}
-      {error && !error.field && <ErrorNotice error={error} />}
-      {error?.field && <p className="visually-hidden" role="alert">{error.message}</p>}
+      <FormError error={error} />
       <div className="buttons">
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Adding…" : "Add user"}

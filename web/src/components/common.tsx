@@ -85,3 +85,51 @@ export function Field({
     </div>
   );
 }
+
+/**
+ * A form's error: an error about one field is shown by that field (and announced here to
+ * screen readers); any other is shown here.
+ */
+export function FormError({ error }: { error: UserError | null }) {
+  if (!error) return null;
+  if (error.field) {
+    return (
+      <p className="visually-hidden" role="alert">
+        {error.message}
+      </p>
+    );
+  }
+  return <ErrorNotice error={error} />;
+}
+
+/** Checkboxes choosing some of `options` (supervisors, the faculty an FSS supports, roles). */
+export function Checkboxes({
+  legend,
+  options,
+  value,
+  onChange,
+  children,
+}: {
+  legend: string;
+  options: readonly { id: string; name: string }[];
+  value: readonly string[];
+  onChange(ids: string[]): void;
+  children?: ReactNode;
+}) {
+  return (
+    <fieldset className="checkboxes">
+      <legend>{legend}</legend>
+      {children}
+      {options.map((option) => (
+        <label key={option.id}>
+          <input
+            type="checkbox"
+            checked={value.includes(option.id)}
+            onChange={(e) => onChange(e.target.checked ? [...value, option.id] : value.filter((id) => id !== option.id))}
+          />
+          {option.name}
+        </label>
+      ))}
+    </fieldset>
+  );
+}

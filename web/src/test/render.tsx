@@ -5,6 +5,7 @@ import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { MemoryRouter } from "react-router-dom";
 import { createCache } from "../apollo";
+import type { TicketRowFragment } from "../generated/graphql";
 import { SessionContext, type Me, type SessionValue } from "../session";
 
 export const ME: Me = { id: "1", name: "Ada Lovelace", email: "ada@example.edu", roles: ["FACULTY"], supports: [] };
@@ -31,4 +32,22 @@ export function renderWith(
       </MemoryRouter>
     </MockedProvider>,
   );
+}
+
+/** A ticket as lists and live events carry it (with the `__typename`s the cache needs). */
+export function ticketRow(overrides: Partial<TicketRowFragment> = {}): TicketRowFragment & { __typename: "Ticket" } {
+  return {
+    __typename: "Ticket",
+    id: "42",
+    number: 7,
+    cycle: "2027",
+    residency: "DOMESTIC",
+    state: "INITIAL",
+    version: 3,
+    updatedAt: "2026-11-01T10:00:00Z",
+    owner: { __typename: "User", id: "9", name: "Alan Turing" } as TicketRowFragment["owner"],
+    applicant: null,
+    allowedTransitions: ["GRANTED", "CANCELLED"],
+    ...overrides,
+  };
 }
