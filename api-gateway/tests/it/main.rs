@@ -10,5 +10,6 @@ mod limits;
 mod processes;
 mod support;
 mod tokens;
+mod web;
 
 pub(crate) use testkit::on_both_databases;
