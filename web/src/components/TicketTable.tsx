@@ -37,18 +37,22 @@ export function TicketTable({
         <tbody>
           {tickets.map((t) => (
             <tr key={t.id} data-ticket={t.number}>
-              <td>
+              <td data-label="Ticket">
                 <Link to={`/tickets/${t.id}`}>#{t.number}</Link>
               </td>
-              <td>
+              <td data-label="State">
                 <StateBadge state={t.state} />
               </td>
-              <td>{t.owner.name}</td>
-              <td>{t.applicant ? `${t.applicant.name} (${t.applicant.applicantNumber})` : <span className="muted">—</span>}</td>
-              <td>{t.cycle}</td>
-              <td>{RESIDENCY_LABELS[t.residency]}</td>
-              <td>{formatDateTime(t.updatedAt)}</td>
-              {actions && <td className="actions">{actions(t)}</td>}
+              <td data-label="Faculty member">{t.owner.name}</td>
+              <td data-label="Applicant">{t.applicant ? `${t.applicant.name} (${t.applicant.applicantNumber})` : <span className="muted">—</span>}</td>
+              <td data-label="Cycle">{t.cycle}</td>
+              <td data-label="Funding">{RESIDENCY_LABELS[t.residency]}</td>
+              <td data-label="Updated">{formatDateTime(t.updatedAt)}</td>
+              {actions && (
+                <td className="actions" data-label="Actions">
+                  {actions(t)}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
