@@ -41,7 +41,12 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     }
     // A missing file (a stale asset name, /favicon.ico) is a 404, never the app's HTML
     // under a script's or image's name.
-    if path.starts_with(ASSETS) || path.rsplit('/').next().is_some_and(|last| last.contains('.')) {
+    if path.starts_with(ASSETS)
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+    {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match Dist::get(INDEX) {

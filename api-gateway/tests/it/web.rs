@@ -20,21 +20,32 @@ async fn the_app_is_served_at_every_page_path_with_its_assets() {
 
     let root = client.get(format!("{}/", app.url)).send().await.unwrap();
     assert_eq!(root.status(), 200);
-    assert_eq!(root.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(
+        root.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
     assert_eq!(root.headers()[header::CACHE_CONTROL], "no-cache");
     let index = root.text().await.unwrap();
     assert!(index.contains(r#"<div id="root"></div>"#), "{index}");
 
     // Deep links (what emails link to) get the same page; the app routes in the browser.
     for path in ["/tickets/1", "/tickets", "/no/such/page"] {
-        let page = client.get(format!("{}{path}", app.url)).send().await.unwrap();
+        let page = client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(page.status(), 200, "{path}");
         assert_eq!(page.text().await.unwrap(), index, "{path}");
     }
 
     for (extension, content_type) in [(".js", "text/javascript"), (".css", "text/css")] {
         let path = asset(&index, extension);
-        let file = client.get(format!("{}{path}", app.url)).send().await.unwrap();
+        let file = client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(file.status(), 200, "{path}");
         assert_eq!(file.headers()[header::CONTENT_TYPE], content_type, "{path}");
         assert_eq!(
@@ -55,7 +66,11 @@ async fn the_app_is_served_at_every_page_path_with_its_assets() {
 
     // A file that is not in the bundle is not answered with the app's HTML.
     for path in ["/assets/index-gone.js", "/favicon.ico", "/.source-hash"] {
-        let missing = client.get(format!("{}{path}", app.url)).send().await.unwrap();
+        let missing = client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(missing.status(), 404, "{path}");
     }
     app.cleanup().await;
