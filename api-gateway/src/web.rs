@@ -37,7 +37,7 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         } else {
             REVALIDATE
         };
-        return file_response(&file, &file.metadata.mimetype().to_owned(), cache, &headers);
+        return file_response(&file, file.metadata.mimetype(), cache, &headers);
     }
     // A missing file (a stale asset name, /favicon.ico) is a 404, never the app's HTML
     // under a script's or image's name.
