@@ -72,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
             "export_service",
             format!("http://127.0.0.1:{}/graphql", exports.port()),
         );
-    let gateway = api_gateway::Application::build_with_db(gateway, conn.clone()).await?;
+    let gateway =
+        api_gateway::Application::build_with_stream(gateway, conn.clone(), stream.clone()).await?;
     let port = gateway.port();
     // Links in emails lead to this process unless PUBLIC_URL says where people reach it.
     if std::env::var_os("PUBLIC_URL").is_none() {

@@ -23,6 +23,12 @@ fn subgraphs() -> Vec<(&'static str, &'static str, String)> {
             api_gateway::schema::sdl(),
         ),
         (
+            "live.graphql",
+            // Never called: the gateway serves these subscriptions itself.
+            "http://127.0.0.1:4000/graphql",
+            api_gateway::live::SDL.to_string(),
+        ),
+        (
             "ticket-service.graphql",
             "http://127.0.0.1:4001/graphql",
             ticket_service::schema::sdl(),

@@ -15,7 +15,7 @@ use hive_router::{
             client_request_details::{
                 JwtRequestDetails, MutableClientRequestDetails, OperationDetails, PathParams,
             },
-            plan::QueryPlanExecutionResult,
+            plan::{CoerceVariablesPayload, QueryPlanExecutionResult},
         },
         headers::response::ResponseHeaderSink,
         plugins::hooks::on_graphql_params::GraphQLParams,
@@ -31,7 +31,7 @@ use hive_router::{
         coerce_variables::coerce_request_variables,
         error::{ClientPipelineError, PipelineError},
         execute_pipeline,
-        normalize::normalize_request_with_cache,
+        normalize::{GraphQLNormalizationPayload, normalize_request_with_cache},
         parser::{ParseResult, parse_operation_with_cache},
         validation::validate_operation_with_cache,
     },
@@ -133,6 +133,48 @@ impl Response {
 const LOAD_POLLS: usize = 500;
 
 type Runner = dyn Fn(Request) -> BoxFuture<'static, Response> + Send + Sync;
+type Preparer = dyn Fn(Request) -> BoxFuture<'static, Result<Prepared, Response>> + Send + Sync;
+
+/// A request that passed every check before planning.
+struct Front {
+    params: GraphQLParams,
+    method: Method,
+    normalized: Arc<GraphQLNormalizationPayload>,
+    variables: CoerceVariablesPayload,
+    operation: OperationType,
+}
+
+/// What `Engine::prepare` made of a request sent to be subscribed to.
+#[derive(Debug)]
+pub enum Prepared {
+    /// A query or mutation: run it once with `Engine::execute`.
+    Single,
+    /// A subscription, checked and taken apart for the gateway to serve.
+    Subscription(Subscription),
+}
+
+/// A subscription operation, taken apart: its one root field with the argument values
+/// resolved, and what a query needs to select the same fields of one result (the gateway
+/// resolves each delivery with such a query: see `live`).
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The operation's name, if it has one.
+    pub name: Option<String>,
+    /// The root field.
+    pub field: String,
+    /// Where its value goes in the response (its alias, or its name).
+    pub response_key: String,
+    /// Its arguments, variables resolved (arguments not given are absent).
+    pub arguments: serde_json::Map<String, serde_json::Value>,
+    /// The field's selection set, printed (`{id kind ticket {number}}`).
+    pub selection: String,
+    /// `@skip`/`@include` on the field, printed (empty when none).
+    pub directives: String,
+    /// The variable definitions the selection set uses, printed (`$a:Int, $b:String`).
+    pub variable_definitions: String,
+    /// The values of those variables.
+    pub variables: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The embedded router with the supergraph it serves.
 ///
@@ -142,6 +184,7 @@ type Runner = dyn Fn(Request) -> BoxFuture<'static, Response> + Send + Sync;
 #[derive(Clone)]
 pub struct Engine {
     run: Arc<Runner>,
+    prepare: Arc<Preparer>,
     // Dropping the last clone stops the engine's background thread.
     _stop: Arc<tokio::sync::oneshot::Sender<()>>,
 }
@@ -281,74 +324,163 @@ impl Engine {
         let _ = std::fs::remove_file(&path);
         let (shared, schema, supergraph) = loaded??;
 
+        // Parse, validate, normalize and the gateway's own checks: everything before a
+        // request is planned, shared by single operations and subscriptions.
+        let front = {
+            let shared = shared.clone();
+            let schema = schema.clone();
+            let supergraph = supergraph.clone();
+            move |mut params: GraphQLParams,
+                  method: Method,
+                  allow_introspection: bool,
+                  authorize: Option<Authorize>|
+                  -> BoxFuture<'static, Result<Front, Response>> {
+                let shared = shared.clone();
+                let schema = schema.clone();
+                let supergraph = supergraph.clone();
+                Box::pin(async move {
+                    let parsed = match parse_operation_with_cache(&shared, &params, &None).await {
+                        Ok(ParseResult::Payload(parsed)) => parsed,
+                        Ok(ParseResult::EarlyResponse(response)) => {
+                            return Err(from_ntex(response, None));
+                        }
+                        Err(err) => return Err(from_pipeline_error(err, None)),
+                    };
+                    let operation = match parsed.operation_type {
+                        OperationKind::Mutation => OperationType::Mutation,
+                        OperationKind::Subscription => OperationType::Subscription,
+                        OperationKind::Query => OperationType::Query,
+                    };
+                    let some = Some(operation);
+                    match validate_operation_with_cache(
+                        &supergraph,
+                        &schema,
+                        &shared,
+                        &parsed,
+                        &None,
+                    )
+                    .await
+                    {
+                        Ok(None) => {}
+                        Ok(Some(response)) => return Err(from_ntex(response, some)),
+                        Err(err) => return Err(from_pipeline_error(err, some)),
+                    }
+                    let normalized = match normalize_request_with_cache(
+                        &supergraph.snapshot,
+                        &supergraph.runtime,
+                        &schema,
+                        &params,
+                        &parsed,
+                    )
+                    .await
+                    {
+                        Ok(normalized) => normalized,
+                        Err(err) => return Err(from_pipeline_error(err, some)),
+                    };
+                    if let Some(authorize) = authorize {
+                        let fields = root_fields(
+                            &normalized.operation_for_plan.selection_set,
+                            normalized.operation_for_introspection.is_some(),
+                        );
+                        if let Err(err) = authorize(&Operation {
+                            kind: operation,
+                            fields,
+                        }) {
+                            return Err(with_operation(Response::error(err), some));
+                        }
+                    }
+                    if let Err(err) = policy(
+                        &normalized.operation_for_plan,
+                        normalized.operation_for_introspection.is_some(),
+                        &params,
+                        &method,
+                        allow_introspection,
+                        limits,
+                    ) {
+                        return Err(with_operation(Response::error(err), some));
+                    }
+                    // Coerced here for both paths: a subscription's bad variables are refused
+                    // when it starts, not at its first event.
+                    let variables = match coerce_request_variables(
+                        &supergraph.snapshot,
+                        &mut params.variables,
+                        &normalized,
+                    ) {
+                        Ok(variables) => variables,
+                        Err(err) => return Err(from_pipeline_error(err, some)),
+                    };
+                    Ok(Front {
+                        params,
+                        method,
+                        normalized,
+                        variables,
+                        operation,
+                    })
+                })
+            }
+        };
+        let front = Arc::new(front);
+        let prepare = {
+            let front = front.clone();
+            move |request: Request| -> BoxFuture<'static, Result<Prepared, Response>> {
+                let front = front.clone();
+                Box::pin(async move {
+                    // Coercion takes the variables out of the request: keep them first.
+                    let variables = json_variables(&request.params);
+                    let Front {
+                        normalized,
+                        operation,
+                        ..
+                    } = front(
+                        request.params,
+                        request.method,
+                        request.allow_introspection,
+                        request.authorize,
+                    )
+                    .await?;
+                    if operation != OperationType::Subscription {
+                        return Ok(Prepared::Single);
+                    }
+                    subscription(&normalized.operation_for_plan, variables)
+                        .map(Prepared::Subscription)
+                        .map_err(|err| with_operation(Response::error(err), Some(operation)))
+                })
+            }
+        };
         let run = move |request: Request| -> BoxFuture<'static, Response> {
             let shared = shared.clone();
             let schema = schema.clone();
             let supergraph = supergraph.clone();
+            let front = front.clone();
             Box::pin(async move {
-                let Request {
-                    mut params,
+                let token = request.token;
+                let Front {
+                    params,
                     method,
-                    token,
-                    allow_introspection,
-                    authorize,
-                } = request;
-                let parsed = match parse_operation_with_cache(&shared, &params, &None).await {
-                    Ok(ParseResult::Payload(parsed)) => parsed,
-                    Ok(ParseResult::EarlyResponse(response)) => return from_ntex(response, None),
-                    Err(err) => return from_pipeline_error(err, None),
-                };
-                let operation = Some(match parsed.operation_type {
-                    OperationKind::Mutation => OperationType::Mutation,
-                    OperationKind::Subscription => OperationType::Subscription,
-                    OperationKind::Query => OperationType::Query,
-                });
-                match validate_operation_with_cache(&supergraph, &schema, &shared, &parsed, &None)
-                    .await
-                {
-                    Ok(None) => {}
-                    Ok(Some(response)) => return from_ntex(response, operation),
-                    Err(err) => return from_pipeline_error(err, operation),
-                }
-                let normalized = match normalize_request_with_cache(
-                    &supergraph.snapshot,
-                    &supergraph.runtime,
-                    &schema,
-                    &params,
-                    &parsed,
+                    normalized,
+                    variables,
+                    operation,
+                } = match front(
+                    request.params,
+                    request.method,
+                    request.allow_introspection,
+                    request.authorize,
                 )
                 .await
                 {
-                    Ok(normalized) => normalized,
-                    Err(err) => return from_pipeline_error(err, operation),
+                    Ok(front) => front,
+                    Err(response) => return response,
                 };
-                if let (Some(authorize), Some(kind)) = (authorize, operation) {
-                    let fields = root_fields(
-                        &normalized.operation_for_plan.selection_set,
-                        normalized.operation_for_introspection.is_some(),
+                if operation == OperationType::Subscription {
+                    // The gateway serves subscriptions itself, over its websocket (`live`).
+                    return with_operation(
+                        Response::error(GqlError::bad_request(
+                            "subscriptions are served over a websocket at /graphql (graphql-transport-ws)",
+                        )),
+                        Some(operation),
                     );
-                    if let Err(err) = authorize(&Operation { kind, fields }) {
-                        return with_operation(Response::error(err), operation);
-                    }
                 }
-                if let Err(err) = policy(
-                    &normalized.operation_for_plan,
-                    normalized.operation_for_introspection.is_some(),
-                    &params,
-                    &method,
-                    allow_introspection,
-                    limits,
-                ) {
-                    return with_operation(Response::error(err), operation);
-                }
-                let variables = match coerce_request_variables(
-                    &supergraph.snapshot,
-                    &mut params.variables,
-                    &normalized,
-                ) {
-                    Ok(variables) => variables,
-                    Err(err) => return from_pipeline_error(err, operation),
-                };
+                let operation = Some(operation);
                 let mut headers = NtexHeaderMap::new();
                 match HeaderValue::from_str(&format!("Bearer {token}")) {
                     Ok(value) => {
@@ -406,6 +538,7 @@ impl Engine {
         };
         Ok(Self {
             run: Arc::new(run),
+            prepare: Arc::new(prepare),
             _stop: Arc::new(stop_tx),
         })
     }
@@ -413,6 +546,13 @@ impl Engine {
     /// Runs one request through the pipeline.
     pub async fn execute(&self, request: Request) -> Response {
         (self.run)(request).await
+    }
+
+    /// Checks a request sent to be subscribed to exactly as `execute` would (parse, validate,
+    /// limits, the caller's checks, variables) without running it, and takes a subscription
+    /// apart for the gateway to serve. `Err` is the response that refuses it.
+    pub async fn prepare(&self, request: Request) -> Result<Prepared, Response> {
+        (self.prepare)(request).await
     }
 }
 
@@ -471,6 +611,129 @@ fn root_fields(
         fields.push("__schema");
     }
     fields
+}
+
+/// Takes a normalized subscription apart (see `Subscription`).
+/// A request's variables as JSON.
+fn json_variables(params: &GraphQLParams) -> serde_json::Map<String, serde_json::Value> {
+    params
+        .variables
+        .iter()
+        .filter_map(|(name, value)| {
+            let text = hive_router::sonic_rs::to_string(value).ok()?;
+            Some((name.clone(), serde_json::from_str(&text).ok()?))
+        })
+        .collect()
+}
+
+fn subscription(
+    operation: &hive_router::query_planner::ast::operation::OperationDefinition,
+    variables: serde_json::Map<String, serde_json::Value>,
+) -> Result<Subscription, GqlError> {
+    use hive_router::query_planner::ast::selection_item::SelectionItem;
+    let mut fields = operation
+        .selection_set
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            SelectionItem::Field(field) if field.name != "__typename" => Some(field),
+            _ => None,
+        });
+    let (Some(field), None) = (fields.next(), fields.next()) else {
+        return Err(GqlError::bad_request(
+            "a subscription selects exactly one root field",
+        ));
+    };
+    let definitions = operation
+        .variable_definitions
+        .as_deref()
+        .unwrap_or_default();
+    let default_of = |name: &str| {
+        definitions
+            .iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.default_value.as_ref())
+            .map(|v| json_value(v, &variables, &|_| None))
+    };
+    let mut arguments = serde_json::Map::new();
+    if let Some(args) = &field.arguments {
+        for (name, value) in args {
+            let resolved = json_value(value, &variables, &default_of);
+            // An unset variable is an argument not given.
+            if !(matches!(
+                value,
+                hive_router::query_planner::ast::value::Value::Variable(_)
+            ) && resolved.is_null())
+            {
+                arguments.insert(name.clone(), resolved);
+            }
+        }
+    }
+    let used = field.selections.variable_usages();
+    let mut kept = Vec::new();
+    let mut values = serde_json::Map::new();
+    let mut directive_vars = Vec::new();
+    let mut directives = String::new();
+    if let Some(var) = &field.skip_if {
+        directives.push_str(&format!(" @skip(if: ${var})"));
+        directive_vars.push(var.clone());
+    }
+    if let Some(var) = &field.include_if {
+        directives.push_str(&format!(" @include(if: ${var})"));
+        directive_vars.push(var.clone());
+    }
+    for definition in definitions {
+        if used.contains(&definition.name) || directive_vars.contains(&definition.name) {
+            kept.push(definition.to_string());
+            if let Some(value) = variables.get(&definition.name) {
+                values.insert(definition.name.clone(), value.clone());
+            }
+        }
+    }
+    Ok(Subscription {
+        name: operation.name.clone(),
+        field: field.name.clone(),
+        response_key: field.alias.clone().unwrap_or_else(|| field.name.clone()),
+        arguments,
+        selection: field.selections.to_string(),
+        directives,
+        variable_definitions: kept.join(", "),
+        variables: values,
+    })
+}
+
+/// A GraphQL value as JSON, variables replaced by their values (or their defaults).
+fn json_value(
+    value: &hive_router::query_planner::ast::value::Value,
+    variables: &serde_json::Map<String, serde_json::Value>,
+    default_of: &dyn Fn(&str) -> Option<serde_json::Value>,
+) -> serde_json::Value {
+    use hive_router::query_planner::ast::value::Value;
+    use serde_json::Value as Json;
+    match value {
+        Value::Variable(name) => variables
+            .get(name)
+            .cloned()
+            .or_else(|| default_of(name))
+            .unwrap_or(Json::Null),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::String(s) | Value::Enum(s) => Json::String(s.clone()),
+        Value::Boolean(b) => Json::Bool(*b),
+        Value::Null => Json::Null,
+        Value::List(items) => Json::Array(
+            items
+                .iter()
+                .map(|v| json_value(v, variables, default_of))
+                .collect(),
+        ),
+        Value::Object(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), json_value(v, variables, default_of)))
+                .collect(),
+        ),
+    }
 }
 
 /// The engine's TLS stack panics without a process-wide rustls provider; install it once.

@@ -102,11 +102,11 @@ fn map_code(code: &str) -> (u16, &str) {
         c if c.starts_with("SUBGRAPH_") || c.starts_with("SUBREQUEST_") => {
             (200, ErrorCode::Unavailable.as_str())
         }
-        "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST" => (400, code),
         c if ErrorCode::ALL.iter().any(|known| known.as_str() == c) => (200, code),
-        // The engine's other client errors (unknown operation name, bad variables...) are
-        // problems with the request as sent.
-        _ => (400, code),
+        // Parse and validation failures (the engine names the rule that failed, such as
+        // `FieldsOnCorrectType`), an unknown operation name, bad variables: the request as
+        // sent is wrong, which the contract calls BAD_USER_INPUT.
+        _ => (400, ErrorCode::BadUserInput.as_str()),
     }
 }
 
@@ -169,6 +169,14 @@ mod tests {
         assert_eq!(out["errors"][0]["message"], UNAVAILABLE_MESSAGE);
         assert_eq!(out["errors"][1]["extensions"]["code"], "NOT_FOUND");
         assert_eq!(out["errors"][1]["message"], "nope");
+        for refused in [
+            "GRAPHQL_PARSE_FAILED",
+            "GRAPHQL_VALIDATION_FAILED",
+            "FieldsOnCorrectType",
+            "BAD_REQUEST",
+        ] {
+            assert_eq!(map_code(refused), (400, "BAD_USER_INPUT"));
+        }
         for limit in [
             "MAX_DEPTH_EXCEEDED",
             "MAX_ALIASES_EXCEEDED",

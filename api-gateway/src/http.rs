@@ -72,6 +72,8 @@ pub struct Gateway {
     /// `DATA_DIR`: finished exports are read from its `exports/` folder (shared with
     /// export-service when they run on different hosts).
     pub data_dir: PathBuf,
+    /// Live updates: subscriptions over the websocket.
+    pub live: Arc<crate::live::Hub>,
     principals: Mutex<HashMap<i64, (Principal, String, Instant)>>,
 }
 
@@ -100,6 +102,7 @@ impl Gateway {
         rate: RateLimits,
         tokens: Arc<ApiTokens>,
         data_dir: PathBuf,
+        live: Arc<crate::live::Hub>,
     ) -> Self {
         Self {
             engine,
@@ -119,6 +122,7 @@ impl Gateway {
             rate,
             tokens,
             data_dir,
+            live,
             principals: Mutex::new(HashMap::new()),
         }
     }
@@ -131,7 +135,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
-        .route("/graphql", post(graphql_post).get(graphql_get))
+        .route("/graphql", post(graphql_post).get(graphql_get_or_upgrade))
         .route("/graphiql", get(graphiql))
         .route("/exports/{file}", get(download))
         .route("/healthz", get(|| async { "ok" }))
@@ -192,7 +196,8 @@ impl From<TokenError> for GqlError {
     }
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session cookie's value, if the request has one.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -241,6 +246,15 @@ impl Gateway {
         let Some(id) = session_cookie(headers) else {
             return Ok(Auth::Anonymous { stale: false });
         };
+        Ok(match self.session_caller(id).await? {
+            Some(caller) => Auth::Session(caller),
+            None => Auth::Anonymous { stale: true },
+        })
+    }
+
+    /// The caller of the live session `id`; `None` when it ended (logout, expiry, or the
+    /// account's deactivation, which ends the session too).
+    pub(crate) async fn session_caller(&self, id: &str) -> Result<Option<Caller>, GqlError> {
         let session = self.sessions.get(id).await.map_err(|err| {
             tracing::error!(%err, "session store");
             GqlError::new(
@@ -250,16 +264,13 @@ impl Gateway {
             )
         })?;
         let Some(session) = session else {
-            return Ok(Auth::Anonymous { stale: true });
+            return Ok(None);
         };
-        match self.caller(session.user_id).await? {
-            Some(caller) => Ok(Auth::Session(caller)),
-            None => {
-                // Deactivated or deleted: the session ends with the account.
-                let _ = self.sessions.delete(id).await;
-                Ok(Auth::Anonymous { stale: true })
-            }
+        let caller = self.caller(session.user_id).await?;
+        if caller.is_none() {
+            let _ = self.sessions.delete(id).await;
         }
+        Ok(caller)
     }
 
     /// The caller behind an `Authorization` value (`Bearer <API token>`); UNAUTHENTICATED
@@ -290,7 +301,9 @@ impl Gateway {
         })
     }
 
-    async fn caller(&self, user_id: i64) -> Result<Option<Caller>, GqlError> {
+    /// The active user `user_id` with a token minted for them (cached for `PRINCIPAL_TTL`);
+    /// `None` for a deactivated or unknown account.
+    pub(crate) async fn caller(&self, user_id: i64) -> Result<Option<Caller>, GqlError> {
         if let Ok(cache) = self.principals.lock()
             && let Some((principal, token, at)) = cache.get(&user_id)
             && at.elapsed() < PRINCIPAL_TTL
@@ -523,9 +536,37 @@ struct GetParams {
     extensions: Option<String>,
 }
 
-async fn graphql_get(
+/// `GET /graphql`: a websocket upgrade for subscriptions (`live::ws`), else a query.
+async fn graphql_get_or_upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let upgrade = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        if let Err(wait) = state.rate.check_address(peer.ip()) {
+            return gql_error(GqlError::rate_limited(wait));
+        }
+        use axum::extract::FromRequestParts;
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state)
+            .await
+        {
+            Ok(ws) => crate::live::ws::upgrade(state.clone(), &parts.headers, ws),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let query = Query::<GetParams>::try_from_uri(&parts.uri);
+    graphql_get(state, peer, parts.headers, query).await
+}
+
+async fn graphql_get(
+    state: AppState,
+    peer: SocketAddr,
     headers: HeaderMap,
     query: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {

@@ -16,6 +16,8 @@ pub mod gql;
 pub mod http;
 /// Root-field and complexity limits.
 pub mod limits;
+/// Live updates: subscriptions over the websocket.
+pub mod live;
 /// Prometheus metrics.
 pub mod metrics;
 /// Request rate limits.
@@ -32,7 +34,7 @@ pub mod web;
 pub use config::Settings;
 
 use anyhow::Context;
-use common::server::Server;
+use common::{server::Server, stream::EventStream};
 use db::sea_orm::DatabaseConnection;
 use std::{net::SocketAddr, sync::Arc};
 
@@ -53,10 +55,24 @@ impl Application {
         Self::build_with_db(settings, db).await
     }
 
-    /// Binds the port and serves over an existing pool (the all-in-one process, tests).
+    /// Binds the port and serves over an existing pool, following the event stream
+    /// `REDIS_URL` names (or one of its own, which only this process writes).
     pub async fn build_with_db(
         settings: Settings,
         db: DatabaseConnection,
+    ) -> anyhow::Result<Server> {
+        let stream = EventStream::connect(&settings.common)
+            .await
+            .context("REDIS_URL: cannot connect")?;
+        Self::build_with_stream(settings, db, stream).await
+    }
+
+    /// Binds the port and serves over an existing pool and event stream (the all-in-one
+    /// process shares its in-process stream between the services).
+    pub async fn build_with_stream(
+        settings: Settings,
+        db: DatabaseConnection,
+        stream: EventStream,
     ) -> anyhow::Result<Server> {
         let redis = match &settings.common.redis_url {
             Some(url) => {
@@ -120,6 +136,7 @@ impl Application {
         )
         .await?;
         let metrics = metrics::Metrics::new().context("metrics registry")?;
+        let live = live::Hub::new(stream, metrics.subscriptions_open.clone());
         let state = http::Gateway::new(
             engine,
             sessions,
@@ -134,8 +151,11 @@ impl Application {
             rate::RateLimits::new(settings.rate_per_address, settings.rate_per_user),
             tokens,
             settings.common.data_dir.clone(),
+            live,
         );
+        let state = Arc::new(state);
+        live::hub::start(&state);
         let addr = SocketAddr::new(settings.common.bind, settings.port);
-        Server::bind(addr, http::router(Arc::new(state))).await
+        Server::bind(addr, http::router(state)).await
     }
 }

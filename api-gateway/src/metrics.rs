@@ -24,6 +24,8 @@ pub struct Metrics {
     pub logins: IntCounterVec,
     /// Subscriptions currently open.
     pub subscriptions_open: IntGauge,
+    /// Live-updates websockets connected now.
+    pub websockets: IntGauge,
     /// Emails (notification rows) by status: QUEUED, SENT, FAILED, SUPPRESSED.
     pub emails: IntGaugeVec,
     /// Work waiting: `outbox` (ticket events not yet on the stream), `exports` (export jobs
@@ -60,6 +62,7 @@ impl Metrics {
             &["outcome"],
         )?;
         let subscriptions_open = IntGauge::new("subscriptions_open", "Subscriptions open now")?;
+        let websockets = IntGauge::new("websockets_open", "Live-updates websockets connected now")?;
         let emails = IntGaugeVec::new(
             Opts::new("emails", "Emails (notification rows) by status"),
             &["status"],
@@ -72,6 +75,7 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(logins.clone()))?;
         registry.register(Box::new(subscriptions_open.clone()))?;
+        registry.register(Box::new(websockets.clone()))?;
         registry.register(Box::new(emails.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         Ok(Self {
@@ -80,6 +84,7 @@ impl Metrics {
             latency,
             logins,
             subscriptions_open,
+            websockets,
             emails,
             queue_depth,
         })

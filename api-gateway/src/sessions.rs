@@ -104,6 +104,11 @@ impl SessionStore {
         )
     }
 
+    /// How long a session lives without use.
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
     /// Opens a session for `user_id` and returns its id (the cookie value).
     pub async fn create(&self, user_id: i64) -> Result<String, StoreError> {
         let mut bytes = [0u8; 32];
@@ -178,6 +183,29 @@ impl SessionStore {
         }
     }
 
+    /// Whether the session with this id is still live, without restarting its idle timer: an
+    /// open live-updates connection is not activity (an unattended browser still signs out).
+    pub async fn peek(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let now = now();
+        match &self.backend {
+            Backend::Memory(map) => {
+                let map = map.lock().map_err(|_| StoreError("poisoned".into()))?;
+                Ok(map
+                    .get(&self.key(id))
+                    .filter(|(session, seen)| self.alive(session, *seen, now))
+                    .map(|(session, _)| *session))
+            }
+            Backend::Redis(manager) => {
+                let mut conn = manager.clone();
+                let value: Option<String> = conn.get(self.key(id)).await?;
+                Ok(value
+                    .as_deref()
+                    .and_then(parse)
+                    .filter(|s| now < s.created.saturating_add(self.absolute.as_secs())))
+            }
+        }
+    }
+
     /// Ends the session (logout). Ending one that does not exist is not an error.
     pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         match &self.backend {
@@ -227,6 +255,19 @@ mod tests {
         assert_eq!(store.get("forged").await.unwrap(), None);
         store.delete(&id).await.unwrap();
         assert_eq!(store.get(&id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn peeking_sees_a_live_session_without_using_it() {
+        let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(600));
+        let id = store.create(7).await.unwrap();
+        assert_eq!(store.peek(&id).await.unwrap().map(|s| s.user_id), Some(7));
+        assert_eq!(store.peek("forged").await.unwrap(), None);
+        store.delete(&id).await.unwrap();
+        assert_eq!(store.peek(&id).await.unwrap(), None);
+        let store = SessionStore::memory(Duration::from_secs(0), Duration::from_secs(600));
+        let id = store.create(7).await.unwrap();
+        assert_eq!(store.peek(&id).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -458,6 +458,50 @@ impl EventStream {
         }
     }
 
+    /// The newest `count` entries of `topic`, oldest first.
+    pub async fn last(&self, topic: &str, count: usize) -> Result<Vec<Entry>, StreamError> {
+        match self {
+            Self::Memory(memory) => {
+                let topics = memory
+                    .topics
+                    .lock()
+                    .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                let Some(topic) = topics.get(topic) else {
+                    return Ok(Vec::new());
+                };
+                let start = topic.entries.len().saturating_sub(count);
+                Ok((start..topic.entries.len())
+                    .filter_map(|i| topic.entry(i))
+                    .collect())
+            }
+            Self::Redis { conn, prefix, .. } => {
+                let mut conn = conn.clone();
+                let reply: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+                    .arg(Self::key(prefix, topic))
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut conn)
+                    .await?;
+                let mut entries: Vec<Entry> =
+                    reply.ids.into_iter().filter_map(redis_entry).collect();
+                entries.reverse();
+                Ok(entries)
+            }
+        }
+    }
+
+    /// A reader that follows `topic` from any point on, waiting for new entries (every
+    /// gateway replica follows the whole stream: no consumer group).
+    pub fn follower(&self, topic: &str) -> Follower {
+        Follower {
+            stream: self.clone(),
+            topic: topic.to_string(),
+            own: None,
+        }
+    }
+
     /// Follows new entries of `topic` as they are appended (in-process only; with Redis,
     /// followers poll `read_after`). A follower that falls `FOLLOW_BUFFER` entries behind
     /// is told it lagged and can catch up with `read_after`.
@@ -474,6 +518,91 @@ impl EventStream {
                 )
             }
             Self::Redis { .. } => None,
+        }
+    }
+}
+
+/// Follows one topic (`EventStream::follower`). With Redis it waits on a connection of its
+/// own, opened on first use and again after an error.
+pub struct Follower {
+    stream: EventStream,
+    topic: String,
+    own: Option<redis::aio::MultiplexedConnection>,
+}
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Follower {
+    /// Up to `count` entries after `after` (from the start when `None`), waiting up to
+    /// `block` for the first when there are none yet.
+    pub async fn next_after(
+        &mut self,
+        after: Option<&str>,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Entry>, StreamError> {
+        let after_id = after.map(parse_id).transpose()?.unwrap_or((0, 0));
+        match &self.stream {
+            EventStream::Memory(memory) => {
+                let deadline = Instant::now() + block;
+                loop {
+                    let appended = memory.appended.notified();
+                    {
+                        let topics = memory
+                            .topics
+                            .lock()
+                            .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                        if let Some(topic) = topics.get(&self.topic) {
+                            let start = topic.first_after(after_id);
+                            let end = topic.entries.len().min(start + count);
+                            if start < end {
+                                return Ok((start..end).filter_map(|i| topic.entry(i)).collect());
+                            }
+                        }
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(Vec::new());
+                    }
+                    let _ = tokio::time::timeout(left, appended).await;
+                }
+            }
+            EventStream::Redis { client, prefix, .. } => {
+                let own = match &mut self.own {
+                    Some(own) => own,
+                    None => self
+                        .own
+                        .insert(client.get_multiplexed_async_connection().await?),
+                };
+                let reply: Result<Option<redis::streams::StreamReadReply>, _> = redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(count)
+                    .arg("BLOCK")
+                    .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
+                    .arg("STREAMS")
+                    .arg(EventStream::key(prefix, &self.topic))
+                    .arg(format_id(after_id))
+                    .query_async(own)
+                    .await;
+                match reply {
+                    Ok(reply) => Ok(reply
+                        .into_iter()
+                        .flat_map(|r| r.keys)
+                        .flat_map(|k| k.ids)
+                        .filter_map(redis_entry)
+                        .collect()),
+                    Err(err) => {
+                        self.own = None;
+                        Err(err.into())
+                    }
+                }
+            }
         }
     }
 }
@@ -506,6 +635,48 @@ mod tests {
 
     fn payloads(entries: &[Entry]) -> Vec<&str> {
         entries.iter().map(|e| e.payload.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_follower_reads_on_from_any_entry_and_waits_for_new_ones() {
+        for stream in streams().await {
+            for i in 0..4 {
+                stream.publish("f", &format!("p{i}")).await.unwrap();
+            }
+            let last = stream.last("f", 2).await.unwrap();
+            assert_eq!(payloads(&last), ["p2", "p3"], "{stream:?}");
+            assert!(stream.last("none", 2).await.unwrap().is_empty());
+            let mut follower = stream.follower("f");
+            let block = Duration::from_millis(1);
+            let all = follower.next_after(None, 10, block).await.unwrap();
+            assert_eq!(payloads(&all), ["p0", "p1", "p2", "p3"], "{stream:?}");
+            let after = follower
+                .next_after(Some(&all[1].id), 1, block)
+                .await
+                .unwrap();
+            assert_eq!(payloads(&after), ["p2"], "{stream:?}");
+            let none = follower
+                .next_after(Some(&all[3].id), 10, block)
+                .await
+                .unwrap();
+            assert!(none.is_empty(), "{stream:?}");
+            // A wait ends with the entry published meanwhile.
+            let publisher = stream.clone();
+            let published = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                publisher.publish("f", "p4").await.unwrap()
+            });
+            let waited = follower
+                .next_after(Some(&all[3].id), 10, Duration::from_secs(10))
+                .await
+                .unwrap();
+            assert_eq!(payloads(&waited), ["p4"], "{stream:?}");
+            assert_eq!(waited[0].id, published.await.unwrap());
+            assert!(matches!(
+                follower.next_after(Some("x"), 1, block).await,
+                Err(StreamError::BadId(_))
+            ));
+        }
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! own transaction, so the change, its `TicketEvent` and its outbox row commit together.
 
 use crate::error::{Result, ServiceError};
-use common::{ApplicantRef, TicketEventKind, TicketEventMessage, TicketState};
+use common::{ApplicantRef, Principal, TicketEventKind, TicketEventMessage, TicketState};
 use db::entity::{applicant, outbox, ticket, ticket_event, ticket_supervisor};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -129,6 +129,20 @@ pub async fn record_about<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
+}
+
+/// The history entry `id` if `caller` may see its ticket.
+pub async fn find_visible<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Principal,
+    id: i64,
+) -> Result<Option<ticket_event::Model>> {
+    let Some(event) = ticket_event::Entity::find_by_id(id).one(conn).await? else {
+        return Ok(None);
+    };
+    Ok(crate::tickets::find_visible(conn, caller, event.ticket_id)
+        .await?
+        .map(|_| event))
 }
 
 /// The first characters of a text, for history details.

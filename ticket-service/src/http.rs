@@ -49,8 +49,15 @@ async fn graphql(
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let request = schema::prepare(request.into_inner(), caller, &state.db);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let request = request.into_inner();
+    // The gateway's subgraph requests name their kind first (`mutation(...){...}`).
+    let mutation = request.query.trim_start().starts_with("mutation");
+    let request = schema::prepare(request, caller, &state.db);
+    let response = state.schema.execute(request).await;
+    if mutation {
+        crate::relay::nudge();
+    }
+    GraphQLResponse::from(response).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -21,6 +21,16 @@ pub const IDLE: Duration = Duration::from_millis(100);
 /// How long a relay's lease lasts without renewal (a dead relay is replaced after this).
 pub const LEASE: Duration = Duration::from_secs(5);
 
+/// Wakes this process's relay at once (after a mutation commits) instead of at its next pass.
+static NUDGE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Tells this process's relay that rows may be waiting: live subscribers then see a change
+/// as soon as it commits, not up to `IDLE` later. A relay in another replica (the lease
+/// holder) still finds the rows at its next pass.
+pub fn nudge() {
+    NUDGE.notify_one();
+}
+
 /// Why a pass stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -181,7 +191,12 @@ pub async fn run(db: DatabaseConnection, stream: EventStream, lease: Option<Leas
             }
         }
         match relay_once(&db, &stream).await {
-            Ok(0) => tokio::time::sleep(IDLE).await,
+            Ok(0) => {
+                tokio::select! {
+                    () = tokio::time::sleep(IDLE) => {}
+                    () = NUDGE.notified() => {}
+                }
+            }
             Ok(_) => {}
             Err(err) => {
                 tracing::warn!(%err, "outbox relay paused");

@@ -7,6 +7,7 @@ mod email;
 mod exports;
 mod graphql;
 mod limits;
+mod live;
 mod processes;
 mod support;
 mod tokens;

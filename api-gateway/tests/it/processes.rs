@@ -355,6 +355,28 @@ async fn separate_processes_on_postgres_and_redis() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // Live updates: a subscriber of the second replica sees a change made through the first
+    // (ticket-service's relay, the stream in Redis, the second gateway's follower).
+    let mut live = crate::live::Ws::signed_in(&urls[1], &cookie).await;
+    live.subscribe("1", crate::live::EVENTS, json!({})).await;
+    crate::live::open_subscriptions(&urls[1], 1).await;
+    let created = gql(
+        &urls[0],
+        &cookie,
+        "mutation($o: ID!) { createTickets(input: {ownerId: $o, residency: DOMESTIC, cycle: \"2028\", count: 1}) { id } }",
+        json!({"o": ids[&Who::FacultyB].to_string()}),
+    )
+    .await;
+    let event = live.event("1").await;
+    assert_eq!(
+        event["data"]["ticketEvents"]["ticket"]["id"], created["data"]["createTickets"][0]["id"],
+        "{event}"
+    );
+    assert_eq!(
+        event["data"]["ticketEvents"]["ticket"]["owner"]["name"],
+        "Bob Faculty"
+    );
+
     // Logging out on the second replica ends the session on the first.
     let out = reqwest::Client::new()
         .post(format!("{}/auth/logout", urls[1]))
@@ -372,6 +394,11 @@ async fn separate_processes_on_postgres_and_redis() {
     .await;
     assert_eq!(after["data"], Value::Null, "{after}");
     assert_eq!(code(&after), Some("UNAUTHENTICATED"), "{after}");
+    assert_eq!(
+        live.closed().await.0,
+        4403,
+        "the session's live updates end with it"
+    );
 
     // Kill the subgraph: its fields are UNAVAILABLE and /readyz names it.
     drop(services.remove(0));

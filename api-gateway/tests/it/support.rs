@@ -71,6 +71,8 @@ pub struct Options {
     /// Run the outbox relay and the email worker (over an in-process stream) with these
     /// settings (`SENDGRID_API_URL`, ...); the outbox folder is the test's own.
     pub mail: Option<HashMap<&'static str, String>>,
+    /// Run ticket-service's outbox relay on the platform's event stream (live updates).
+    pub relay: bool,
 }
 
 /// A running platform.
@@ -91,6 +93,12 @@ pub struct Platform {
     pub export_worker: tokio::task::JoinHandle<()>,
     /// `DATA_DIR` (export files are under `exports/`).
     pub data_dir: std::path::PathBuf,
+    /// The event stream the services share (in Redis with `Options::redis`).
+    pub stream: common::stream::EventStream,
+    /// The outbox relay, when running.
+    pub relay: Option<tokio::task::JoinHandle<()>>,
+    /// The gateway's settings, for starting another replica.
+    pub gateway_settings: api_gateway::Settings,
     database: testkit::TestDatabase,
 }
 
@@ -240,7 +248,7 @@ impl Platform {
         .expect("export-service");
         let export_worker = export_service::Worker::new(
             conn.clone(),
-            stream,
+            stream.clone(),
             data_dir.clone(),
             export_service::config::WorkerSettings::default(),
         )
@@ -267,16 +275,18 @@ impl Platform {
             let common = CommonSettings::from_source(&env).expect("settings");
             let mail =
                 notify_service::MailSettings::from_source(&source, &common).expect("mail settings");
-            let stream = common::stream::EventStream::memory();
-            ticket_service::relay::start(conn.clone(), stream.clone());
-            notify_service::worker::Worker::new(conn.clone(), stream, mail)
+            notify_service::worker::Worker::new(conn.clone(), stream.clone(), mail)
                 .expect("email worker")
                 .start();
         }
+        let relay = (options.relay || options.mail.is_some())
+            .then(|| ticket_service::relay::start(conn.clone(), stream.clone()));
         let export_service = tokio::spawn(exports.run_until_stopped());
-        let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
-            .await
-            .expect("gateway");
+        let gateway_settings = settings.clone();
+        let gateway =
+            api_gateway::Application::build_with_stream(settings, conn.clone(), stream.clone())
+                .await
+                .expect("gateway");
         let url = format!("http://127.0.0.1:{}", gateway.port());
         tokio::spawn(gateway.run_until_stopped());
         Platform {
@@ -289,8 +299,27 @@ impl Platform {
             export_service,
             export_worker,
             data_dir,
+            stream,
+            relay,
+            gateway_settings,
             database,
         }
+    }
+
+    /// Starts another gateway replica over the same database and event stream (a separate
+    /// process as far as its state goes: its own sessions cache, hub and engine); returns its
+    /// base URL.
+    pub async fn another_gateway(&self) -> String {
+        let gateway = api_gateway::Application::build_with_stream(
+            self.gateway_settings.clone(),
+            self.db.clone(),
+            self.stream.clone(),
+        )
+        .await
+        .expect("gateway");
+        let url = format!("http://127.0.0.1:{}", gateway.port());
+        tokio::spawn(gateway.run_until_stopped());
+        url
     }
 
     pub fn id(&self, who: Who) -> i64 {
@@ -352,6 +381,9 @@ impl Platform {
     }
 
     pub async fn cleanup(mut self) {
+        if let Some(relay) = self.relay.take() {
+            relay.abort();
+        }
         self.ticket_service.kill();
         self.notify_service.abort();
         self.export_service.abort();

@@ -1,8 +1,8 @@
-//! `Query`: the reads ticket-service owns, and the federation entity resolvers for `User` and
-//! `Ticket`.
+//! `Query`: the reads ticket-service owns, and the federation entity resolvers for `User`,
+//! `Ticket` and `TicketEvent`.
 
 use super::{caller, db, types::*};
-use crate::{applicants, listing, tickets, users};
+use crate::{applicants, events, listing, tickets, users};
 use async_graphql::{Context, ID, Object, Result};
 
 /// The root of ticket-service's reads.
@@ -109,6 +109,18 @@ impl Query {
         Ok(rows.into_iter().map(Applicant).collect())
     }
 
+    /// One history entry: null unless the caller may see its ticket. The gateway resolves each
+    /// live `ticketEvents` delivery through it, so subscribers get exactly what a query would.
+    async fn ticket_event(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TicketEvent>> {
+        tickets::caller_id(caller(ctx))?;
+        let Some(id) = parse_id(&id) else {
+            return Ok(None);
+        };
+        Ok(events::find_visible(db(ctx), caller(ctx), id)
+            .await?
+            .map(TicketEvent))
+    }
+
     /// Federation: a `User` referenced by another subgraph.
     #[graphql(entity)]
     async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
@@ -133,5 +145,24 @@ impl Query {
         Ok(tickets::find_visible(db(ctx), caller(ctx), id)
             .await?
             .map(Ticket))
+    }
+
+    /// Federation: a `TicketEvent` referenced by another subgraph (the gateway's live
+    /// subscriptions); null unless the caller may see its ticket.
+    #[graphql(entity)]
+    async fn find_ticket_event_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Option<TicketEvent>> {
+        let Some(id) = parse_id(&id) else {
+            return Ok(None);
+        };
+        if caller(ctx).user_id.is_none() {
+            return Ok(None);
+        }
+        Ok(events::find_visible(db(ctx), caller(ctx), id)
+            .await?
+            .map(TicketEvent))
     }
 }

@@ -217,4 +217,46 @@ async fn supervisors_see_but_do_not_act(backend: Backend) {
     app.cleanup().await;
 }
 
-on_both_databases!(every_mutation_as_every_role, supervisors_see_but_do_not_act);
+/// `ticketEvent(id)` (what each live delivery is resolved with) shows an event only to those
+/// who may see its ticket: null for everyone else, as for an id that does not exist.
+async fn a_ticket_event_is_seen_only_with_its_ticket(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.granted_ticket(Who::FacultyA).await;
+    let history = app
+        .gql(
+            Who::FacultyA,
+            "query($t: ID!) { ticket(id: $t) { history { id kind } } }",
+            json!({"t": t}),
+        )
+        .await;
+    let id = ok(&history)["ticket"]["history"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let query =
+        "query($id: ID!) { ticketEvent(id: $id) { id kind toState ticket { id } actor { name } } }";
+    for who in [Who::FacultyA, Who::FssA, Who::Budget, Who::Grad] {
+        let r = app.gql(who, query, json!({"id": id})).await;
+        assert_eq!(ok(&r)["ticketEvent"]["toState"], "GRANTED", "{who:?}: {r}");
+        assert_eq!(ok(&r)["ticketEvent"]["ticket"]["id"], t.as_str());
+    }
+    for who in [Who::FacultyB, Who::FssB] {
+        let r = app.gql(who, query, json!({"id": id})).await;
+        assert_eq!(ok(&r)["ticketEvent"], json!(null), "{who:?}: {r}");
+    }
+    for missing in ["999999", "not-an-id"] {
+        let r = app.gql(Who::Budget, query, json!({"id": missing})).await;
+        assert_eq!(ok(&r)["ticketEvent"], json!(null), "{r}");
+    }
+    let r = app
+        .gql_as(&common::Principal::anonymous(), query, json!({"id": id}))
+        .await;
+    assert_eq!(code(&r), "UNAUTHENTICATED");
+    app.cleanup().await;
+}
+
+on_both_databases!(
+    every_mutation_as_every_role,
+    supervisors_see_but_do_not_act,
+    a_ticket_event_is_seen_only_with_its_ticket
+);

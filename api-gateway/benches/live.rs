@@ -1,0 +1,415 @@
+//! The live-updates benchmark: N websocket subscribers on one gateway process (the release
+//! `api-gateway` binary, on PostgreSQL and Redis, ticket-service and its relay in this
+//! process), a steady stream of mutations through the gateway; reports the gateway's memory,
+//! the events delivered per second, and the mutation-to-client latency (from the event's
+//! commit time to its arrival at each client).
+//!
+//!     cargo bench -p api-gateway --bench live
+//!
+//! Subscribers are spread over 10 graduate-office users (who see every ticket) and 10
+//! faculty members (who see their own); each subscribes to `ticketEvents` with the fields a
+//! dashboard shows, so each event reaches half the subscribers plus its owner's share.
+//!
+//! Settings: BENCH_SUBSCRIBERS (1000,10000), BENCH_RATE (mutations a second, 10),
+//! BENCH_SECONDS (10), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432),
+//! BENCH_REDIS_URL (redis://127.0.0.1:6379).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use biscuit_auth::KeyPair;
+use common::{Role, TokenMinter, config::CommonSettings};
+use db::entity::user;
+use db::sea_orm::{self, ActiveModelTrait, ConnectionTrait, Set};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::{
+    collections::HashMap,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+const SUBSCRIPTION: &str = "subscription { ticketEvents { id kind at fromState toState ticket { id number state owner { name } } actor { name } } }";
+
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in MiB.
+fn memory(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or_default()
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn login(url: &str, email: &str, password: &str) -> String {
+    let login = reqwest::Client::new()
+        .post(format!("{url}/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "{email} signs in");
+    login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn open_subscriptions(url: &str) -> usize {
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tessera_gateway_subscriptions_open "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// One subscriber: connects, subscribes, and records the latency of every event it gets
+/// until `stop`.
+async fn subscriber(
+    url: String,
+    cookie: String,
+    latencies: Arc<Mutex<Vec<u32>>>,
+    connected: Arc<tokio::sync::Semaphore>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let ws_url = format!("{}/graphql", url.replacen("http", "ws", 1));
+    let mut request = ws_url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    request
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(&cookie).unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket");
+    socket
+        .send(Message::text(
+            json!({"type": "connection_init"}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let ack = socket.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    socket
+        .send(Message::text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}).to_string(),
+        ))
+        .await
+        .unwrap();
+    connected.add_permits(1);
+    let mut mine = Vec::new();
+    let mut stop = stop;
+    loop {
+        tokio::select! {
+            message = socket.next() => {
+                let Some(Ok(Message::Text(text))) = message else { break };
+                let arrived = chrono::Utc::now();
+                let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                let at = value["payload"]["data"]["ticketEvents"]["at"].as_str().unwrap_or_else(|| panic!("{value}"));
+                let at = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+                let micros = (arrived - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0);
+                mine.push(u32::try_from(micros.max(0)).unwrap_or(u32::MAX));
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    latencies.lock().unwrap().extend(mine);
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    url: &str,
+    pid: u32,
+    n: usize,
+    office: &[String],
+    faculty: &[(i64, String)],
+    budget: &str,
+    rate: u64,
+    seconds: u64,
+) {
+    let (idle_rss, _) = memory(pid);
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let connected = Arc::new(tokio::sync::Semaphore::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    // Half the subscribers are office users, half faculty members; connect 200 at a time.
+    let gate = Arc::new(tokio::sync::Semaphore::new(200));
+    for i in 0..n {
+        let cookie = if i % 2 == 0 {
+            office[(i / 2) % office.len()].clone()
+        } else {
+            faculty[(i / 2) % faculty.len()].1.clone()
+        };
+        let permit = gate.clone().acquire_owned().await.unwrap();
+        let connected_one = Arc::new(tokio::sync::Semaphore::new(0));
+        tasks.push(tokio::spawn(subscriber(
+            url.to_string(),
+            cookie,
+            latencies.clone(),
+            connected_one.clone(),
+            stop_rx.clone(),
+        )));
+        let connected = connected.clone();
+        tokio::spawn(async move {
+            let _ok = connected_one.acquire().await.unwrap();
+            connected.add_permits(1);
+            drop(permit);
+        });
+    }
+    let _all = connected.acquire_many(n as u32).await.unwrap();
+    while open_subscriptions(url).await < n {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (subscribed_rss, _) = memory(pid);
+    println!(
+        "  {n} subscribers connected in {:.1} s; gateway RSS {:.0} MiB idle, {:.0} MiB with them",
+        started.elapsed().as_secs_f64(),
+        idle_rss,
+        subscribed_rss
+    );
+
+    // The mutations: one ticket for a faculty member at a time, `rate` a second.
+    let client = reqwest::Client::new();
+    let mutations = rate * seconds;
+    let mut expected = 0usize;
+    let subscribers_per_faculty = n.div_ceil(2) / faculty.len().max(1);
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+    let stream_start = Instant::now();
+    let mut peak_rss: f64 = subscribed_rss;
+    for m in 0..mutations {
+        tick.tick().await;
+        let owner = faculty[m as usize % faculty.len()].0;
+        let r: Value = client
+            .post(format!("{url}/graphql"))
+            .header("cookie", budget)
+            .json(&json!({"query": "mutation($o: ID!) { createTickets(input: {ownerId: $o, residency: DOMESTIC, cycle: \"2027\", count: 1}) { id } }", "variables": {"o": owner.to_string()}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(r["errors"].is_null(), "{r}");
+        expected += n / 2 + subscribers_per_faculty;
+        if m % rate == 0 {
+            peak_rss = peak_rss.max(memory(pid).0);
+        }
+    }
+    let streamed = stream_start.elapsed().as_secs_f64();
+    // Let the last deliveries land (they take milliseconds; the margin is generous).
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak_rss = peak_rss.max(memory(pid).0);
+    }
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    let (_, hwm) = memory(pid);
+    let mut all = latencies.lock().unwrap().clone();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map(|v| f64::from(*v) / 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "  {mutations} mutations ({rate}/s) over {streamed:.1} s: {} of ~{expected} deliveries = {:.0} events/s delivered",
+        all.len(),
+        all.len() as f64 / streamed
+    );
+    println!(
+        "  mutation-to-client latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; gateway RSS peak {:.0} MiB (VmHWM {:.0} MiB)",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0),
+        peak_rss,
+        hwm
+    );
+    while open_subscriptions(url).await > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let rate: u64 = env("BENCH_RATE", 10);
+    let seconds: u64 = env("BENCH_SECONDS", 10);
+    let base = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let redis =
+        std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let name = format!("tessera_live_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .expect("PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let url = format!("{base}/{name}");
+    let conn = db::connect(&url).await.unwrap();
+    db::migrate(&conn).await.unwrap();
+    let password = "bench password";
+    let hash = common::password::hash(password).unwrap();
+    let now = db::now();
+    let add = |email: String, role: Role| {
+        let conn = conn.clone();
+        let hash = hash.clone();
+        async move {
+            user::ActiveModel {
+                email: Set(email.clone()),
+                name: Set(email),
+                roles: Set(user::format_roles(&[role])),
+                password_hash: Set(Some(hash)),
+                active: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&conn)
+            .await
+            .unwrap()
+            .id
+        }
+    };
+    add("budget@bench.edu".into(), Role::BudgetDirector).await;
+    let mut office_emails = Vec::new();
+    let mut faculty_ids = Vec::new();
+    for i in 0..10 {
+        let email = format!("office{i}@bench.edu");
+        add(email.clone(), Role::GradOffice).await;
+        office_emails.push(email);
+        let email = format!("faculty{i}@bench.edu");
+        faculty_ids.push((add(email.clone(), Role::Faculty).await, email));
+    }
+
+    let key = KeyPair::new();
+    let key_hex = key.private().to_bytes_hex();
+    let prefix = format!("tessera-live-bench-{}", uuid::Uuid::new_v4().simple());
+    let data = std::env::temp_dir().join(format!("tessera-live-bench-{name}"));
+    let data_s = data.display().to_string();
+    let env_map = HashMap::from([
+        ("DATABASE_URL", url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("DATA_DIR", data_s.as_str()),
+        ("TESSERA_SIGNING_KEY", key_hex.as_str()),
+        ("PORT", "0"),
+    ]);
+    let minter = TokenMinter::new(KeyPair::from(&key.private()));
+    let tickets = ticket_service::Application::build_with_db(
+        ticket_service::Settings {
+            common: CommonSettings::from_source(&env_map).unwrap(),
+            port: 0,
+            verifier: minter.verifier(),
+        },
+        conn.clone(),
+    )
+    .await
+    .unwrap();
+    let ticket_url = format!("http://127.0.0.1:{}/graphql", tickets.port());
+    tokio::spawn(tickets.run_until_stopped());
+
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_api-gateway"))
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("REDIS_URL", &redis)
+        .env("REDIS_KEY_PREFIX", &prefix)
+        .env("DATA_DIR", &data_s)
+        .env("TESSERA_SIGNING_KEY", &key_hex)
+        .env("PORT", port.to_string())
+        .env("TICKET_SERVICE_URL", &ticket_url)
+        .env("RATE_LIMIT_PER_ADDRESS", "0")
+        .env("RATE_LIMIT_PER_USER", "0")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the gateway binary");
+    let pid = child.id();
+    let _gateway = Killed(child);
+    let gateway = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if reqwest::get(format!("{gateway}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the gateway binary did not start");
+
+    let budget = login(&gateway, "budget@bench.edu", password).await;
+    let mut office = Vec::new();
+    for email in &office_emails {
+        office.push(login(&gateway, email, password).await);
+    }
+    let mut faculty = Vec::new();
+    for (id, email) in &faculty_ids {
+        faculty.push((*id, login(&gateway, email, password).await));
+    }
+    println!(
+        "live updates: one gateway process (release), PostgreSQL + Redis, {} cores",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    for n in sizes {
+        println!("N = {n}");
+        run(&gateway, pid, n, &office, &faculty, &budget, rate, seconds).await;
+    }
+    drop(_gateway);
+    conn.close().await.ok();
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await;
+    let _ = std::fs::remove_dir_all(&data);
+}
