@@ -78,3 +78,47 @@ export async function startServer({ env = {}, timeoutMs = 120_000 } = {}) {
     },
   };
 }
+
+/**
+ * A TCP proxy in front of the server, to cut a browser's connections (the websocket too) as a
+ * network drop would: `cut()` closes every open connection and refuses new ones until
+ * `restore()`.
+ */
+export async function startProxy(target) {
+  const { createServer, connect } = await import("node:net");
+  const { hostname, port } = new URL(target);
+  const open = new Set();
+  let refusing = false;
+  const proxy = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(port), hostname);
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      socket.on("error", () => {});
+    }
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise((resolveListen) => proxy.listen(0, "127.0.0.1", resolveListen));
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}`,
+    cut() {
+      refusing = true;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      refusing = false;
+    },
+    /** Stops listening and ends every connection still open (else close waits for them). */
+    close() {
+      const closed = new Promise((r) => proxy.close(r));
+      for (const socket of open) socket.destroy();
+      return closed;
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { REPO, startServer } from "./server.mjs";
+import { REPO, startProxy, startServer } from "./server.mjs";
 
 const SHOTS = join(REPO, "target", "e2e");
 const PASSWORD = "tessera-demo";
@@ -239,6 +239,65 @@ describe("Tessera in a browser", () => {
     await page.getByLabel("Initial password").fill("a long enough password");
     await page.getByRole("button", { name: "Add user" }).click();
     await page.locator(".field-error", { hasText: /^Email: / }).waitFor();
+  });
+
+  test("after a dropped connection the page catches up on what it missed", { skip: !LIVE && "no subscriptions in schema.graphql yet" }, async () => {
+    // Two fresh tickets of Ada's, open in her browser, which reaches the server through a
+    // proxy that can cut her connections (the websocket too) as a network drop would.
+    await budget.goto("/");
+    await budget.getByLabel("Faculty member", { exact: true }).selectOption({ label: PEOPLE.ada.name });
+    await budget.getByLabel("Number of tickets").fill("2");
+    await budget.getByRole("button", { name: "Issue", exact: true }).click();
+    const issued = await budget.getByRole("status").filter({ hasText: "Issued 2 tickets to Ada Lovelace" }).textContent();
+    const [first, second] = issued.match(/#(\d+)–#(\d+)/).slice(1).map(Number);
+    const idOf = async (number) =>
+      (await row(budget, "Issued, waiting to be granted", number).getByRole("link").getAttribute("href")).split("/").pop();
+    const [firstId, secondId] = [await idOf(first), await idOf(second)];
+    const proxy = await startProxy(server.url);
+    try {
+      const page = await (await context({ baseURL: proxy.url })).newPage();
+      const badge = page.locator(".ticket-head .badge");
+
+      // Cut before any event reached the page: there is no `after` to resume from, so the
+      // page reads itself again once back.
+      await signIn(page, PEOPLE.ada, { path: `/tickets/${firstId}` });
+      await badge.filter({ hasText: "Issued" }).waitFor();
+      await page.locator(".live-live").waitFor();
+      proxy.cut();
+      await page.locator(".live-reconnecting").waitFor();
+      await budget.goto(`/tickets/${firstId}`);
+      await budget.getByRole("button", { name: "Grant" }).click();
+      await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
+      assert.equal(await badge.textContent(), "Issued");
+      proxy.restore();
+      await page.locator(".live-live").waitFor({ timeout: 30_000 });
+      await badge.filter({ hasText: "Granted" }).waitFor();
+
+      // An event reaches the page live (the first ticket is cancelled while Ada watches it)...
+      await budget.goto(`/tickets/${firstId}`);
+      await budget.getByRole("button", { name: "Cancel ticket" }).click();
+      await budget.getByLabel("Reason").fill("Funding moved to the second ticket.");
+      await budget.getByRole("button", { name: `Cancel ticket #${first}` }).click();
+      await badge.filter({ hasText: "Cancelled" }).waitFor();
+      // ...then she goes to the second ticket within the app (the feed and its `after` stay).
+      await page.getByRole("link", { name: "Dashboard" }).click();
+      await row(page, "My tickets", second).getByRole("link").click();
+      await badge.filter({ hasText: "Issued" }).waitFor();
+      // A drop now resumes with `after` = the cancellation's id: the server replays the grant
+      // made meanwhile, notice and all.
+      proxy.cut();
+      await page.locator(".live-reconnecting").waitFor();
+      await budget.goto(`/tickets/${secondId}`);
+      await budget.getByRole("button", { name: "Grant" }).click();
+      await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
+      assert.equal(await badge.textContent(), "Issued");
+      proxy.restore();
+      await page.locator(".live-live").waitFor({ timeout: 30_000 });
+      await badge.filter({ hasText: "Granted" }).waitFor();
+      await page.getByRole("status").filter({ hasText: "Bianca Budget just moved this ticket to “Granted”." }).waitFor();
+    } finally {
+      await proxy.close();
+    }
   });
 
   test("a deep link asked for while signed out opens after signing in", async () => {

@@ -11,6 +11,7 @@ function harness(options: { ended?: () => boolean } = {}) {
   const timers: { run: () => void; ms: number; cleared: boolean }[] = [];
   const events: string[] = [];
   const statuses: LiveStatus[] = [];
+  let resyncs = 0;
   const feed = new LiveFeed<Event>({
     subscribe: (after, sink) => {
       const entry = { after, sink, stopped: false };
@@ -21,6 +22,9 @@ function harness(options: { ended?: () => boolean } = {}) {
     },
     onEvent: (e) => events.push(e.id),
     onStatus: (s) => statuses.push(s),
+    onResync: () => {
+      resyncs += 1;
+    },
     sessionEnded: options.ended ?? (() => false),
     delays: [100, 200, 400],
     setTimer: (run, ms) => {
@@ -38,7 +42,7 @@ function harness(options: { ended?: () => boolean } = {}) {
     timer.cleared = true;
     timer.run();
   };
-  return { feed, subscriptions, timers, events, statuses, fire };
+  return { feed, subscriptions, timers, events, statuses, fire, resyncs: () => resyncs };
 }
 
 describe("LiveFeed", () => {
@@ -66,6 +70,33 @@ describe("LiveFeed", () => {
     h.subscriptions[1].sink.complete();
     h.fire();
     expect(h.subscriptions.map((s) => s.after)).toEqual([null, "7", "9"]);
+  });
+
+  it("reconnected before any event arrived, asks for what is on screen to be read again", () => {
+    const h = harness();
+    h.feed.start();
+    h.feed.connected();
+    expect(h.resyncs()).toBe(0);
+    h.subscriptions[0].sink.error(new Error("dropped"));
+    h.fire();
+    h.feed.connected();
+    expect(h.subscriptions[1].after).toBeNull();
+    expect(h.resyncs()).toBe(1);
+    // Once per drop.
+    h.feed.connected();
+    expect(h.resyncs()).toBe(1);
+  });
+
+  it("reconnected with an event seen, resumes after it and leaves the catching up to the server", () => {
+    const h = harness();
+    h.feed.start();
+    h.feed.connected();
+    h.subscriptions[0].sink.next({ id: "4" });
+    h.subscriptions[0].sink.error(new Error("dropped"));
+    h.fire();
+    h.feed.connected();
+    expect(h.subscriptions[1].after).toBe("4");
+    expect(h.resyncs()).toBe(0);
   });
 
   it("drops an event replayed twice around a reconnect", () => {

@@ -18,6 +18,11 @@ export interface LiveFeedOptions<E> {
   subscribe: Subscribe<E>;
   onEvent(event: E): void;
   onStatus?(status: LiveStatus): void;
+  /**
+   * The connection came back after a drop before any event arrived: there is no `after` to
+   * resume from, so whatever is on screen must be read again.
+   */
+  onResync?(): void;
   /** True once the session is over (socket closed with 4403): then nothing resubscribes. */
   sessionEnded(): boolean;
   /** Waits between reconnect attempts, in ms; the last one repeats. */
@@ -36,6 +41,8 @@ export class LiveFeed<E extends { id: string }> {
   private timer: unknown = null;
   private attempt = 0;
   private running = false;
+  /** A drop happened since the last connection. */
+  private dropped = false;
   private readonly delays: readonly number[];
 
   constructor(private readonly options: LiveFeedOptions<E>) {
@@ -68,6 +75,11 @@ export class LiveFeed<E extends { id: string }> {
     if (!this.running) return;
     this.attempt = 0;
     this.options.onStatus?.("live");
+    if (this.dropped) {
+      this.dropped = false;
+      // With an `after` the server replays what was missed; without one, nothing can.
+      if (this.lastId === null) this.options.onResync?.();
+    }
   }
 
   private connect(): void {
@@ -111,6 +123,7 @@ export class LiveFeed<E extends { id: string }> {
       this.options.onStatus?.("ended");
       return;
     }
+    this.dropped = true;
     this.options.onStatus?.("reconnecting");
     const wait = this.delays[Math.min(this.attempt, this.delays.length - 1)];
     this.attempt += 1;

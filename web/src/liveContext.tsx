@@ -76,6 +76,7 @@ export function LiveProvider({ children, signals }: { children: ReactNode; signa
           }, 150);
         }
       },
+      onResync: () => void client.refetchQueries({ include: "active" }),
       onStatus: setStatus,
       sessionEnded: () => signals.sessionEnded,
     });
