@@ -204,6 +204,37 @@ describe("Tessera in a browser", () => {
     await shot(page, "ticket");
   });
 
+  test("the full list filters, sorts and pages", async () => {
+    const page = await (await context()).newPage();
+    await signIn(page, PEOPLE.grad, { path: "/tickets" });
+    const rows = page.locator("section.browser tbody tr");
+    const numbers = async () => (await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.ticket))));
+    await rows.first().waitFor();
+    const firstPage = await numbers();
+    assert.equal(firstPage.length, 25);
+    assert.deepEqual(firstPage, [...firstPage].sort((a, b) => a - b));
+
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.waitForURL(/after=/);
+    await page.locator(`section.browser tr[data-ticket="${firstPage[24] + 1}"]`).waitFor();
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await page.locator(`section.browser tr[data-ticket="${firstPage[0]}"]`).waitFor();
+
+    await page.getByLabel("Sort direction").selectOption("DESC");
+    await page.waitForURL(/dir=DESC/);
+    await page.locator(`section.browser tbody tr:first-child[data-ticket="${ticket.number}"]`).waitFor();
+
+    await page.getByRole("checkbox", { name: "Offer accepted" }).check();
+    await page.waitForURL(/state=OFFER_ACCEPTED/);
+    await page.locator(`section.browser tbody tr:first-child[data-ticket="${ticket.number}"]`).waitFor();
+    const states = await page.locator("section.browser tbody .badge").allTextContents();
+    assert.ok(states.length > 0 && states.every((s) => s === "Offer accepted"), states.join(", "));
+
+    await page.getByLabel("Search").fill("Zora");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.getByRole("status").filter({ hasText: /^1 ticket$/ }).waitFor();
+  });
+
   test("an export of the filtered list downloads as CSV", async () => {
     const page = await (await context()).newPage();
     await signIn(page, PEOPLE.grad, { path: `/tickets?q=${ticket.applicantNumber}` });
