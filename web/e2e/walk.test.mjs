@@ -288,21 +288,25 @@ describe("Tessera in a browser", () => {
     try {
       const page = await (await context({ baseURL: proxy.url })).newPage();
       const badge = page.locator(".ticket-head .badge");
+      /** Cuts Ada's connections, grants the ticket meanwhile, restores them: her page catches up. */
+      const grantWhileCut = async (id) => {
+        proxy.cut();
+        await page.locator(".live-reconnecting").waitFor();
+        await budget.goto(`/tickets/${id}`);
+        await budget.getByRole("button", { name: "Grant" }).click();
+        await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
+        assert.equal(await badge.textContent(), "Issued");
+        proxy.restore();
+        await page.locator(".live-live").waitFor({ timeout: 30_000 });
+        await badge.filter({ hasText: "Granted" }).waitFor();
+      };
 
       // Cut before any event reached the page: there is no `after` to resume from, so the
       // page reads itself again once back.
       await signIn(page, PEOPLE.ada, { path: `/tickets/${firstId}` });
       await badge.filter({ hasText: "Issued" }).waitFor();
       await page.locator(".live-live").waitFor();
-      proxy.cut();
-      await page.locator(".live-reconnecting").waitFor();
-      await budget.goto(`/tickets/${firstId}`);
-      await budget.getByRole("button", { name: "Grant" }).click();
-      await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
-      assert.equal(await badge.textContent(), "Issued");
-      proxy.restore();
-      await page.locator(".live-live").waitFor({ timeout: 30_000 });
-      await badge.filter({ hasText: "Granted" }).waitFor();
+      await grantWhileCut(firstId);
 
       // An event reaches the page live (the first ticket is cancelled while Ada watches it)...
       await budget.goto(`/tickets/${firstId}`);
@@ -316,15 +320,7 @@ describe("Tessera in a browser", () => {
       await badge.filter({ hasText: "Issued" }).waitFor();
       // A drop now resumes with `after` = the cancellation's id: the server replays the grant
       // made meanwhile, notice and all.
-      proxy.cut();
-      await page.locator(".live-reconnecting").waitFor();
-      await budget.goto(`/tickets/${secondId}`);
-      await budget.getByRole("button", { name: "Grant" }).click();
-      await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
-      assert.equal(await badge.textContent(), "Issued");
-      proxy.restore();
-      await page.locator(".live-live").waitFor({ timeout: 30_000 });
-      await badge.filter({ hasText: "Granted" }).waitFor();
+      await grantWhileCut(secondId);
       await page.getByRole("status").filter({ hasText: "Bianca Budget just moved this ticket to “Granted”." }).waitFor();
     } finally {
       await proxy.close();
