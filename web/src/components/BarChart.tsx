@@ -19,7 +19,9 @@ export function BarChart({ title, bars, empty = "Nothing yet." }: { title: strin
         <ul>
           {bars.map((bar) => (
             <li key={bar.key}>
-              <span className="bar-label">{bar.label}</span>
+              <span className="bar-label" title={bar.label}>
+                {bar.label}
+              </span>
               <span className="bar-track" aria-hidden="true">
                 <span className="bar" style={{ width: `${max === 0 ? 0 : (bar.value / max) * 100}%` }} />
               </span>
