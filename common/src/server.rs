@@ -44,8 +44,16 @@ impl Server {
 
     /// Serves until the process is interrupted; handlers can read the peer's address.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        // Small messages (GraphQL answers, live events) go out at once, not held back by
+        // Nagle's algorithm waiting for the peer's delayed acknowledgement.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )

@@ -5,6 +5,7 @@
 use super::{QUEUE, WINDOW};
 use crate::engine;
 use crate::http::Gateway;
+use axum::extract::ws::Utf8Bytes;
 use common::{
     Principal, TicketEventMessage, TicketState,
     export::{self, ExportProgress, PROGRESS_TOPIC},
@@ -79,7 +80,28 @@ pub struct Resolution {
     /// Where the result is in `data` (the subscription field's alias or name).
     pub response_key: String,
     /// Subscribers with the same key get the same answer: they share one resolution.
-    key: Arc<str>,
+    key: GroupKey,
+}
+
+/// What makes subscribers' answers the same (user, query, variables), hashed once.
+#[derive(Debug, Clone)]
+struct GroupKey {
+    text: Arc<str>,
+    hash: u64,
+}
+
+impl PartialEq for GroupKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && (Arc::ptr_eq(&self.text, &other.text) || self.text == other.text)
+    }
+}
+
+impl Eq for GroupKey {}
+
+impl std::hash::Hash for GroupKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 impl Resolution {
@@ -96,20 +118,69 @@ impl Resolution {
             operation_name.as_deref().unwrap_or_default(),
             Value::Object(variables.clone())
         );
+        let hash = {
+            use std::hash::{BuildHasher, RandomState};
+            static STATE: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+            STATE.get_or_init(RandomState::new).hash_one(&key)
+        };
         Self {
             user_id,
             query,
             operation_name,
             variables,
             response_key,
-            key: key.into(),
+            key: GroupKey {
+                text: key.into(),
+                hash,
+            },
         }
     }
 }
 
-/// A delivery's payload once resolved: the `next` message's payload, or `None` when the
-/// subscriber may not see it after all (ticket-service said so) or its account ended.
-pub type Outcome = Shared<BoxFuture<'static, Option<Arc<str>>>>;
+/// One delivery's answer, shared by the subscribers of a group: the `next` message's payload,
+/// and the messages built from it (one per subscription id: clients mostly use the same few).
+#[derive(Debug)]
+pub struct Resolved {
+    body: Arc<str>,
+    frames: Mutex<Vec<(Box<str>, Utf8Bytes)>>,
+}
+
+/// How many distinct subscription ids a shared answer keeps built messages for.
+const FRAMES: usize = 8;
+
+impl Resolved {
+    /// An answer with this payload.
+    pub fn new(body: Arc<str>) -> Self {
+        Self {
+            body,
+            frames: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The `next` message for subscription `id`, built once per id and then shared.
+    pub fn next_message(&self, id: &str) -> Utf8Bytes {
+        let mut frames = self
+            .frames
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, frame)) = frames.iter().find(|(known, _)| &**known == id) {
+            return frame.clone();
+        }
+        let id_json = Value::String(id.to_string());
+        let frame = Utf8Bytes::from(format!(
+            r#"{{"id":{id_json},"type":"next","payload":{}}}"#,
+            self.body
+        ));
+        if frames.len() < FRAMES {
+            frames.push((id.into(), frame.clone()));
+        }
+        frame
+    }
+}
+
+/// A delivery's answer once resolved, or `None` when the subscriber may not see it after all
+/// (ticket-service said so) or its account ended.
+pub type Outcome = Shared<BoxFuture<'static, Option<Arc<Resolved>>>>;
 
 /// One thing to send a subscriber, in order.
 #[derive(Debug)]
@@ -123,7 +194,11 @@ pub struct Delivery {
 /// Resolves one delivery in the background and shares the answer.
 fn resolve(gateway: &Arc<Gateway>, resolution: Arc<Resolution>, id: i64) -> Outcome {
     let gateway = gateway.clone();
-    let task = tokio::spawn(async move { run_resolution(&gateway, &resolution, id).await });
+    let task = tokio::spawn(async move {
+        run_resolution(&gateway, &resolution, id)
+            .await
+            .map(|body| Arc::new(Resolved::new(body)))
+    });
     async move { task.await.ok().flatten() }.boxed().shared()
 }
 
@@ -470,7 +545,7 @@ impl Hub {
         let Some(event) = push(&mut state, entry.id, message) else {
             return;
         };
-        let mut outcomes: HashMap<Arc<str>, Outcome> = HashMap::new();
+        let mut outcomes: HashMap<GroupKey, Outcome> = HashMap::new();
         let mut slow = Vec::new();
         for (id, subscriber) in &state.tickets {
             if !subscriber.wants(&event.message) {
@@ -777,7 +852,7 @@ mod tests {
         let resolved = std::sync::atomic::AtomicUsize::new(0);
         let resolve = |_: Arc<Resolution>, id: i64| -> Outcome {
             resolved.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            futures::future::ready(Some(Arc::<str>::from(id.to_string())))
+            futures::future::ready(Some(Arc::new(Resolved::new(id.to_string().into()))))
                 .boxed()
                 .shared()
         };
@@ -785,9 +860,14 @@ mod tests {
             hub.dispatch_ticket_event(entry(id, 7), resolve);
             for subscription in &mut fast {
                 let delivery = subscription.live.recv().await.unwrap();
+                let resolved = delivery.outcome.await.unwrap();
+                assert_eq!(&*resolved.body, id.to_string().as_str());
+                // One message per subscription id, shared by everyone who uses that id.
+                let a = resolved.next_message("1");
+                assert_eq!(a, resolved.next_message("1"));
                 assert_eq!(
-                    delivery.outcome.await.as_deref(),
-                    Some(id.to_string().as_str())
+                    a.as_str(),
+                    format!(r#"{{"id":"1","type":"next","payload":{id}}}"#)
                 );
             }
         }
