@@ -141,7 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .fallback(get(index))
+        .fallback(get(crate::web::serve))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -852,27 +852,4 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-/// The start page until the web client lands: what is running, and a sign-in form that
-/// leads to GraphiQL.
-const INDEX: &str = include_str!("../static/index.html");
-
-async fn index(State(state): State<AppState>) -> Response {
-    let mode = match state.mode {
-        Mode::Development => "development",
-        Mode::Production => "production",
-    };
-    let subgraphs = state
-        .subgraphs
-        .iter()
-        .map(|s| s.name)
-        .collect::<Vec<_>>()
-        .join(", ");
-    Html(
-        INDEX
-            .replace("{{MODE}}", mode)
-            .replace("{{SUBGRAPHS}}", &subgraphs),
-    )
-    .into_response()
 }

@@ -28,6 +28,8 @@ pub mod schema;
 pub mod sessions;
 /// API tokens: bearer authentication, scopes, revocation, `lastUsedAt`.
 pub mod tokens;
+/// The web client, embedded: `/` and every path no other route takes.
+pub mod web;
 
 pub use config::Settings;
 

@@ -11,5 +11,6 @@ mod live;
 mod processes;
 mod support;
 mod tokens;
+mod web;
 
 pub(crate) use testkit::on_both_databases;

@@ -1,0 +1,77 @@
+// "Request an offer": the applicant (name, number, email) and the other interested faculty.
+import { useMutation, useQuery } from "@apollo/client";
+import { useId, useState, type FormEvent } from "react";
+import { describeError, type UserError } from "../errors";
+import { RequestOfferDocument, UsersDocument, type TicketRowFragment } from "../generated/graphql";
+import { ErrorNotice, Field, FormError, Checkboxes } from "./common";
+
+export const REFRESH_AFTER_CHANGE = ["Tickets", "TicketStats", "TicketDetail"];
+
+export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment; onDone(): void }) {
+  const id = useId();
+  const faculty = useQuery(UsersDocument, { variables: { role: "FACULTY" } });
+  const [requestOffer, { loading }] = useMutation(RequestOfferDocument, { refetchQueries: REFRESH_AFTER_CHANGE });
+  const [name, setName] = useState("");
+  const [number, setNumber] = useState("");
+  const [email, setEmail] = useState("");
+  const [supervisors, setSupervisors] = useState<string[]>([]);
+  const [error, setError] = useState<UserError | null>(null);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      await requestOffer({
+        variables: {
+          input: {
+            ticketId: ticket.id,
+            applicant: { name: name.trim(), applicantNumber: number.trim(), email: email.trim() || null },
+            supervisorIds: supervisors,
+            expectedVersion: ticket.version,
+          },
+        },
+      });
+      onDone();
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
+  const fieldError = (field: string) => (error?.field === field ? error.message : undefined);
+  const others = (faculty.data?.users ?? []).filter((u) => u.id !== ticket.owner.id && u.active);
+
+  return (
+    <form className="panel request-offer" onSubmit={submit} aria-label={`Request an offer on ticket #${ticket.number}`}>
+      <h3>Request an offer on ticket #{ticket.number}</h3>
+      <div className="grid">
+        <Field id={`${id}-name`} label="Applicant name" error={fieldError("name")}>
+          <input id={`${id}-name`} value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />
+        </Field>
+        <Field id={`${id}-number`} label="Applicant number" error={fieldError("applicantNumber")}>
+          <input id={`${id}-number`} value={number} onChange={(e) => setNumber(e.target.value)} required autoComplete="off" />
+        </Field>
+        <Field id={`${id}-email`} label="Applicant email (optional)" error={fieldError("email")}>
+          <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />
+        </Field>
+      </div>
+      <Checkboxes
+        legend={`Other supervisors (${ticket.owner.name} is always one)`}
+        options={others}
+        value={supervisors}
+        onChange={setSupervisors}
+      >
+        {faculty.loading && !faculty.data && <span className="muted">Loading faculty…</span>}
+        {faculty.error && <ErrorNotice error={faculty.error} />}
+      </Checkboxes>
+      <FormError error={error} />
+      <div className="buttons">
+        <button type="submit" className="primary" disabled={loading}>
+          {loading ? "Sending…" : "Send request"}
+        </button>
+        <button type="button" onClick={onDone} disabled={loading}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

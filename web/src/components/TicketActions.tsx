@@ -1,0 +1,146 @@
+// The buttons of a ticket's `allowedTransitions`, and what each needs before it runs: a reason
+// (cancel, decline, withdraw), or the offer form. Every move sends `expectedVersion`, so a
+// change someone else made in between is reported instead of overwritten.
+import { useApolloClient } from "@apollo/client";
+import { useId, useState, type FormEvent } from "react";
+import { describeError, type UserError } from "../errors";
+import {
+  ApproveOfferDocument,
+  CancelTicketDocument,
+  DeclineOfferDocument,
+  GrantTicketDocument,
+  RecordOfferResponseDocument,
+  WithdrawOfferRequestDocument,
+  type TicketRowFragment,
+} from "../generated/graphql";
+import { useMe } from "../session";
+import { ticketActions, type TicketAction } from "../transitions";
+import { ErrorNotice, Field } from "./common";
+import { REFRESH_AFTER_CHANGE, RequestOfferForm } from "./RequestOfferForm";
+
+export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; onMoved?(action: TicketAction): void }) {
+  const me = useMe();
+  const client = useApolloClient();
+  const id = useId();
+  const [open, setOpen] = useState<TicketAction | null>(null);
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<UserError | null>(null);
+  const actions = ticketActions(ticket.state, ticket.allowedTransitions, me, ticket.owner.id);
+
+  if (actions.length === 0) return null;
+
+  const run = async (action: TicketAction, why: string) => {
+    setBusy(true);
+    setError(null);
+    const base = { ticketId: ticket.id, expectedVersion: ticket.version };
+    const options = { refetchQueries: REFRESH_AFTER_CHANGE, awaitRefetchQueries: true };
+    try {
+      switch (action.kind) {
+        case "grant":
+          await client.mutate({ mutation: GrantTicketDocument, variables: base, ...options });
+          break;
+        case "cancel":
+          await client.mutate({ mutation: CancelTicketDocument, variables: { ...base, reason: why }, ...options });
+          break;
+        case "withdraw":
+          await client.mutate({ mutation: WithdrawOfferRequestDocument, variables: { ...base, reason: why || null }, ...options });
+          break;
+        case "approve":
+          await client.mutate({ mutation: ApproveOfferDocument, variables: base, ...options });
+          break;
+        case "decline":
+          await client.mutate({ mutation: DeclineOfferDocument, variables: { ...base, reason: why }, ...options });
+          break;
+        case "accept":
+        case "refuse":
+          await client.mutate({
+            mutation: RecordOfferResponseDocument,
+            variables: { ...base, accepted: action.kind === "accept" },
+            ...options,
+          });
+          break;
+        case "requestOffer":
+          return;
+      }
+      setOpen(null);
+      setReason("");
+      onMoved?.(action);
+    } catch (err) {
+      const described = describeError(err);
+      setError(described);
+      if (described.code === "CONFLICT" || described.code === "INVALID_TRANSITION") {
+        // Show what the ticket is now, so the person can decide again.
+        void client.refetchQueries({ include: REFRESH_AFTER_CHANGE });
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const choose = (action: TicketAction) => {
+    setError(null);
+    if (action.kind === "requestOffer" || action.reason !== "none") {
+      setOpen(action);
+      setReason("");
+    } else {
+      void run(action, "");
+    }
+  };
+
+  const submitReason = (event: FormEvent) => {
+    event.preventDefault();
+    if (open) void run(open, reason.trim());
+  };
+
+  return (
+    <div className="ticket-actions">
+      <div className="buttons" role="group" aria-label={`Actions for ticket #${ticket.number}`}>
+        {actions.map((action) => (
+          <button
+            key={action.kind}
+            type="button"
+            className={action.tone === "normal" ? undefined : action.tone}
+            onClick={() => choose(action)}
+            disabled={busy}
+            aria-expanded={open?.kind === action.kind ? true : undefined}
+          >
+            {action.label}
+          </button>
+        ))}
+      </div>
+      {open?.kind === "requestOffer" && (
+        <RequestOfferForm
+          ticket={ticket}
+          onDone={() => {
+            setOpen(null);
+          }}
+        />
+      )}
+      {open && open.kind !== "requestOffer" && (
+        <form className="panel" onSubmit={submitReason}>
+          <Field id={`${id}-reason`} label={open.reason === "required" ? "Reason" : "Reason (optional)"}>
+            <textarea
+              id={`${id}-reason`}
+              value={reason}
+              onChange={(e) => setReason(e.target.value)}
+              required={open.reason === "required"}
+              rows={2}
+              autoFocus
+            />
+          </Field>
+          <div className="buttons">
+            <button type="submit" className={open.tone === "danger" ? "danger" : "primary"} disabled={busy}>
+              {busy ? "Working…" : `${open.label} #${ticket.number}`}
+            </button>
+            <button type="button" onClick={() => setOpen(null)} disabled={busy}>
+              Back
+            </button>
+          </div>
+        </form>
+      )}
+      {busy && !open && <span className="muted" role="status">Working…</span>}
+      {error && <ErrorNotice error={error} />}
+    </div>
+  );
+}

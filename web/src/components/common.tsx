@@ -1,0 +1,135 @@
+// Small pieces every page uses: the loading state, error messages in words, state badges,
+// a short-lived notice.
+import { useEffect, type ReactNode } from "react";
+import { describeError, type UserError } from "../errors";
+import type { TicketState } from "../generated/graphql";
+import { STATE_LABELS } from "../labels";
+
+export function Loading({ label = "Loading…" }: { label?: string }) {
+  return (
+    <p className="loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      {label}
+    </p>
+  );
+}
+
+/** An error as a sentence; `error` is anything a request ended with, or an already described one. */
+export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  if (!error) return null;
+  const described = isUserError(error) ? error : describeError(error);
+  return (
+    <div className="error" role="alert">
+      <span>{described.message}</span>
+      {onRetry && (
+        <button type="button" className="link" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function isUserError(value: unknown): value is UserError {
+  return typeof value === "object" && value !== null && "message" in value && "code" in value && !(value instanceof Error);
+}
+
+export function StateBadge({ state }: { state: TicketState }) {
+  return <span className={`badge state-${state.toLowerCase()}`}>{STATE_LABELS[state]}</span>;
+}
+
+/** A polite announcement that goes away by itself after `ms`. */
+export function Notice({ children, onDone, ms = 8000 }: { children: ReactNode; onDone(): void; ms?: number }) {
+  useEffect(() => {
+    const timer = setTimeout(onDone, ms);
+    return () => clearTimeout(timer);
+  }, [onDone, ms]);
+  return (
+    <div className="notice" role="status" aria-live="polite">
+      <span>{children}</span>
+      <button type="button" className="link" onClick={onDone} aria-label="Dismiss">
+        ×
+      </button>
+    </div>
+  );
+}
+
+/** A labelled form field; the error (when it is about this field) is tied to the input. */
+export function Field({
+  id,
+  label,
+  error,
+  hint,
+  children,
+}: {
+  id: string;
+  label: string;
+  error?: string;
+  hint?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={error ? "field invalid" : "field"}>
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint && (
+        <small id={`${id}-hint`} className="hint">
+          {hint}
+        </small>
+      )}
+      {error && (
+        <small id={`${id}-error`} className="field-error">
+          {error}
+        </small>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A form's error: an error about one field is shown by that field (and announced here to
+ * screen readers); any other is shown here.
+ */
+export function FormError({ error }: { error: UserError | null }) {
+  if (!error) return null;
+  if (error.field) {
+    return (
+      <p className="visually-hidden" role="alert">
+        {error.message}
+      </p>
+    );
+  }
+  return <ErrorNotice error={error} />;
+}
+
+/** Checkboxes choosing some of `options` (supervisors, the faculty an FSS supports, roles). */
+export function Checkboxes({
+  legend,
+  options,
+  value,
+  onChange,
+  children,
+}: {
+  legend: string;
+  options: readonly { id: string; name: string }[];
+  value: readonly string[];
+  onChange(ids: string[]): void;
+  children?: ReactNode;
+}) {
+  return (
+    <fieldset className="checkboxes">
+      <legend>{legend}</legend>
+      {children}
+      {options.map((option) => (
+        <label key={option.id}>
+          <input
+            type="checkbox"
+            checked={value.includes(option.id)}
+            onChange={(e) => onChange(e.target.checked ? [...value, option.id] : value.filter((id) => id !== option.id))}
+          />
+          {option.name}
+        </label>
+      ))}
+    </fieldset>
+  );
+}

@@ -1,0 +1,75 @@
+// The start page: for each of the user's roles, what that person acts on first.
+import type { Role } from "../generated/graphql";
+import { ROLE_LABELS } from "../labels";
+import { useMe } from "../session";
+import { IssueTicketsForm } from "../components/IssueTicketsForm";
+import { StatsPanel } from "../components/StatsPanel";
+import { TicketBrowser } from "../components/TicketBrowser";
+import { TicketQueue } from "../components/TicketQueue";
+import { TicketActions } from "../components/TicketActions";
+import { UserAdmin } from "../components/UserAdmin";
+
+/** The order dashboards appear in for someone with several roles. */
+export const DASHBOARD_ORDER: readonly Role[] = ["BUDGET_DIRECTOR", "ASSOCIATE_CHAIR", "GRAD_OFFICE", "FACULTY", "FSS", "ADMIN"];
+
+/** The dashboards a user sees: one per role (faculty and their support staff share one). */
+export function dashboardsFor(roles: readonly Role[]): Role[] {
+  const shown = DASHBOARD_ORDER.filter((r) => roles.includes(r));
+  return shown.includes("FACULTY") ? shown.filter((r) => r !== "FSS") : shown;
+}
+
+export function Dashboard() {
+  const me = useMe();
+  const dashboards = dashboardsFor(me.roles);
+  return (
+    <div className="dashboard">
+      <h1>Welcome, {me.name}</h1>
+      {dashboards.length === 0 && <p>Your account has no role yet. Ask an administrator to give you one.</p>}
+      {dashboards.map((role) => (
+        <section key={role} className="role" aria-label={`${ROLE_LABELS[role]} dashboard`} data-dashboard={role}>
+          {dashboards.length > 1 && <h2 className="role-title">{ROLE_LABELS[role]}</h2>}
+          <RoleDashboard role={role} />
+        </section>
+      ))}
+    </div>
+  );
+}
+
+function RoleDashboard({ role }: { role: Role }) {
+  switch (role) {
+    case "BUDGET_DIRECTOR":
+      return (
+        <>
+          <StatsPanel />
+          <div className="two">
+            <IssueTicketsForm />
+            <TicketQueue title="Issued, waiting to be granted" filter={{ states: ["INITIAL"] }} empty="Every issued ticket is granted." />
+          </div>
+        </>
+      );
+    case "FACULTY":
+    case "FSS":
+      return (
+        <>
+          <TicketQueue
+            title={role === "FSS" ? "Tickets of the faculty you support" : "My tickets"}
+            filter={{}}
+            orderBy={{ field: "NUMBER", direction: "ASC" }}
+            empty="No tickets yet. The budget director issues them."
+            first={100}
+          />
+        </>
+      );
+    case "ASSOCIATE_CHAIR":
+      return <TicketQueue title="Offer requests to approve or decline" filter={{ states: ["OFFER_REQUESTED"] }} empty="No requests are waiting." />;
+    case "GRAD_OFFICE":
+      return (
+        <>
+          <TicketQueue title="Offers waiting for the applicant's answer" filter={{ states: ["OFFER_PENDING"] }} empty="No offers are waiting for an answer." />
+          <TicketBrowser title="All tickets" actions={(t) => <TicketActions ticket={t} />} />
+        </>
+      );
+    case "ADMIN":
+      return <UserAdmin />;
+  }
+}
