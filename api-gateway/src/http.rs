@@ -1,5 +1,6 @@
 //! The gateway's routes (HTTP.md): sign-in and sign-out, GraphQL over HTTP (POST and GET),
-//! GraphiQL, export downloads, health, readiness, metrics and the start page.
+//! the live-updates websocket (`live::ws`), GraphiQL, export downloads, health, readiness,
+//! metrics, and the web client (`web`) for every other path.
 
 use crate::auth::{self, Login, LoginError};
 use crate::config::Subgraph;
