@@ -200,14 +200,16 @@ async fn sessions_expire(options: Options) {
     let app = Platform::spawn_with(
         Backend::Sqlite,
         Options {
-            session: Some((Duration::from_secs(1), Duration::from_secs(3600))),
+            // Sessions count whole seconds: a 3 s idle limit ends 2 to 3 s after the last
+            // use, which leaves a loaded machine time for the first check.
+            session: Some((Duration::from_secs(3), Duration::from_secs(3600))),
             ..options
         },
     )
     .await;
     let cookie = raw_session(&app, Who::Budget).await;
     assert!(signed_in_with(&app, &cookie).await);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     // Signed out, and told to forget the cookie.
     let response = reqwest::Client::new()
         .post(format!("{}/graphql", app.url))
@@ -226,14 +228,14 @@ async fn sessions_expire(options: Options) {
     let app = Platform::spawn_with(
         Backend::Sqlite,
         Options {
-            session: Some((Duration::from_secs(3600), Duration::from_secs(2))),
+            session: Some((Duration::from_secs(3600), Duration::from_secs(3))),
             ..Options::default()
         },
     )
     .await;
     let cookie = raw_session(&app, Who::Budget).await;
     assert!(signed_in_with(&app, &cookie).await);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     assert!(!signed_in_with(&app, &cookie).await);
     app.cleanup().await;
 }

@@ -402,7 +402,8 @@ async fn sessions_that_end_close_their_connections(backend: Backend) {
         backend,
         Options {
             relay: true,
-            session: Some((Duration::from_secs(2), Duration::from_secs(3600))),
+            // Whole seconds: the idle session ends 2 to 3 s after its last use.
+            session: Some((Duration::from_secs(3), Duration::from_secs(3600))),
             ..Options::default()
         },
     )
