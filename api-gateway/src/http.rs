@@ -338,6 +338,22 @@ impl Gateway {
         Ok(Some(Caller { principal, token }))
     }
 
+    /// The engine check of an API token's scopes (and of any block its holder added), run on
+    /// every operation the token sends.
+    pub(crate) fn scopes(&self, bearer: &Arc<Bearer>) -> engine::Authorize {
+        let tokens = self.tokens.clone();
+        let bearer = bearer.clone();
+        Box::new(move |operation: &engine::Operation<'_>| {
+            tokens.authorize(&bearer, operation).map_err(GqlError::from)
+        })
+    }
+
+    /// Whether `principal` may introspect the schema: administrators, and anyone signed in
+    /// during development.
+    pub(crate) fn may_introspect(&self, principal: &Principal) -> bool {
+        self.mode == Mode::Development || principal.has_role(Role::Admin)
+    }
+
     fn mint(&self, principal: &Principal) -> Result<String, GqlError> {
         self.minter.mint(principal).map_err(|err| {
             tracing::error!(%err, "minting a token");
@@ -618,15 +634,7 @@ async fn run(
     };
     let (caller, authorize) = match &auth {
         Auth::Session(caller) => (Some(caller), None),
-        Auth::Token(TokenCaller { caller, bearer }) => {
-            let tokens = state.tokens.clone();
-            let bearer = bearer.clone();
-            let authorize: engine::Authorize =
-                Box::new(move |operation: &engine::Operation<'_>| {
-                    tokens.authorize(&bearer, operation).map_err(GqlError::from)
-                });
-            (Some(caller), Some(authorize))
-        }
+        Auth::Token(TokenCaller { caller, bearer }) => (Some(caller), Some(state.scopes(bearer))),
         Auth::Anonymous { .. } => (None, None),
     };
     let (token, allow_introspection) = match caller {
@@ -636,8 +644,10 @@ async fn run(
             {
                 return gql_error(GqlError::rate_limited(wait));
             }
-            let allowed = state.mode == Mode::Development || caller.principal.has_role(Role::Admin);
-            (caller.token.clone(), allowed)
+            (
+                caller.token.clone(),
+                state.may_introspect(&caller.principal),
+            )
         }
         None => match state.mint(&Principal::anonymous()) {
             Ok(token) => (token, false),

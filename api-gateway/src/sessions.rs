@@ -97,11 +97,7 @@ impl SessionStore {
 
     /// The store key of session `id`: a hash, so the store never holds a usable cookie.
     fn key(&self, id: &str) -> String {
-        format!(
-            "{}:session:{}",
-            self.prefix,
-            hex::encode(Sha256::digest(id.as_bytes()))
-        )
+        format!("{}:session:{}", self.prefix, hash(id))
     }
 
     /// How long a session lives without use.
@@ -233,6 +229,11 @@ impl SessionStore {
             }
         }
     }
+}
+
+/// The SHA-256 of a session id, in hex: how the store, and logout announcements, name it.
+pub fn hash(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
 }
 
 fn parse(value: &str) -> Option<Session> {

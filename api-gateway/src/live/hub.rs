@@ -166,11 +166,7 @@ impl Resolved {
         if let Some((_, frame)) = frames.iter().find(|(known, _)| &**known == id) {
             return frame.clone();
         }
-        let id_json = Value::String(id.to_string());
-        let frame = Utf8Bytes::from(format!(
-            r#"{{"id":{id_json},"type":"next","payload":{}}}"#,
-            self.body
-        ));
+        let frame = super::ws::next_text(id, &self.body);
         if frames.len() < FRAMES {
             frames.push((id.into(), frame.clone()));
         }
@@ -603,10 +599,9 @@ impl Hub {
     }
 }
 
-/// How a session is named when its end is announced: the SHA-256 of its id, in hex.
+/// How a session is named when its end is announced: the hash its store keys it by.
 pub fn session_tag(session_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(session_id.as_bytes()))
+    crate::sessions::hash(session_id)
 }
 
 fn ended_channel(prefix: &str) -> String {

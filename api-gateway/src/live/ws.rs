@@ -19,7 +19,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use common::{ErrorCode, ExportStatus, Role, TicketState, config::Mode, export};
+use common::{ErrorCode, ExportStatus, TicketState, export};
 use db::sea_orm::EntityTrait;
 use futures::{SinkExt, StreamExt};
 use hive_router::{executor::plugins::hooks::on_graphql_params::GraphQLParams, http::Method};
@@ -202,11 +202,16 @@ fn error_message(id: &str, errors: &[GqlError]) -> Message {
     )
 }
 
-fn next_message(id: &str, payload: &str) -> Message {
+/// The text of a `next` message: `payload` is a response body, already JSON.
+pub(super) fn next_text(id: &str, payload: &str) -> Utf8Bytes {
     let id = Value::String(id.to_string());
-    Message::Text(Utf8Bytes::from(format!(
+    Utf8Bytes::from(format!(
         r#"{{"id":{id},"type":"next","payload":{payload}}}"#
-    )))
+    ))
+}
+
+fn next_message(id: &str, payload: &str) -> Message {
+    Message::Text(next_text(id, payload))
 }
 
 fn complete_message(id: &str) -> Message {
@@ -515,22 +520,16 @@ impl Subscriber {
     }
 
     fn request(&self, params: GraphQLParams) -> engine::Request {
-        let principal = &self.identity.caller.principal;
-        let authorize = self.identity.bearer.clone().map(|bearer| {
-            let tokens = self.gateway.tokens.clone();
-            let authorize: engine::Authorize =
-                Box::new(move |operation: &engine::Operation<'_>| {
-                    tokens.authorize(&bearer, operation).map_err(GqlError::from)
-                });
-            authorize
-        });
         engine::Request {
             params,
             method: Method::POST,
             token: self.identity.caller.token.clone(),
-            allow_introspection: self.gateway.mode == Mode::Development
-                || principal.has_role(Role::Admin),
-            authorize,
+            allow_introspection: self.gateway.may_introspect(&self.identity.caller.principal),
+            authorize: self
+                .identity
+                .bearer
+                .as_ref()
+                .map(|bearer| self.gateway.scopes(bearer)),
         }
     }
 
