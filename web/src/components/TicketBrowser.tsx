@@ -18,15 +18,30 @@ const SORT_LABELS: Record<TicketOrderField, string> = {
   OWNER_NAME: "Faculty member",
 };
 
+/**
+ * The list's view as kept in the URL, with a change shown at once. The router applies URL
+ * changes in a transition, so without this a controlled checkbox or select would flick back
+ * to its old value until that transition commits (long enough to see on a busy machine).
+ */
+function useUrlView(): [ListView, (next: ListView) => void] {
+  const [params, setParams] = useSearchParams();
+  const current = params.toString();
+  const [pending, setPending] = useState<{ from: string; view: ListView } | null>(null);
+  const view = pending !== null && pending.from === current ? pending.view : viewFromParams(params);
+  const go = (next: ListView) => {
+    setPending({ from: current, view: next });
+    setParams(paramsFromView(next));
+  };
+  return [view, go];
+}
+
 export function TicketBrowser({ actions, title = "All tickets" }: { actions?: (t: TicketRowFragment) => ReactNode; title?: string }) {
   const id = useId();
-  const [params, setParams] = useSearchParams();
-  const view = viewFromParams(params);
+  const [view, go] = useUrlView();
   const [search, setSearch] = useState(view.search);
   const { data, loading, error, refetch } = useQuery(TicketsDocument, {
     variables: { filter: filterOf(view), orderBy: orderOf(view), ...pageOf(view) },
   });
-  const go = (next: ListView) => setParams(paramsFromView(next));
   const connection = data?.tickets;
 
   const submitSearch = (event: FormEvent) => {
