@@ -1,18 +1,21 @@
 //! The gateway benchmark, side by side in one run: the same ticket queries
 //! (a) straight to ticket-service with a gateway-minted token,
-//! (b) through our gateway with a session cookie (session lookup, token minting, the
-//!     embedded engine's planning and execution),
+//! (b) through our gateway with a session cookie (session lookup, the caller's token, our
+//!     limits, the embedded engine's planning and execution),
 //! (c) through the stock Hive Router binary on the same supergraph, without sessions (it adds
 //!     a fixed token to every subgraph call), when `HIVE_ROUTER_BIN` names one.
 //!
 //!     cargo install hive-router --version =0.2.19 --features graphiql --root /var/tmp/hive-router-stock
 //!     HIVE_ROUTER_BIN=/var/tmp/hive-router-stock/bin/hive_router cargo bench -p api-gateway --bench gateway
 //!
-//! With `GATEWAY_BIN=target/release/api-gateway` (after `cargo build --release -p api-gateway`)
-//! our gateway runs as its own process, as the stock router does.
+//! Both routers run as their own release processes; ticket-service, notify-service and the
+//! client share this one. On a small machine every piece shares the same cores, so the targets
+//! take turns in short rounds (a, b, c, a, b, c, ...) and each row reports the median round's
+//! requests per second and the percentiles of all its rounds' latencies: a burst of other work
+//! on the machine then lands on every target alike.
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
-//! BENCH_SECONDS (10), BENCH_CONCURRENCY (8).
+//! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (5), BENCH_CONCURRENCY (8).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use biscuit_auth::KeyPair;
@@ -120,50 +123,84 @@ async fn call(
     }
 }
 
+/// One target's rounds for one query.
+#[derive(Default)]
 struct Measured {
-    rps: f64,
-    p50: Duration,
-    p99: Duration,
+    /// Requests per second of each round.
+    rounds: Vec<f64>,
+    /// Every request's latency, over all rounds.
+    latencies: Vec<Duration>,
 }
 
-async fn measure(
+impl Measured {
+    /// The median round's requests per second.
+    fn rps(&self) -> f64 {
+        let mut rounds = self.rounds.clone();
+        rounds.sort_by(f64::total_cmp);
+        rounds[rounds.len() / 2]
+    }
+
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.latencies.sort_unstable();
+        let last = self.latencies.len() - 1;
+        self.latencies[((self.latencies.len() as f64 * p) as usize).min(last)]
+    }
+}
+
+async fn warm_up(
+    client: &reqwest::Client,
     target: &Target,
     query: &str,
     expect: Expect,
     tickets: i64,
-    seconds: u64,
-    clients: usize,
-) -> Measured {
-    let client = reqwest::Client::new();
+) {
     for _ in 0..50 {
-        call(&client, target, query, expect, tickets).await;
+        call(client, target, query, expect, tickets).await;
     }
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+}
+
+/// What each round sends.
+struct Load {
+    query: &'static str,
+    expect: Expect,
+    tickets: i64,
+    clients: usize,
+    duration: Duration,
+}
+
+/// `load.clients` concurrent callers for `load.duration`; adds the round to `into`.
+async fn round(client: &reqwest::Client, target: &Target, load: &Load, into: &mut Measured) {
+    let Load {
+        query,
+        expect,
+        tickets,
+        clients,
+        duration,
+    } = *load;
+    let started = Instant::now();
+    let deadline = started + duration;
     let workers: Vec<_> = (0..clients)
         .map(|_| {
-            let (client, target, query) = (client.clone(), target.clone(), query.to_string());
+            let (client, target) = (client.clone(), target.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    call(&client, &target, &query, expect, tickets).await;
+                    call(&client, &target, query, expect, tickets).await;
                     latencies.push(t.elapsed());
                 }
                 latencies
             })
         })
         .collect();
-    let mut latencies = Vec::new();
+    let mut count = 0;
     for w in workers {
-        latencies.extend(w.await.unwrap());
+        let latencies = w.await.unwrap();
+        count += latencies.len();
+        into.latencies.extend(latencies);
     }
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    Measured {
-        rps: latencies.len() as f64 / seconds as f64,
-        p50: pct(0.50),
-        p99: pct(0.99),
-    }
+    into.rounds
+        .push(count as f64 / started.elapsed().as_secs_f64());
 }
 
 #[tokio::main]
@@ -173,6 +210,7 @@ async fn main() {
     let tickets: i64 = env("BENCH_TICKETS", 10_000);
     let seconds: u64 = env("BENCH_SECONDS", 10);
     let clients: usize = env("BENCH_CONCURRENCY", 8);
+    let rounds: u32 = env("BENCH_ROUNDS", 5).max(1);
     let name = format!("tessera_gw_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(format!("{base}/postgres"))
         .await
@@ -233,56 +271,38 @@ async fn main() {
     let notify_url = format!("http://127.0.0.1:{}/graphql", notify_app.port());
     tokio::spawn(tickets_app.run_until_stopped());
     tokio::spawn(notify_app.run_until_stopped());
-    let settings = api_gateway::Settings::from_source(&env_map)
-        .unwrap()
-        .with_subgraph_url("ticket_service", ticket_url.clone())
-        .with_subgraph_url("notify_service", notify_url.clone());
-    // With GATEWAY_BIN (the release `api-gateway` binary) our gateway runs as its own process,
-    // like the stock router; otherwise in this process, sharing the bench client's runtime.
-    let mut _own_process = None;
-    let gateway_url = match std::env::var("GATEWAY_BIN") {
-        Ok(bin) => {
-            let port = free_port();
-            let child = Command::new(&bin)
-                .env_clear()
-                .env("DATABASE_URL", &url)
-                .env("DATA_DIR", &data_s)
-                .env("TESSERA_SIGNING_KEY", &key_hex)
-                .env("PORT", port.to_string())
-                .env("TICKET_SERVICE_URL", &ticket_url)
-                .env("NOTIFY_SERVICE_URL", &notify_url)
-                .env("RATE_LIMIT_PER_ADDRESS", "0")
-                .env("RATE_LIMIT_PER_USER", "0")
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start the gateway binary");
-            _own_process = Some(Killed(child));
-            let url = format!("http://127.0.0.1:{port}");
-            let mut up = false;
-            for _ in 0..100 {
-                if reqwest::get(format!("{url}/healthz"))
-                    .await
-                    .is_ok_and(|r| r.status() == 200)
-                {
-                    up = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            assert!(up, "the gateway binary did not start");
-            url
+    // Our gateway as its own release process (built with this bench), like the stock router.
+    let port = free_port();
+    let _gateway = Killed(
+        Command::new(env!("CARGO_BIN_EXE_api-gateway"))
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .env("DATA_DIR", &data_s)
+            .env("TESSERA_SIGNING_KEY", &key_hex)
+            .env("PORT", port.to_string())
+            .env("TICKET_SERVICE_URL", &ticket_url)
+            .env("NOTIFY_SERVICE_URL", &notify_url)
+            .env("RATE_LIMIT_PER_ADDRESS", "0")
+            .env("RATE_LIMIT_PER_USER", "0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the gateway binary"),
+    );
+    let gateway_url = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{gateway_url}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
         }
-        Err(_) => {
-            let gateway = api_gateway::Application::build_with_db(settings, conn.clone())
-                .await
-                .unwrap();
-            let url = format!("http://127.0.0.1:{}", gateway.port());
-            tokio::spawn(gateway.run_until_stopped());
-            url
-        }
-    };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the gateway binary did not start");
 
     let login = reqwest::Client::new()
         .post(format!("{gateway_url}/auth/login"))
@@ -309,11 +329,7 @@ async fn main() {
             header: ("authorization", format!("Bearer {token}")),
         },
         Target {
-            name: if std::env::var("GATEWAY_BIN").is_ok() {
-                "(b) our gateway (own process), session cookie"
-            } else {
-                "(b) our gateway, session cookie"
-            },
+            name: "(b) our gateway, session cookie",
             url: format!("{gateway_url}/graphql"),
             header: ("cookie", cookie),
         },
@@ -370,26 +386,42 @@ async fn main() {
     }
 
     println!();
-    println!("PostgreSQL, {tickets} tickets, {clients} clients, {seconds} s per row");
-    println!("| query | target | requests/s | p50 | p99 | vs (a) | vs (c) |");
+    println!(
+        "PostgreSQL, {tickets} tickets, {clients} clients, {seconds} s per target and query in {rounds} rounds"
+    );
+    println!("| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) |");
     println!("|---|---|---|---|---|---|---|");
+    let client = reqwest::Client::new();
+    let slice = Duration::from_secs(seconds) / rounds;
     for (label, query, expect) in QUERIES {
-        let mut results = Vec::new();
         for target in &targets {
-            results.push(measure(target, query, expect, tickets, seconds, clients).await);
+            warm_up(&client, target, query, expect, tickets).await;
         }
-        for (target, m) in targets.iter().zip(&results) {
-            let vs = |other: Option<&Measured>| {
-                other.map_or("-".to_string(), |o| format!("{:.2}x", m.rps / o.rps))
-            };
+        let load = Load {
+            query,
+            expect,
+            tickets,
+            clients,
+            duration: slice,
+        };
+        let mut results: Vec<Measured> = targets.iter().map(|_| Measured::default()).collect();
+        for _ in 0..rounds {
+            for (target, into) in targets.iter().zip(&mut results) {
+                round(&client, target, &load, into).await;
+            }
+        }
+        let rps: Vec<f64> = results.iter().map(Measured::rps).collect();
+        for ((target, m), own) in targets.iter().zip(&mut results).zip(&rps) {
+            let vs =
+                |other: Option<&f64>| other.map_or("-".to_string(), |o| format!("{:.2}x", own / o));
+            let (p50, p99) = (m.percentile(0.50), m.percentile(0.99));
             println!(
-                "| {label} | {} | {:.0} | {:.2} ms | {:.2} ms | {} | {} |",
+                "| {label} | {} | {own:.0} | {:.2} ms | {:.2} ms | {} | {} |",
                 target.name,
-                m.rps,
-                m.p50.as_secs_f64() * 1000.0,
-                m.p99.as_secs_f64() * 1000.0,
-                vs(results.first()),
-                vs(results.get(2)),
+                p50.as_secs_f64() * 1000.0,
+                p99.as_secs_f64() * 1000.0,
+                vs(rps.first()),
+                vs(rps.get(2)),
             );
         }
     }
