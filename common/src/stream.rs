@@ -15,6 +15,13 @@ use tokio::sync::{Notify, broadcast};
 /// How many entries the in-process log keeps per topic (Redis keeps them with `MAXLEN ~`).
 pub const MAX_LEN: usize = 100_000;
 
+/// A consumer of a group that held nothing and read nothing for this long is gone (a live
+/// worker reads at least every few seconds) and is forgotten.
+pub const FORGET_CONSUMERS_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// How often workers look for such consumers.
+const TIDY_EVERY: Duration = Duration::from_secs(10 * 60);
+
 /// How many live entries a slow follower may fall behind before it misses some.
 const FOLLOW_BUFFER: usize = 4096;
 
@@ -458,6 +465,73 @@ impl EventStream {
         }
     }
 
+    /// Removes the consumers of `group` that hold nothing pending and have not read for
+    /// `min_idle`, and says how many. Consumers are named per process, so without this every
+    /// worker that ever ran would stay listed in the Redis group. The check and the removal
+    /// are one script, so an entry handed to a consumer in between is never dropped; a
+    /// consumer removed while still alive is created again by its next read. The in-process
+    /// stream keeps no consumers beyond their pending entries: nothing to remove.
+    pub async fn forget_idle_consumers(
+        &self,
+        topic: &str,
+        group: &str,
+        min_idle: Duration,
+    ) -> Result<usize, StreamError> {
+        const FORGET: &str = r"
+            local removed = 0
+            for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+                local fields = {}
+                for i = 1, #consumer, 2 do fields[consumer[i]] = consumer[i + 1] end
+                if fields['pending'] == 0 and fields['idle'] >= tonumber(ARGV[2]) then
+                    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], fields['name'])
+                    removed = removed + 1
+                end
+            end
+            return removed";
+        match self {
+            Self::Memory(_) => Ok(0),
+            Self::Redis { conn, prefix, .. } => {
+                let mut conn = conn.clone();
+                let removed: Result<usize, redis::RedisError> = redis::Script::new(FORGET)
+                    .key(Self::key(prefix, topic))
+                    .arg(group)
+                    .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
+                    .invoke_async(&mut conn)
+                    .await;
+                match removed {
+                    Ok(removed) => Ok(removed),
+                    // No group (or no topic) yet: no consumers either.
+                    Err(err)
+                        if err.code() == Some("NOGROUP")
+                            || (err.code() == Some("ERR")
+                                && err.detail().is_some_and(|d| d.starts_with("no such key"))) =>
+                    {
+                        Ok(0)
+                    }
+                    Err(err) => Err(err.into()),
+                }
+            }
+        }
+    }
+
+    /// Forever: every `TIDY_EVERY`, forgets the consumers of `group` idle for
+    /// `FORGET_CONSUMERS_AFTER` (see `forget_idle_consumers`). Workers run it beside their loop.
+    pub async fn tidy_consumers_forever(self, topic: &'static str, group: &'static str) {
+        loop {
+            tokio::time::sleep(TIDY_EVERY).await;
+            match self
+                .forget_idle_consumers(topic, group, FORGET_CONSUMERS_AFTER)
+                .await
+            {
+                Ok(0) => {}
+                Ok(removed) => {
+                    tracing::info!(removed, topic, group, "forgot idle stream consumers")
+                }
+                Err(err) => tracing::warn!(%err, topic, group, "could not tidy stream consumers"),
+            }
+        }
+    }
+
     /// The newest `count` entries of `topic`, oldest first.
     pub async fn last(&self, topic: &str, count: usize) -> Result<Vec<Entry>, StreamError> {
         match self {
@@ -676,6 +750,56 @@ mod tests {
                 follower.next_after(Some("x"), 1, block).await,
                 Err(StreamError::BadId(_))
             ));
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_consumers_holding_nothing_are_forgotten() {
+        for stream in streams().await {
+            let idle = Duration::from_millis(50);
+            let block = Duration::from_millis(1);
+            // No topic, then no group: nothing to forget, and no error.
+            assert_eq!(
+                stream.forget_idle_consumers("f", "g", idle).await.unwrap(),
+                0
+            );
+            stream.publish("f", "p0").await.unwrap();
+            assert_eq!(
+                stream.forget_idle_consumers("f", "g", idle).await.unwrap(),
+                0
+            );
+            stream.publish("f", "p1").await.unwrap();
+            // `gone` handled p0; `holder` keeps p1 pending.
+            let done = stream.read_group("f", "g", "gone", 1, block).await.unwrap();
+            assert_eq!(payloads(&done), ["p0"], "{stream:?}");
+            stream.ack("f", "g", &[done[0].id.clone()]).await.unwrap();
+            let held = stream
+                .read_group("f", "g", "holder", 1, block)
+                .await
+                .unwrap();
+            assert_eq!(payloads(&held), ["p1"], "{stream:?}");
+            tokio::time::sleep(idle * 2).await;
+            // Not idle for long enough: kept.
+            stream.publish("f", "p2").await.unwrap();
+            let fresh = stream
+                .read_group("f", "g", "fresh", 1, block)
+                .await
+                .unwrap();
+            stream.ack("f", "g", &[fresh[0].id.clone()]).await.unwrap();
+            let removed = stream.forget_idle_consumers("f", "g", idle).await.unwrap();
+            // Only Redis lists consumers; the in-process stream has none to forget.
+            let expected = usize::from(matches!(stream, EventStream::Redis { .. }));
+            assert_eq!(removed, expected, "{stream:?}");
+            // The holder's entry is still pending: another consumer can take it over.
+            let claimed = stream
+                .claim_stale("f", "g", "heir", idle, 10)
+                .await
+                .unwrap();
+            assert_eq!(payloads(&claimed), ["p1"], "{stream:?}");
+            // A forgotten consumer that was alive after all just reads on.
+            stream.publish("f", "p3").await.unwrap();
+            let read = stream.read_group("f", "g", "gone", 1, block).await.unwrap();
+            assert_eq!(payloads(&read), ["p3"], "{stream:?}");
         }
     }
 

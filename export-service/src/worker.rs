@@ -132,6 +132,11 @@ impl Worker {
         let mut background = JoinSet::new();
         background.spawn(self.clone().expire_forever());
         background.spawn(self.clone().recover_forever());
+        background.spawn(
+            self.stream
+                .clone()
+                .tidy_consumers_forever(JOBS_TOPIC, JOBS_GROUP),
+        );
         let mut running = JoinSet::new();
         loop {
             while running.try_join_next().is_some() {}

@@ -160,6 +160,14 @@ impl Worker {
                 tokio::spawn(write_loop(self.inner.db.clone(), queue.clone()));
             }
         }
+        // Stopped with this loop (the set is dropped with it).
+        let mut background = tokio::task::JoinSet::new();
+        background.spawn(
+            self.inner
+                .stream
+                .clone()
+                .tidy_consumers_forever(TICKET_EVENTS, GROUP),
+        );
         let claim_every = (self.inner.settings.claim_idle / 2).max(Duration::from_millis(100));
         let mut last_claim: Option<tokio::time::Instant> = None;
         loop {
