@@ -10,6 +10,9 @@ use common::{
 };
 use std::net::{IpAddr, Ipv4Addr};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();

@@ -15,8 +15,14 @@
 //! on the machine then lands on every target alike.
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
-//! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (5), BENCH_CONCURRENCY (8).
+//! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (5), BENCH_CONCURRENCY (8),
+//! BENCH_ROUTER_WORKERS (worker threads of both routers: `TOKIO_WORKER_THREADS` for ours,
+//! `http.workers` for the stock one; each one's default, a thread per core, when unset).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// The subgraphs hosted here run on the allocator their own binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use biscuit_auth::KeyPair;
 use common::{Principal, Role, TokenMinter, config::CommonSettings};
@@ -211,6 +217,11 @@ async fn main() {
     let seconds: u64 = env("BENCH_SECONDS", 10);
     let clients: usize = env("BENCH_CONCURRENCY", 8);
     let rounds: u32 = env("BENCH_ROUNDS", 5).max(1);
+    // Worker threads of both routers; each router's own default (one per core) when unset.
+    let workers: Option<usize> = std::env::var("BENCH_ROUTER_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0);
     let name = format!("tessera_gw_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(format!("{base}/postgres"))
         .await
@@ -285,6 +296,7 @@ async fn main() {
             .env("RATE_LIMIT_PER_ADDRESS", "0")
             .env("RATE_LIMIT_PER_USER", "0")
             .env("RUST_LOG", "warn")
+            .envs(workers.map(|n| ("TOKIO_WORKER_THREADS", n.to_string())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -345,8 +357,9 @@ async fn main() {
             std::fs::write(
                 &config,
                 format!(
-                    "supergraph:\n  source: file\n  path: {}\nhttp:\n  host: 127.0.0.1\n  port: {port}\nlog:\n  level: error\nheaders:\n  all:\n    request:\n      - insert:\n          name: authorization\n          value: \"Bearer {token}\"\noverride_subgraph_urls:\n  subgraphs:\n    ticket_service:\n      url: {ticket_url}\n    notify_service:\n      url: {notify_url}\n",
-                    supergraph.display()
+                    "supergraph:\n  source: file\n  path: {}\nhttp:\n  host: 127.0.0.1\n  port: {port}\n{}log:\n  level: error\nheaders:\n  all:\n    request:\n      - insert:\n          name: authorization\n          value: \"Bearer {token}\"\noverride_subgraph_urls:\n  subgraphs:\n    ticket_service:\n      url: {ticket_url}\n    notify_service:\n      url: {notify_url}\n",
+                    supergraph.display(),
+                    workers.map_or(String::new(), |n| format!("  workers: {n}\n")),
                 ),
             )
             .unwrap();
@@ -387,7 +400,8 @@ async fn main() {
 
     println!();
     println!(
-        "PostgreSQL, {tickets} tickets, {clients} clients, {seconds} s per target and query in {rounds} rounds"
+        "PostgreSQL, {tickets} tickets, {clients} clients, {seconds} s per target and query in {rounds} rounds, router worker threads: {}",
+        workers.map_or("each router's default".to_string(), |n| n.to_string())
     );
     println!("| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) |");
     println!("|---|---|---|---|---|---|---|");

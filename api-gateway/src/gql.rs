@@ -119,7 +119,7 @@ pub fn error_body(errors: &[GqlError]) -> Vec<u8> {
 /// Rewrites the engine's own error codes in an executed response to the contract's. Bodies
 /// without errors (the common case) are returned untouched, without parsing.
 pub fn rewrite_engine_codes(body: Vec<u8>) -> Vec<u8> {
-    if !contains(&body, b"\"errors\"") {
+    if memchr::memmem::find(&body, b"\"errors\"").is_none() {
         return body;
     }
     let Ok(mut value) = serde_json::from_slice::<Value>(&body) else {
@@ -151,10 +151,6 @@ pub fn rewrite_engine_codes(body: Vec<u8>) -> Vec<u8> {
     } else {
         body
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]

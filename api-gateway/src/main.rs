@@ -1,5 +1,8 @@
 //! api-gateway as its own process: reads the environment and serves the public endpoint.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();

@@ -1,6 +1,9 @@
 //! notify-service as its own process: reads the environment, starts the email worker and
 //! serves the subgraph.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();

@@ -1,5 +1,8 @@
 //! ticket-service as its own process: reads the environment and serves the subgraph.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();
