@@ -17,10 +17,6 @@
 //! BENCH_REDIS_URL (redis://127.0.0.1:6379).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// The subgraphs hosted here run on the allocator their own binaries use.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use biscuit_auth::KeyPair;
 use common::{Role, TokenMinter, config::CommonSettings};
 use db::entity::user;
