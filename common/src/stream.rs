@@ -15,8 +15,9 @@ use tokio::sync::{Notify, broadcast};
 /// How many entries the in-process log keeps per topic (Redis keeps them with `MAXLEN ~`).
 pub const MAX_LEN: usize = 100_000;
 
-/// A consumer of a group that held nothing and read nothing for this long is gone (a live
-/// worker reads at least every few seconds) and is forgotten.
+/// A consumer of a group that holds nothing and was handed nothing for this long is
+/// forgotten: most likely its process is gone, and if it was only quiet, its next read
+/// creates it again.
 pub const FORGET_CONSUMERS_AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// How often workers look for such consumers.
