@@ -18,7 +18,8 @@ use biscuit_auth::{
     builder_ext::BuilderExt,
     macros::{check, fact, rule},
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// Who is calling, as the gateway vouched for it.
@@ -172,7 +173,9 @@ impl TokenMinter {
                 builder = builder.fact(fact!("supports({faculty})", faculty = *faculty))?;
             }
         }
+        // The expiry as a fact too, so a verifier can keep the token's answer until then.
         builder
+            .fact(fact!("expires({expires})", expires = expires))?
             .check_expiration_date(expires)
             .build(&self.key)?
             .to_base64()
@@ -279,7 +282,14 @@ impl ApiToken {
 #[derive(Clone)]
 pub struct TokenVerifier {
     key: PublicKey,
+    /// Tokens already verified, with their caller, until they expire (see `verify`). Shared
+    /// by the clones of a verifier.
+    verified: Arc<Mutex<HashMap<String, (Principal, SystemTime)>>>,
 }
+
+/// How many verified tokens a verifier keeps: the gateway reuses one token per caller for a
+/// few seconds, so this covers thousands of active callers.
+const VERIFIED_KEPT: usize = 10_000;
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -292,7 +302,10 @@ impl std::fmt::Debug for TokenVerifier {
 impl TokenVerifier {
     /// A verifier trusting `key`.
     pub fn new(key: PublicKey) -> Self {
-        Self { key }
+        Self {
+            key,
+            verified: Arc::default(),
+        }
     }
 
     /// Datalog run limits. biscuit's default time budget (1 ms) is shorter than a thread can be
@@ -307,8 +320,46 @@ impl TokenVerifier {
 
     /// Checks the signature and every check in the token (expiry, and any restriction a
     /// holder appended), then reads the caller out of the authority block.
+    ///
+    /// The gateway sends the same token for a caller's requests for a few seconds, so a token
+    /// that passed is remembered, by its exact text, until the expiry its authority block
+    /// states: the same string is then answered without the signature check and the Datalog
+    /// run. A token with appended blocks is never remembered (their checks may end it sooner),
+    /// nor is a signed-out caller's.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let biscuit = Biscuit::from_base64(token.trim(), self.key).map_err(AuthError::Invalid)?;
+        let token = token.trim();
+        let now = SystemTime::now();
+        if let Ok(verified) = self.verified.lock()
+            && let Some((principal, until)) = verified.get(token)
+            && now <= *until
+        {
+            return Ok(principal.clone());
+        }
+        let (principal, until) = self.verify_fully(token)?;
+        if let Some(until) = until
+            && let Ok(mut verified) = self.verified.lock()
+        {
+            if verified.len() >= VERIFIED_KEPT {
+                verified.retain(|_, (_, until)| now <= *until);
+                if verified.len() >= VERIFIED_KEPT {
+                    verified.clear();
+                }
+            }
+            verified.insert(token.to_string(), (principal.clone(), until));
+        }
+        Ok(principal)
+    }
+
+    /// How many verified tokens are remembered.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.verified.lock().map(|v| v.len()).unwrap_or_default()
+    }
+
+    /// `verify` without the memory: the caller, and until when the answer holds if the token
+    /// may be remembered.
+    fn verify_fully(&self, token: &str) -> Result<(Principal, Option<SystemTime>), AuthError> {
+        let biscuit = Biscuit::from_base64(token, self.key).map_err(AuthError::Invalid)?;
         let mut authorizer = AuthorizerBuilder::new()
             .time()
             .code(SUBGRAPH_POLICIES)
@@ -321,8 +372,16 @@ impl TokenVerifier {
         let users: Vec<(i64,)> = authorizer
             .query(rule!("u($id) <- user($id)"))
             .map_err(|e| AuthError::Malformed(e.to_string()))?;
+        let expiries: Vec<(SystemTime,)> = authorizer
+            .query(rule!("e($t) <- expires($t)"))
+            .map_err(|e| AuthError::Malformed(e.to_string()))?;
+        let until = match expiries.as_slice() {
+            [(until,)] if biscuit.block_count() == 1 => Some(*until),
+            _ => None,
+        };
         let user_id = match users.as_slice() {
-            [] => return Ok(Principal::anonymous()),
+            // Not remembered: the gateway mints one per signed-out request.
+            [] => return Ok((Principal::anonymous(), None)),
             [(id,)] => *id,
             _ => return Err(AuthError::Malformed("more than one user".into())),
         };
@@ -342,7 +401,7 @@ impl TokenVerifier {
             .map_err(|e| AuthError::Malformed(e.to_string()))?;
         let mut supports: Vec<i64> = supports.into_iter().map(|(f,)| f).collect();
         supports.sort_unstable();
-        Ok(Principal::user(user_id, roles, supports))
+        Ok((Principal::user(user_id, roles, supports), until))
     }
 
     /// Reads an API token: our signature, `token("api")` and one `user` in its authority
@@ -407,6 +466,76 @@ mod tests {
             m.verifier().verify(&token),
             Err(AuthError::Refused(_))
         ));
+    }
+
+    #[test]
+    fn verified_tokens_are_remembered_until_they_expire() {
+        let m = minter();
+        let verifier = m.verifier();
+        let p = Principal::user(7, vec![Role::GradOffice], vec![]);
+        let expires = SystemTime::now() + Duration::from_secs(2);
+        let token = m.mint_expiring(&p, expires).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap(), p);
+        assert_eq!(verifier.remembered(), 1);
+        // A clone (each request handler holds one) shares what was verified.
+        assert_eq!(verifier.clone().verify(&format!(" {token} ")).unwrap(), p);
+        assert_eq!(verifier.remembered(), 1);
+        // Only the exact text is remembered: a changed token is checked in full.
+        let middle = token.len() / 2;
+        let flipped = if &token[middle..=middle] == "A" {
+            "B"
+        } else {
+            "A"
+        };
+        let tampered = format!("{}{flipped}{}", &token[..middle], &token[middle + 1..]);
+        assert!(verifier.verify(&tampered).is_err());
+        // Past its expiry the remembered answer no longer holds.
+        while SystemTime::now() <= expires + Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(matches!(
+            verifier.verify(&token),
+            Err(AuthError::Refused(_))
+        ));
+    }
+
+    #[test]
+    fn signed_out_and_attenuated_tokens_are_not_remembered() {
+        let m = minter();
+        let verifier = m.verifier();
+        let anonymous = m.mint(&Principal::anonymous()).unwrap();
+        assert_eq!(verifier.verify(&anonymous).unwrap(), Principal::anonymous());
+        assert_eq!(verifier.remembered(), 0);
+        // A block appended by a holder may end the token sooner than its authority says.
+        let p = Principal::user(1, vec![Role::Faculty], vec![]);
+        let token = m.mint(&p).unwrap();
+        let soon = SystemTime::now() + Duration::from_secs(60);
+        let narrowed = Biscuit::from_base64(&token, m.key.public())
+            .unwrap()
+            .append(biscuit_auth::macros::block!(
+                "check if time($t), $t <= {soon};",
+                soon = soon
+            ))
+            .unwrap()
+            .to_base64()
+            .unwrap();
+        assert_eq!(verifier.verify(&narrowed).unwrap(), p);
+        assert_eq!(verifier.remembered(), 0);
+        // Tokens minted before the expiry became a fact carry none: checked every time.
+        let old = Biscuit::builder()
+            .fact(fact!("user(1)"))
+            .unwrap()
+            .fact(fact!(r#"role("FACULTY")"#))
+            .unwrap()
+            .check_expiration_date(soon)
+            .build(&m.key)
+            .unwrap()
+            .to_base64()
+            .unwrap();
+        assert_eq!(verifier.verify(&old).unwrap(), p);
+        assert_eq!(verifier.remembered(), 0);
+        assert_eq!(verifier.verify(&token).unwrap(), p);
+        assert_eq!(verifier.remembered(), 1);
     }
 
     #[test]
