@@ -24,15 +24,17 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod support;
 use biscuit_auth::KeyPair;
 use common::{Principal, Role, TokenMinter, config::CommonSettings};
 use db::sea_orm::{self, ConnectionTrait};
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
+use support::{Killed, env, free_port};
 
 /// What a query returns, to check every answer.
 #[derive(Clone, Copy)]
@@ -64,36 +66,12 @@ const QUERIES: [(&str, &str, Expect); 3] = [
     ),
 ];
 
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// How one target is called.
 #[derive(Clone)]
 struct Target {
     name: &'static str,
     url: String,
     header: (&'static str, String),
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 async fn call(
@@ -303,18 +281,7 @@ async fn main() {
             .expect("start the gateway binary"),
     );
     let gateway_url = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(format!("{gateway_url}/healthz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the gateway binary did not start");
+    support::wait_for_health(&gateway_url, 100).await;
 
     let login = reqwest::Client::new()
         .post(format!("{gateway_url}/auth/login"))

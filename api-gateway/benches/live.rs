@@ -17,6 +17,7 @@
 //! BENCH_REDIS_URL (redis://127.0.0.1:6379).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
 use biscuit_auth::KeyPair;
 use common::{Role, TokenMinter, config::CommonSettings};
 use db::entity::user;
@@ -25,37 +26,14 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+use support::{Killed, env, free_port};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 const SUBSCRIPTION: &str = "subscription { ticketEvents { id kind at fromState toState ticket { id number state owner { name } } actor { name } } }";
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `VmRSS` and `VmHWM` (peak) of a process, in MiB.
 fn memory(pid: u32) -> (f64, f64) {
@@ -387,18 +365,7 @@ async fn main() {
     let pid = child.id();
     let _gateway = Killed(child);
     let gateway = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..200 {
-        if reqwest::get(format!("{gateway}/healthz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the gateway binary did not start");
+    support::wait_for_health(&gateway, 200).await;
 
     let budget = login(&gateway, "budget@bench.edu", password).await;
     let mut office = Vec::new();
