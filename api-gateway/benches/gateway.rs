@@ -12,12 +12,14 @@
 //! client share this one. On a small machine every piece shares the same cores, so the targets
 //! take turns in short rounds (a, b, c, a, b, c, ...) and each row reports the median round's
 //! requests per second and the percentiles of all its rounds' latencies: a burst of other work
-//! on the machine then lands on every target alike.
+//! on the machine then lands on every target alike. For the two routers it also reports the
+//! CPU time their process used per request, which other work on the machine does not move.
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
 //! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (5), BENCH_CONCURRENCY (8),
 //! BENCH_ROUTER_WORKERS (worker threads of both routers: `TOKIO_WORKER_THREADS` for ours,
-//! `http.workers` for the stock one; each one's default, a thread per core, when unset).
+//! `http.workers` for the stock one; each one's default, a thread per core, when unset),
+//! BENCH_QUERIES (which queries, by number: `3` or `1,3`; all three when unset).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // The subgraphs hosted here run on the allocator their own binaries use.
@@ -72,6 +74,23 @@ struct Target {
     name: &'static str,
     url: String,
     header: (&'static str, String),
+    /// The router's own process, whose CPU time each round measures (none for (a), which
+    /// runs in this process).
+    pid: Option<u32>,
+}
+
+/// The CPU time all threads of process `pid` have used so far (Linux: the scheduler's own
+/// nanosecond count in `/proc/<pid>/task/*/schedstat`); zero where that cannot be read.
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 async fn call(
@@ -114,6 +133,8 @@ struct Measured {
     rounds: Vec<f64>,
     /// Every request's latency, over all rounds.
     latencies: Vec<Duration>,
+    /// The router process's CPU time over all rounds.
+    cpu: Duration,
 }
 
 impl Measured {
@@ -122,6 +143,11 @@ impl Measured {
         let mut rounds = self.rounds.clone();
         rounds.sort_by(f64::total_cmp);
         rounds[rounds.len() / 2]
+    }
+
+    /// The router's CPU time per request, in microseconds.
+    fn cpu_per_request(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
     }
 
     fn percentile(&mut self, p: f64) -> Duration {
@@ -161,6 +187,7 @@ async fn round(client: &reqwest::Client, target: &Target, load: &Load, into: &mu
         clients,
         duration,
     } = *load;
+    let cpu_before = target.pid.map(cpu_time);
     let started = Instant::now();
     let deadline = started + duration;
     let workers: Vec<_> = (0..clients)
@@ -185,6 +212,9 @@ async fn round(client: &reqwest::Client, target: &Target, load: &Load, into: &mu
     }
     into.rounds
         .push(count as f64 / started.elapsed().as_secs_f64());
+    if let (Some(pid), Some(before)) = (target.pid, cpu_before) {
+        into.cpu += cpu_time(pid).saturating_sub(before);
+    }
 }
 
 #[tokio::main]
@@ -200,6 +230,10 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0);
+    let chosen: Vec<usize> = std::env::var("BENCH_QUERIES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| (1..=QUERIES.len()).collect());
     let name = format!("tessera_gw_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(format!("{base}/postgres"))
         .await
@@ -262,7 +296,7 @@ async fn main() {
     tokio::spawn(notify_app.run_until_stopped());
     // Our gateway as its own release process (built with this bench), like the stock router.
     let port = free_port();
-    let _gateway = Killed(
+    let gateway = Killed(
         Command::new(env!("CARGO_BIN_EXE_api-gateway"))
             .env_clear()
             .env("DATABASE_URL", &url)
@@ -306,11 +340,13 @@ async fn main() {
             name: "(a) ticket-service directly",
             url: ticket_url.clone(),
             header: ("authorization", format!("Bearer {token}")),
+            pid: None,
         },
         Target {
             name: "(b) our gateway, session cookie",
             url: format!("{gateway_url}/graphql"),
             header: ("cookie", cookie),
+            pid: Some(gateway.0.id()),
         },
     ];
     let mut _stock = None;
@@ -336,6 +372,7 @@ async fn main() {
                 .stderr(Stdio::inherit())
                 .spawn()
                 .expect("start the stock router");
+            let pid = child.id();
             _stock = Some(Killed(child));
             let router_url = format!("http://127.0.0.1:{port}/graphql");
             let client = reqwest::Client::new();
@@ -358,6 +395,7 @@ async fn main() {
                 name: "(c) stock Hive Router 0.2.19",
                 url: router_url,
                 header: ("x-bench", "1".into()),
+                pid: Some(pid),
             });
         }
         Err(_) => println!(
@@ -370,11 +408,16 @@ async fn main() {
         "PostgreSQL, {tickets} tickets, {clients} clients, {seconds} s per target and query in {rounds} rounds, router worker threads: {}",
         workers.map_or("each router's default".to_string(), |n| n.to_string())
     );
-    println!("| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) | router CPU per request |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let client = reqwest::Client::new();
     let slice = Duration::from_secs(seconds) / rounds;
-    for (label, query, expect) in QUERIES {
+    for (n, (label, query, expect)) in (1..).zip(QUERIES) {
+        if !chosen.contains(&n) {
+            continue;
+        }
         for target in &targets {
             warm_up(&client, target, query, expect, tickets).await;
         }
@@ -396,8 +439,11 @@ async fn main() {
             let vs =
                 |other: Option<&f64>| other.map_or("-".to_string(), |o| format!("{:.2}x", own / o));
             let (p50, p99) = (m.percentile(0.50), m.percentile(0.99));
+            let cpu = target.pid.map_or("-".to_string(), |_| {
+                format!("{:.0} µs", m.cpu_per_request())
+            });
             println!(
-                "| {label} | {} | {own:.0} | {:.2} ms | {:.2} ms | {} | {} |",
+                "| {label} | {} | {own:.0} | {:.2} ms | {:.2} ms | {} | {} | {cpu} |",
                 target.name,
                 p50.as_secs_f64() * 1000.0,
                 p99.as_secs_f64() * 1000.0,
