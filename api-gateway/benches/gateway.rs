@@ -12,11 +12,12 @@
 //! client share this one. On a small machine every piece shares the same cores, so the targets
 //! take turns in short rounds (a, b, c, a, b, c, ...) and each row reports the median round's
 //! requests per second and the percentiles of all its rounds' latencies: a burst of other work
-//! on the machine then lands on every target alike. For the two routers it also reports the
+//! on the machine then lands on every target alike. The `vs` columns are the median ratio of
+//! neighbouring rounds (the first round of (b) against the first of (a), and so on). For the two routers it also reports the
 //! CPU time their process used per request, which other work on the machine does not move.
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
-//! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (5), BENCH_CONCURRENCY (8),
+//! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (10), BENCH_CONCURRENCY (8),
 //! BENCH_ROUTER_WORKERS (worker threads of both routers: `TOKIO_WORKER_THREADS` for ours,
 //! `http.workers` for the stock one; each one's default, a thread per core, when unset),
 //! BENCH_QUERIES (which queries, by number: `3` or `1,3`; all three when unset).
@@ -145,6 +146,20 @@ impl Measured {
         rounds[rounds.len() / 2]
     }
 
+    /// How this target's requests per second compare with `other`'s: the median of the ratios
+    /// of rounds that ran one after the other (the machine's state drifts between runs and
+    /// within them; neighbouring rounds see nearly the same machine).
+    fn paired(&self, other: &Measured) -> f64 {
+        let mut ratios: Vec<f64> = self
+            .rounds
+            .iter()
+            .zip(&other.rounds)
+            .map(|(own, theirs)| own / theirs)
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios[ratios.len() / 2]
+    }
+
     /// The router's CPU time per request, in microseconds.
     fn cpu_per_request(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
@@ -224,7 +239,7 @@ async fn main() {
     let tickets: i64 = env("BENCH_TICKETS", 10_000);
     let seconds: u64 = env("BENCH_SECONDS", 10);
     let clients: usize = env("BENCH_CONCURRENCY", 8);
-    let rounds: u32 = env("BENCH_ROUNDS", 5).max(1);
+    let rounds: u32 = env("BENCH_ROUNDS", 10).max(1);
     // Worker threads of both routers; each router's own default (one per core) when unset.
     let workers: Option<usize> = std::env::var("BENCH_ROUTER_WORKERS")
         .ok()
@@ -253,6 +268,9 @@ async fn main() {
     )
     .await
     .unwrap();
+    // The seed ends with ANALYZE; a VACUUM too, so autovacuum does not start on the fresh
+    // rows in the middle of the measurement (it made the direct target's rounds jump).
+    conn.execute_unprepared("VACUUM").await.unwrap();
     println!("seeded {tickets} tickets");
 
     let key = KeyPair::new();
@@ -435,9 +453,17 @@ async fn main() {
             }
         }
         let rps: Vec<f64> = results.iter().map(Measured::rps).collect();
-        for ((target, m), own) in targets.iter().zip(&mut results).zip(&rps) {
-            let vs =
-                |other: Option<&f64>| other.map_or("-".to_string(), |o| format!("{:.2}x", own / o));
+        let ratios: Vec<(Option<f64>, Option<f64>)> = results
+            .iter()
+            .map(|m| {
+                let vs = |other: Option<&Measured>| other.map(|o| m.paired(o));
+                (vs(results.first()), vs(results.get(2)))
+            })
+            .collect();
+        for (((target, m), own), (vs_a, vs_c)) in
+            targets.iter().zip(&mut results).zip(&rps).zip(ratios)
+        {
+            let vs = |ratio: Option<f64>| ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
             let (p50, p99) = (m.percentile(0.50), m.percentile(0.99));
             let cpu = target.pid.map_or("-".to_string(), |_| {
                 format!("{:.0} µs", m.cpu_per_request())
@@ -447,8 +473,8 @@ async fn main() {
                 target.name,
                 p50.as_secs_f64() * 1000.0,
                 p99.as_secs_f64() * 1000.0,
-                vs(rps.first()),
-                vs(rps.get(2)),
+                vs(vs_a),
+                vs(vs_c),
             );
         }
     }
