@@ -13,8 +13,9 @@
 //! take turns in short rounds (a, b, c, a, b, c, ...) and each row reports the median round's
 //! requests per second and the percentiles of all its rounds' latencies: a burst of other work
 //! on the machine then lands on every target alike. The `vs` columns are the median ratio of
-//! neighbouring rounds (the first round of (b) against the first of (a), and so on). For the two routers it also reports the
-//! CPU time their process used per request, which other work on the machine does not move.
+//! neighbouring rounds (the first round of (b) against the first of (a), and so on). For the
+//! two routers it also reports the CPU time their process used per request, which other work
+//! on the machine moves less than it moves requests per second.
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
 //! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (10), BENCH_CONCURRENCY (8),
@@ -245,10 +246,24 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0);
-    let chosen: Vec<usize> = std::env::var("BENCH_QUERIES")
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| (1..=QUERIES.len()).collect());
+    let chosen: Vec<usize> = match std::env::var("BENCH_QUERIES") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=QUERIES.len()).contains(n))
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "BENCH_QUERIES: expected query numbers from 1 to {} separated by commas, got {list:?}",
+                            QUERIES.len()
+                        )
+                    })
+            })
+            .collect(),
+        Err(_) => (1..=QUERIES.len()).collect(),
+    };
     let name = format!("tessera_gw_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(format!("{base}/postgres"))
         .await
@@ -268,8 +283,8 @@ async fn main() {
     )
     .await
     .unwrap();
-    // The seed ends with ANALYZE; a VACUUM too, so autovacuum does not start on the fresh
-    // rows in the middle of the measurement (it made the direct target's rounds jump).
+    // The seed ends with ANALYZE; a VACUUM too, so autovacuum cannot start on the fresh rows
+    // in the middle of the measurement.
     conn.execute_unprepared("VACUUM").await.unwrap();
     println!("seeded {tickets} tickets");
 
