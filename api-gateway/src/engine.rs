@@ -106,7 +106,15 @@ pub struct Request {
     pub allow_introspection: bool,
     /// Further checks of the caller's, if any.
     pub authorize: Option<Authorize>,
+    /// Never join an identical subgraph call already in flight (the engine shares those):
+    /// a live delivery must read the state after its event, not a read that began before it.
+    pub fresh: bool,
 }
+
+/// The header that keeps a `fresh` request's subgraph calls apart: a value no other request
+/// has, so the engine's de-duplication never matches it (propagated to the subgraphs, which
+/// ignore it).
+const FRESH_HEADER: &str = "x-tessera-fresh";
 
 /// The engine's answer: an HTTP status and a GraphQL response body.
 #[derive(Debug)]
@@ -212,7 +220,7 @@ fn router_config(
     let config = serde_json::json!({
         "supergraph": { "source": "file", "path": supergraph_path.display().to_string() },
         "override_subgraph_urls": { "subgraphs": overrides },
-        "headers": { "all": { "request": [ { "propagate": { "named": "Authorization" } } ] } },
+        "headers": { "all": { "request": [ { "propagate": { "named": ["Authorization", FRESH_HEADER] } } ] } },
         "error_masking": { "enabled": false },
         "traffic_shaping": { "all": { "request_timeout": format!("{}ms", timeout.as_millis()) } },
         "limits": {
@@ -453,7 +461,7 @@ impl Engine {
             let supergraph = supergraph.clone();
             let front = front.clone();
             Box::pin(async move {
-                let token = request.token;
+                let (token, fresh) = (request.token, request.fresh);
                 let Front {
                     params,
                     method,
@@ -489,6 +497,15 @@ impl Engine {
                     Err(_) => {
                         return with_operation(Response::error(GqlError::internal()), operation);
                     }
+                }
+                if fresh {
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(0);
+                    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    headers.insert(
+                        hive_router::ntex::http::header::HeaderName::from_static(FRESH_HEADER),
+                        HeaderValue::from(n),
+                    );
                 }
                 let query = params.query.clone().unwrap_or_default();
                 let uri = Uri::from_static("/graphql");

@@ -662,6 +662,7 @@ async fn run(
             token,
             allow_introspection,
             authorize,
+            fresh: false,
         })
         .await;
     let operation = response.operation.map(|o| o.as_str()).unwrap_or("unknown");

@@ -229,6 +229,9 @@ pub async fn run_resolution(
             token,
             allow_introspection: false,
             authorize: None,
+            // Reports of one export come quickly one after another: the last one's read must
+            // not join the previous one's, begun before the job was marked DONE.
+            fresh: true,
         })
         .await;
     let body = String::from_utf8(response.body).ok()?;

@@ -530,6 +530,7 @@ impl Subscriber {
                 .bearer
                 .as_ref()
                 .map(|bearer| self.gateway.scopes(bearer)),
+            fresh: false,
         }
     }
 
