@@ -4,6 +4,7 @@
 
 mod auth;
 mod email;
+mod engine;
 mod exports;
 mod graphql;
 mod limits;
