@@ -139,26 +139,29 @@ struct Measured {
     cpu: Duration,
 }
 
+/// The median of `values` (the upper one of an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 impl Measured {
     /// The median round's requests per second.
     fn rps(&self) -> f64 {
-        let mut rounds = self.rounds.clone();
-        rounds.sort_by(f64::total_cmp);
-        rounds[rounds.len() / 2]
+        median(self.rounds.clone())
     }
 
     /// How this target's requests per second compare with `other`'s: the median of the ratios
     /// of rounds that ran one after the other (the machine's state drifts between runs and
     /// within them; neighbouring rounds see nearly the same machine).
     fn paired(&self, other: &Measured) -> f64 {
-        let mut ratios: Vec<f64> = self
-            .rounds
-            .iter()
-            .zip(&other.rounds)
-            .map(|(own, theirs)| own / theirs)
-            .collect();
-        ratios.sort_by(f64::total_cmp);
-        ratios[ratios.len() / 2]
+        median(
+            self.rounds
+                .iter()
+                .zip(&other.rounds)
+                .map(|(own, theirs)| own / theirs)
+                .collect(),
+        )
     }
 
     /// The router's CPU time per request, in microseconds.
