@@ -19,7 +19,7 @@
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
 //! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (10), BENCH_CONCURRENCY (8),
-//! BENCH_ROUTER_WORKERS (worker threads of both routers: `TOKIO_WORKER_THREADS` for ours,
+//! BENCH_ROUTER_WORKERS (serving threads of both routers: `GATEWAY_THREADS` for ours,
 //! `http.workers` for the stock one; each one's default, a thread per core, when unset),
 //! BENCH_QUERIES (which queries, by number: `3` or `1,3`; all three when unset).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -344,7 +344,7 @@ async fn main() {
             .env("RATE_LIMIT_PER_ADDRESS", "0")
             .env("RATE_LIMIT_PER_USER", "0")
             .env("RUST_LOG", "warn")
-            .envs(workers.map(|n| ("TOKIO_WORKER_THREADS", n.to_string())))
+            .envs(workers.map(|n| ("GATEWAY_THREADS", n.to_string())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -65,6 +65,10 @@ pub struct Settings {
     pub rate_per_user: u32,
     /// How often API token uses are written to `lastUsedAt` (one transaction each time).
     pub token_use_flush: Duration,
+    /// `GATEWAY_THREADS`: the threads the gateway binary serves its port on, each serving
+    /// its connections start to end with a lane of the engine of its own (one per core by
+    /// default; the all-in-one process serves on its shared runtime and uses one lane).
+    pub threads: usize,
 }
 
 /// The subgraphs the gateway federates, with their variable and default URL.
@@ -155,6 +159,13 @@ impl Settings {
             50,
             "a number of requests a second (0 turns the limit off)",
         )?;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let threads: std::num::NonZeroUsize = config::parse_or(
+            source,
+            "GATEWAY_THREADS",
+            std::num::NonZeroUsize::MIN.saturating_add(cores - 1),
+            "a number of threads, at least 1",
+        )?;
         Ok(Self {
             common,
             port,
@@ -168,6 +179,7 @@ impl Settings {
             rate_per_address,
             rate_per_user,
             token_use_flush: Duration::from_secs(5),
+            threads: threads.get(),
         })
     }
 
@@ -184,5 +196,38 @@ impl Settings {
             }
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(extra: &[(&'static str, &'static str)]) -> Result<Settings, ConfigError> {
+        let key = biscuit_auth::KeyPair::new().private().to_bytes_hex();
+        let mut env: HashMap<&str, String> = HashMap::from([
+            ("TESSERA_SIGNING_KEY", key),
+            ("DATA_DIR", "/nonexistent".into()),
+        ]);
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let env: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Settings::from_source(&env)
+    }
+
+    #[test]
+    fn serving_threads_default_to_one_per_core_and_refuse_zero() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        assert_eq!(settings(&[]).unwrap().threads, cores);
+        assert_eq!(settings(&[("GATEWAY_THREADS", "3")]).unwrap().threads, 3);
+        for bad in ["0", "-1", "two"] {
+            let err = settings(&[("GATEWAY_THREADS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("GATEWAY_THREADS") && err.contains("at least 1"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

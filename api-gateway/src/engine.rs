@@ -38,7 +38,14 @@ use hive_router::{
     query_planner::state::supergraph_state::OperationKind,
     telemetry::{TelemetryContext, traces::spans::graphql::GraphQLOperationSpan},
 };
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -111,9 +118,12 @@ pub struct Request {
     pub fresh: bool,
 }
 
-/// The header that keeps a `fresh` request's subgraph calls apart: a value no other request
-/// has, so the engine's de-duplication never matches it (propagated to the subgraphs, which
-/// ignore it).
+/// The header that decides which requests' subgraph calls the engine may share. It carries
+/// the number of changes the gateway had seen when the request started (see
+/// `Engine::changed`), and the engine only shares a call between requests with the same
+/// number: a read never joins one that began before a change it could know of. A `fresh`
+/// request counts as a change of its own, so no request before it had its number.
+/// Propagated to the subgraphs, which ignore it.
 const FRESH_HEADER: &str = "x-tessera-fresh";
 
 /// The engine's answer: an HTTP status and a GraphQL response body.
@@ -187,14 +197,37 @@ pub struct Subscription {
 /// The embedded router with the supergraph it serves.
 ///
 /// The engine's selected-supergraph type lives in a private module of `hive-router`, so it
-/// cannot be named here: `Engine::start` captures it, with the rest of the pipeline, in one
+/// cannot be named here: `Lane::start` captures it, with the rest of the pipeline, in one
 /// closure where its type is inferred.
+///
+/// It has one lane or more: each a whole pipeline with its own caches and its own pool of
+/// subgraph connections. A thread that serves requests start to end names its lane once
+/// (`use_lane`), so its requests' subgraph calls stay on connections its own runtime drives;
+/// every other thread uses the first lane.
 #[derive(Clone)]
 pub struct Engine {
-    run: Arc<Runner>,
-    prepare: Arc<Preparer>,
-    // Dropping the last clone stops the engine's background thread.
-    _stop: Arc<tokio::sync::oneshot::Sender<()>>,
+    lanes: Arc<[Lane]>,
+    /// The changes seen so far: mutations run here, and events `changed` was told of.
+    changes: Arc<AtomicU64>,
+}
+
+/// One whole pipeline of the engine.
+struct Lane {
+    run: Box<Runner>,
+    prepare: Box<Preparer>,
+    // Dropping it stops the lane's background thread.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+thread_local! {
+    /// The lane this thread's requests run on (see `use_lane`).
+    static LANE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Makes the calling thread's requests run on lane `n` of every engine (modulo its number of
+/// lanes): for a thread with a runtime of its own that serves connections start to end.
+pub fn use_lane(n: usize) {
+    LANE.with(|lane| lane.set(n));
 }
 
 impl std::fmt::Debug for Engine {
@@ -236,13 +269,81 @@ fn router_config(
 }
 
 impl Engine {
-    /// Starts the engine on `supergraph_sdl`, with the subgraphs at `subgraphs`.
+    /// Starts the engine on `supergraph_sdl`, with the subgraphs at `subgraphs`, in one lane.
     pub async fn start(
         supergraph_sdl: &str,
         subgraphs: &[Subgraph],
         timeout: Duration,
         limits: Limits,
         work_dir: &Path,
+    ) -> Result<Self, EngineError> {
+        Self::start_lanes(supergraph_sdl, subgraphs, timeout, limits, work_dir, 1).await
+    }
+
+    /// Starts the engine with `lanes` lanes (at least one).
+    pub async fn start_lanes(
+        supergraph_sdl: &str,
+        subgraphs: &[Subgraph],
+        timeout: Duration,
+        limits: Limits,
+        work_dir: &Path,
+        lanes: usize,
+    ) -> Result<Self, EngineError> {
+        let changes = Arc::new(AtomicU64::new(0));
+        let mut started = Vec::new();
+        for _ in 0..lanes.max(1) {
+            started.push(
+                Lane::start(
+                    supergraph_sdl,
+                    subgraphs,
+                    timeout,
+                    limits,
+                    work_dir,
+                    changes.clone(),
+                )
+                .await?,
+            );
+        }
+        Ok(Self {
+            lanes: started.into(),
+            changes,
+        })
+    }
+
+    /// The calling thread's lane.
+    fn lane(&self) -> &Lane {
+        &self.lanes[LANE.with(std::cell::Cell::get) % self.lanes.len()]
+    }
+
+    /// Tells the engine that data may have changed (an event on the stream, from a write by
+    /// another replica or a worker): requests from now on never share a subgraph call with
+    /// one that began before.
+    pub fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Runs one request through the pipeline.
+    pub async fn execute(&self, request: Request) -> Response {
+        (self.lane().run)(request).await
+    }
+
+    /// Checks a request sent to be subscribed to exactly as `execute` would (parse, validate,
+    /// limits, the caller's checks, variables) without running it, and takes a subscription
+    /// apart for the gateway to serve. `Err` is the response that refuses it.
+    pub async fn prepare(&self, request: Request) -> Result<Prepared, Response> {
+        (self.lane().prepare)(request).await
+    }
+}
+
+impl Lane {
+    /// Starts one lane; `changes` is the engine's count of changes, shared by its lanes.
+    async fn start(
+        supergraph_sdl: &str,
+        subgraphs: &[Subgraph],
+        timeout: Duration,
+        limits: Limits,
+        work_dir: &Path,
+        changes: Arc<AtomicU64>,
     ) -> Result<Self, EngineError> {
         install_crypto_provider();
         // The engine loads its supergraph from a file; each process writes its own copy.
@@ -456,12 +557,19 @@ impl Engine {
             }
         };
         let run = move |request: Request| -> BoxFuture<'static, Response> {
+            let changes = changes.clone();
             let shared = shared.clone();
             let schema = schema.clone();
             let supergraph = supergraph.clone();
             let front = front.clone();
             Box::pin(async move {
                 let (token, fresh) = (request.token, request.fresh);
+                // Taken before anything runs: a change after this point may or may not be seen.
+                let seen = if fresh {
+                    changes.fetch_add(1, Ordering::SeqCst) + 1
+                } else {
+                    changes.load(Ordering::SeqCst)
+                };
                 let Front {
                     params,
                     method,
@@ -498,15 +606,10 @@ impl Engine {
                         return with_operation(Response::error(GqlError::internal()), operation);
                     }
                 }
-                if fresh {
-                    static NEXT: std::sync::atomic::AtomicU64 =
-                        std::sync::atomic::AtomicU64::new(0);
-                    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    headers.insert(
-                        hive_router::ntex::http::header::HeaderName::from_static(FRESH_HEADER),
-                        HeaderValue::from(n),
-                    );
-                }
+                headers.insert(
+                    hive_router::ntex::http::header::HeaderName::from_static(FRESH_HEADER),
+                    HeaderValue::from(seen),
+                );
                 let query = params.query.clone().unwrap_or_default();
                 let uri = Uri::from_static("/graphql");
                 let details = MutableClientRequestDetails {
@@ -537,6 +640,10 @@ impl Engine {
                     None,
                 )
                 .await;
+                if operation == Some(OperationType::Mutation) {
+                    // Whatever it did is done: later reads must not join earlier ones.
+                    changes.fetch_add(1, Ordering::SeqCst);
+                }
                 match result {
                     Ok(QueryPlanExecutionResult::Single(output)) => Response {
                         status: output.status_code.as_u16(),
@@ -554,22 +661,10 @@ impl Engine {
             })
         };
         Ok(Self {
-            run: Arc::new(run),
-            prepare: Arc::new(prepare),
-            _stop: Arc::new(stop_tx),
+            run: Box::new(run),
+            prepare: Box::new(prepare),
+            _stop: stop_tx,
         })
-    }
-
-    /// Runs one request through the pipeline.
-    pub async fn execute(&self, request: Request) -> Response {
-        (self.run)(request).await
-    }
-
-    /// Checks a request sent to be subscribed to exactly as `execute` would (parse, validate,
-    /// limits, the caller's checks, variables) without running it, and takes a subscription
-    /// apart for the gateway to serve. `Err` is the response that refuses it.
-    pub async fn prepare(&self, request: Request) -> Result<Prepared, Response> {
-        (self.prepare)(request).await
     }
 }
 

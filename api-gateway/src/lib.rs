@@ -127,12 +127,13 @@ impl Application {
             url: format!("http://127.0.0.1:{}/graphql", auth.port()),
         });
         tokio::spawn(auth.run_until_stopped());
-        let engine = engine::Engine::start(
+        let engine = engine::Engine::start_lanes(
             SUPERGRAPH,
             &subgraphs,
             settings.subgraph_timeout,
             limits::Limits::default(),
             &settings.common.data_dir.join("gateway"),
+            settings.threads,
         )
         .await?;
         let metrics = metrics::Metrics::new().context("metrics registry")?;

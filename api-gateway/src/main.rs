@@ -3,7 +3,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();
     let settings = match api_gateway::Settings::from_env() {
@@ -13,8 +13,12 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    let threads = settings.threads;
     let app = api_gateway::Application::build(settings).await?;
-    tracing::info!(port = app.port(), "api-gateway listening");
-    app.run_until_stopped().await?;
+    tracing::info!(port = app.port(), threads, "api-gateway listening");
+    // This runtime keeps the background work (live updates, token use flushes, the auth
+    // subgraph); requests are served on threads of their own.
+    app.run_on_threads(threads, api_gateway::engine::use_lane)
+        .await?;
     Ok(())
 }

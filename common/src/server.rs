@@ -44,25 +44,115 @@ impl Server {
 
     /// Serves until the process is interrupted; handlers can read the peer's address.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        use axum::serve::ListenerExt;
-        // Small messages (GraphQL answers, live events) go out at once, not held back by
-        // Nagle's algorithm waiting for the peer's delayed acknowledgement.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(%err, "TCP_NODELAY");
-            }
-        });
-        axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            // If the signal cannot be installed the service simply runs until killed.
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        // If the signal cannot be installed the service simply runs until killed.
+        serve(self.listener, self.router, ctrl_c_or_never()).await
     }
+
+    /// Serves on `threads` threads of its own (at least one), each with a single-threaded
+    /// runtime that takes connections from the same port and serves each one start to end:
+    /// a request's work never moves between threads, as it often does on one multi-threaded
+    /// runtime, where waking a task may wake another thread too. `on_thread(n)` runs first
+    /// on the n-th thread, counting from 0. Returns when the process is interrupted and
+    /// every thread has finished its requests, or as soon as a thread fails.
+    pub async fn run_on_threads(
+        self,
+        threads: usize,
+        on_thread: impl Fn(usize) + Clone + Send + 'static,
+    ) -> std::io::Result<()> {
+        self.run_on_threads_until(threads, on_thread, ctrl_c_or_never())
+            .await
+    }
+
+    /// `run_on_threads`, until `shutdown` completes instead of until the process is
+    /// interrupted.
+    pub async fn run_on_threads_until(
+        self,
+        threads: usize,
+        on_thread: impl Fn(usize) + Clone + Send + 'static,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let listener = self.listener.into_std()?;
+        let threads = threads.max(1);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+        for n in 0..threads {
+            let (listener, router) = (listener.try_clone()?, self.router.clone());
+            let (on_thread, mut stop, ended) =
+                (on_thread.clone(), stop_rx.clone(), ended_tx.clone());
+            let body = move || -> std::io::Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                on_thread(n);
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    serve(listener, router, async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await
+                })
+            };
+            std::thread::Builder::new()
+                .name(format!("serve-{n}"))
+                .spawn(move || {
+                    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+                        .unwrap_or_else(|_| {
+                            Err(std::io::Error::other(format!(
+                                "serving thread {n} panicked"
+                            )))
+                        });
+                    let _ = ended.send(served);
+                })?;
+        }
+        drop(ended_tx);
+        // Every thread sends one result when it ends; one that ends first ends them all.
+        let lost = || Err(std::io::Error::other("a serving thread was lost"));
+        let mut remaining = threads;
+        let mut result = Ok(());
+        let ended_early = tokio::select! {
+            () = shutdown => None,
+            served = ended.recv() => Some(served),
+        };
+        if let Some(served) = ended_early {
+            remaining -= 1;
+            result = served.unwrap_or_else(lost);
+        }
+        let _ = stop_tx.send(true);
+        for _ in 0..remaining {
+            result = result.and(ended.recv().await.unwrap_or_else(lost));
+        }
+        result
+    }
+}
+
+/// Waits for Ctrl-C (SIGINT); forever if the signal cannot be installed.
+async fn ctrl_c_or_never() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets the requests in
+/// progress finish; handlers can read the peer's address.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Small messages (GraphQL answers, live events) go out at once, not held back by
+    // Nagle's algorithm waiting for the peer's delayed acknowledgement.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY");
+        }
+    });
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The caller a subgraph request carries: the gateway-signed biscuit in `Authorization:
@@ -101,5 +191,102 @@ pub fn readiness(down: Vec<String>) -> Response {
             Json(json!({"status": "unavailable", "down": down})),
         )
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A router that answers `/` with the name of the thread that served it.
+    fn thread_names() -> Router {
+        Router::new().route(
+            "/",
+            axum::routing::get(|| async {
+                std::thread::current()
+                    .name()
+                    .unwrap_or_default()
+                    .to_string()
+            }),
+        )
+    }
+
+    /// `GET /` on a connection of its own; the body of the answer.
+    async fn get(port: u16) -> String {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        tcp.write_all(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn bound() -> Server {
+        Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), thread_names())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn threads_of_its_own_serve_the_port_until_shutdown() {
+        let server = bound().await;
+        let port = server.port();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let on_thread = {
+            let started = started.clone();
+            move |n: usize| {
+                let name = std::thread::current().name().map(str::to_string);
+                started.lock().unwrap().push((n, name));
+            }
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run_on_threads_until(2, on_thread, async {
+            let _ = stopped.await;
+        }));
+        for _ in 0..20 {
+            let name = get(port).await;
+            assert!(name == "serve-0" || name == "serve-1", "served on {name:?}");
+        }
+        let mut started = started.lock().unwrap().clone();
+        started.sort();
+        assert_eq!(
+            started,
+            [(0, Some("serve-0".into())), (1, Some("serve-1".into()))]
+        );
+        stop.send(()).unwrap();
+        running.await.unwrap().unwrap();
+        assert!(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err(),
+            "the port is still open after shutdown"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_thread_that_fails_ends_them_all() {
+        let server = bound().await;
+        let failed = server
+            .run_on_threads_until(
+                2,
+                |n| assert_ne!(n, 1, "thread 1 cannot start"),
+                std::future::pending(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            failed.to_string().contains("serving thread 1 panicked"),
+            "{failed}"
+        );
     }
 }

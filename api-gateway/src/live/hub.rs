@@ -737,7 +737,8 @@ async fn follow_progress(gateway: Weak<Gateway>) {
 }
 
 /// Reads `topic` after `position` for as long as the gateway lives, handing every entry to
-/// `handle` in order; a read that fails is retried a second later from the same place.
+/// `handle` in order (after telling the engine that data changed); a read that fails is
+/// retried a second later from the same place.
 async fn follow(
     gateway: Weak<Gateway>,
     topic: &str,
@@ -757,6 +758,10 @@ async fn follow(
         };
         match read {
             Ok(entries) => {
+                if !entries.is_empty() {
+                    // Something changed: a read from now on must not join one begun before.
+                    strong.engine.changed();
+                }
                 for entry in entries {
                     position = Some(entry.id.clone());
                     handle(&strong, entry);
