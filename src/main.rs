@@ -137,9 +137,7 @@ struct Subgraphs {
 /// The gateway's settings from the environment, and the subgraphs': the same database, key
 /// and mode, on private loopback ports.
 fn settings() -> Result<(api_gateway::Settings, Subgraphs), common::config::ConfigError> {
-    let mut gateway = api_gateway::Settings::from_env()?;
-    // Served on this process's shared runtime, not on threads of its own: one engine lane.
-    gateway.threads = 1;
+    let gateway = api_gateway::Settings::from_env()?;
     let export_worker = export_service::config::WorkerSettings::from_source(&common::config::Env)?;
     let mut common = gateway.common.clone();
     common.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);

@@ -66,8 +66,8 @@ pub struct Settings {
     /// How often API token uses are written to `lastUsedAt` (one transaction each time).
     pub token_use_flush: Duration,
     /// `GATEWAY_THREADS`: the threads the gateway binary serves its port on, each serving
-    /// its connections start to end with a lane of the engine of its own (one per core by
-    /// default; the all-in-one process serves on its shared runtime and uses one lane).
+    /// its connections start to end (one per core by default; the all-in-one process serves
+    /// on its shared runtime).
     pub threads: usize,
 }
 

@@ -197,37 +197,16 @@ pub struct Subscription {
 /// The embedded router with the supergraph it serves.
 ///
 /// The engine's selected-supergraph type lives in a private module of `hive-router`, so it
-/// cannot be named here: `Lane::start` captures it, with the rest of the pipeline, in one
+/// cannot be named here: `Engine::start` captures it, with the rest of the pipeline, in one
 /// closure where its type is inferred.
-///
-/// It has one lane or more: each a whole pipeline with its own caches and its own pool of
-/// subgraph connections. A thread that serves requests start to end names its lane once
-/// (`use_lane`), so its requests' subgraph calls stay on connections its own runtime drives;
-/// every other thread uses the first lane.
 #[derive(Clone)]
 pub struct Engine {
-    lanes: Arc<[Lane]>,
+    run: Arc<Runner>,
+    prepare: Arc<Preparer>,
     /// The changes seen so far: mutations run here, and events `changed` was told of.
     changes: Arc<AtomicU64>,
-}
-
-/// One whole pipeline of the engine.
-struct Lane {
-    run: Box<Runner>,
-    prepare: Box<Preparer>,
-    // Dropping it stops the lane's background thread.
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-thread_local! {
-    /// The lane this thread's requests run on (see `use_lane`).
-    static LANE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Makes the calling thread's requests run on lane `n` of every engine (modulo its number of
-/// lanes): for a thread with a runtime of its own that serves connections start to end.
-pub fn use_lane(n: usize) {
-    LANE.with(|lane| lane.set(n));
+    // Dropping the last clone stops the engine's background thread.
+    _stop: Arc<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -269,81 +248,13 @@ fn router_config(
 }
 
 impl Engine {
-    /// Starts the engine on `supergraph_sdl`, with the subgraphs at `subgraphs`, in one lane.
+    /// Starts the engine on `supergraph_sdl`, with the subgraphs at `subgraphs`.
     pub async fn start(
         supergraph_sdl: &str,
         subgraphs: &[Subgraph],
         timeout: Duration,
         limits: Limits,
         work_dir: &Path,
-    ) -> Result<Self, EngineError> {
-        Self::start_lanes(supergraph_sdl, subgraphs, timeout, limits, work_dir, 1).await
-    }
-
-    /// Starts the engine with `lanes` lanes (at least one).
-    pub async fn start_lanes(
-        supergraph_sdl: &str,
-        subgraphs: &[Subgraph],
-        timeout: Duration,
-        limits: Limits,
-        work_dir: &Path,
-        lanes: usize,
-    ) -> Result<Self, EngineError> {
-        let changes = Arc::new(AtomicU64::new(0));
-        let mut started = Vec::new();
-        for _ in 0..lanes.max(1) {
-            started.push(
-                Lane::start(
-                    supergraph_sdl,
-                    subgraphs,
-                    timeout,
-                    limits,
-                    work_dir,
-                    changes.clone(),
-                )
-                .await?,
-            );
-        }
-        Ok(Self {
-            lanes: started.into(),
-            changes,
-        })
-    }
-
-    /// The calling thread's lane.
-    fn lane(&self) -> &Lane {
-        &self.lanes[LANE.with(std::cell::Cell::get) % self.lanes.len()]
-    }
-
-    /// Tells the engine that data may have changed (an event on the stream, from a write by
-    /// another replica or a worker): requests from now on never share a subgraph call with
-    /// one that began before.
-    pub fn changed(&self) {
-        self.changes.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Runs one request through the pipeline.
-    pub async fn execute(&self, request: Request) -> Response {
-        (self.lane().run)(request).await
-    }
-
-    /// Checks a request sent to be subscribed to exactly as `execute` would (parse, validate,
-    /// limits, the caller's checks, variables) without running it, and takes a subscription
-    /// apart for the gateway to serve. `Err` is the response that refuses it.
-    pub async fn prepare(&self, request: Request) -> Result<Prepared, Response> {
-        (self.lane().prepare)(request).await
-    }
-}
-
-impl Lane {
-    /// Starts one lane; `changes` is the engine's count of changes, shared by its lanes.
-    async fn start(
-        supergraph_sdl: &str,
-        subgraphs: &[Subgraph],
-        timeout: Duration,
-        limits: Limits,
-        work_dir: &Path,
-        changes: Arc<AtomicU64>,
     ) -> Result<Self, EngineError> {
         install_crypto_provider();
         // The engine loads its supergraph from a file; each process writes its own copy.
@@ -556,8 +467,10 @@ impl Lane {
                 })
             }
         };
+        let changes = Arc::new(AtomicU64::new(0));
+        let counted = changes.clone();
         let run = move |request: Request| -> BoxFuture<'static, Response> {
-            let changes = changes.clone();
+            let changes = counted.clone();
             let shared = shared.clone();
             let schema = schema.clone();
             let supergraph = supergraph.clone();
@@ -661,10 +574,30 @@ impl Lane {
             })
         };
         Ok(Self {
-            run: Box::new(run),
-            prepare: Box::new(prepare),
-            _stop: stop_tx,
+            run: Arc::new(run),
+            prepare: Arc::new(prepare),
+            changes,
+            _stop: Arc::new(stop_tx),
         })
+    }
+
+    /// Tells the engine that data may have changed (an event on the stream, from a write by
+    /// another replica or a worker): requests from now on never share a subgraph call with
+    /// one that began before.
+    pub fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Runs one request through the pipeline.
+    pub async fn execute(&self, request: Request) -> Response {
+        (self.run)(request).await
+    }
+
+    /// Checks a request sent to be subscribed to exactly as `execute` would (parse, validate,
+    /// limits, the caller's checks, variables) without running it, and takes a subscription
+    /// apart for the gateway to serve. `Err` is the response that refuses it.
+    pub async fn prepare(&self, request: Request) -> Result<Prepared, Response> {
+        (self.prepare)(request).await
     }
 }
 

@@ -127,13 +127,12 @@ impl Application {
             url: format!("http://127.0.0.1:{}/graphql", auth.port()),
         });
         tokio::spawn(auth.run_until_stopped());
-        let engine = engine::Engine::start_lanes(
+        let engine = engine::Engine::start(
             SUPERGRAPH,
             &subgraphs,
             settings.subgraph_timeout,
             limits::Limits::default(),
             &settings.common.data_dir.join("gateway"),
-            settings.threads,
         )
         .await?;
         let metrics = metrics::Metrics::new().context("metrics registry")?;

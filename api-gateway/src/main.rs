@@ -18,7 +18,6 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(port = app.port(), threads, "api-gateway listening");
     // This runtime keeps the background work (live updates, token use flushes, the auth
     // subgraph); requests are served on threads of their own.
-    app.run_on_threads(threads, api_gateway::engine::use_lane)
-        .await?;
+    app.run_on_threads(threads).await?;
     Ok(())
 }

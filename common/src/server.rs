@@ -51,21 +51,16 @@ impl Server {
     /// Serves on `threads` threads of its own (at least one), each with a single-threaded
     /// runtime that takes connections from the same port and serves each one start to end:
     /// a request's work never moves between threads, as it often does on one multi-threaded
-    /// runtime, where waking a task may wake another thread too. `on_thread(n)` runs first
-    /// on the n-th thread, counting from 0. Returns when the process is interrupted and
-    /// every thread has finished its requests, or as soon as a thread fails.
-    pub async fn run_on_threads(
-        self,
-        threads: usize,
-        on_thread: impl Fn(usize) + Clone + Send + 'static,
-    ) -> std::io::Result<()> {
-        self.run_on_threads_until(threads, on_thread, ctrl_c_or_never())
+    /// runtime, where waking a task may wake another thread too. Returns when the process is
+    /// interrupted and every thread has finished its requests, or as soon as a thread fails.
+    pub async fn run_on_threads(self, threads: usize) -> std::io::Result<()> {
+        self.serve_on_threads(threads, |_| {}, ctrl_c_or_never())
             .await
     }
 
-    /// `run_on_threads`, until `shutdown` completes instead of until the process is
-    /// interrupted.
-    pub async fn run_on_threads_until(
+    /// `run_on_threads`, until `shutdown` completes; `on_thread(n)` runs first on the n-th
+    /// thread, counting from 0 (tests).
+    async fn serve_on_threads(
         self,
         threads: usize,
         on_thread: impl Fn(usize) + Clone + Send + 'static,
@@ -250,7 +245,7 @@ mod tests {
             }
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn(server.run_on_threads_until(2, on_thread, async {
+        let running = tokio::spawn(server.serve_on_threads(2, on_thread, async {
             let _ = stopped.await;
         }));
         for _ in 0..20 {
@@ -277,7 +272,7 @@ mod tests {
     async fn a_thread_that_fails_ends_them_all() {
         let server = bound().await;
         let failed = server
-            .run_on_threads_until(
+            .serve_on_threads(
                 2,
                 |n| assert_ne!(n, 1, "thread 1 cannot start"),
                 std::future::pending(),

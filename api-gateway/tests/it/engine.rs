@@ -55,7 +55,7 @@ async fn pair(engine: &Engine, subgraph: &MockServer, fresh: bool) -> usize {
 
 /// A fake ticket-service that answers reads after 2 s and mutations at once, and an engine
 /// in front of it.
-async fn engine_on_slow_subgraph(name: &str, lanes: usize) -> (Engine, MockServer) {
+async fn engine_on_slow_subgraph(name: &str) -> (Engine, MockServer) {
     let subgraph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(body_string_contains("mutation"))
@@ -76,7 +76,7 @@ async fn engine_on_slow_subgraph(name: &str, lanes: usize) -> (Engine, MockServe
         .await;
     let work =
         std::env::temp_dir().join(format!("tessera-engine-it-{name}-{}", std::process::id()));
-    let engine = Engine::start_lanes(
+    let engine = Engine::start(
         api_gateway::SUPERGRAPH,
         &[Subgraph {
             name: "ticket_service",
@@ -85,7 +85,6 @@ async fn engine_on_slow_subgraph(name: &str, lanes: usize) -> (Engine, MockServe
         Duration::from_secs(10),
         Limits::default(),
         &work,
-        lanes,
     )
     .await
     .unwrap();
@@ -94,7 +93,7 @@ async fn engine_on_slow_subgraph(name: &str, lanes: usize) -> (Engine, MockServe
 
 #[tokio::test]
 async fn fresh_requests_never_join_a_call_in_flight() {
-    let (engine, subgraph) = engine_on_slow_subgraph("fresh", 1).await;
+    let (engine, subgraph) = engine_on_slow_subgraph("fresh").await;
     assert_eq!(pair(&engine, &subgraph, false).await, 1, "shared");
     assert_eq!(pair(&engine, &subgraph, true).await, 2, "fresh");
 }
@@ -150,7 +149,7 @@ async fn read_twice_around(
 
 #[tokio::test]
 async fn a_read_never_joins_one_begun_before_a_change() {
-    let (engine, subgraph) = engine_on_slow_subgraph("changes", 1).await;
+    let (engine, subgraph) = engine_on_slow_subgraph("changes").await;
     // Nothing changed in between: the second read shares the first one's call.
     assert_eq!(
         read_twice_around(&engine, &subgraph, async {}).await,
@@ -171,47 +170,5 @@ async fn a_read_never_joins_one_begun_before_a_change() {
         read_twice_around(&engine, &subgraph, async { engine.changed() }).await,
         2,
         "after an event"
-    );
-}
-
-#[tokio::test]
-async fn lanes_are_pipelines_of_their_own_that_share_the_count_of_changes() {
-    let (engine, subgraph) = engine_on_slow_subgraph("lanes", 2).await;
-    // This thread's lane (the first) shares a call in flight as before.
-    assert_eq!(
-        read_twice_around(&engine, &subgraph, async {}).await,
-        1,
-        "nothing changed"
-    );
-    // The same read sent at once on the second lane (a thread of its own, as a serving
-    // thread is) does not join the first lane's call: each lane has its own.
-    let on_second_lane = |request: Request| {
-        let engine = engine.clone();
-        tokio::task::spawn_blocking(move || {
-            api_gateway::engine::use_lane(1);
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(engine.execute(request))
-        })
-    };
-    let before = reads(&subgraph).await;
-    let (first, second) = tokio::join!(engine.execute(request(false)), async {
-        on_second_lane(request(false)).await.unwrap()
-    });
-    for response in [first, second] {
-        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
-        assert_eq!(body["data"]["ticket"]["number"], 1, "{body}");
-    }
-    assert_eq!(reads(&subgraph).await - before, 2, "one call per lane");
-    // A mutation run on the second lane counts on the first.
-    let mutation = async {
-        assert_granted(&on_second_lane(grant()).await.unwrap());
-    };
-    assert_eq!(
-        read_twice_around(&engine, &subgraph, mutation).await,
-        2,
-        "after a mutation on the other lane"
     );
 }

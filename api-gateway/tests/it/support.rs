@@ -207,8 +207,6 @@ impl Platform {
         if let Some(timeout) = options.subgraph_timeout {
             settings.subgraph_timeout = timeout;
         }
-        // Served on the test's runtime, not on threads of its own: one engine lane.
-        settings.threads = 1;
         // Tests poll for `lastUsedAt`; no need to make them wait the production interval.
         settings.token_use_flush = Duration::from_millis(200);
         let minter = settings.minter.clone();
