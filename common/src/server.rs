@@ -50,9 +50,11 @@ impl Server {
 
     /// Serves on `threads` threads of its own (at least one), each with a single-threaded
     /// runtime that takes connections from the same port and serves each one start to end:
-    /// a request's work never moves between threads, as it often does on one multi-threaded
-    /// runtime, where waking a task may wake another thread too. Returns when the process is
-    /// interrupted and every thread has finished its requests, or as soon as a thread fails.
+    /// a request's handling stays on the thread that accepted its connection, where on one
+    /// multi-threaded runtime waking a task often wakes another thread too (what the handler
+    /// calls, such as a connection pool shared by all threads, may still run elsewhere).
+    /// Returns when the process is interrupted and every thread has finished its requests,
+    /// or as soon as a thread fails.
     pub async fn run_on_threads(self, threads: usize) -> std::io::Result<()> {
         self.serve_on_threads(threads, |_| {}, ctrl_c_or_never())
             .await
