@@ -159,11 +159,10 @@ impl Settings {
             50,
             "a number of requests a second (0 turns the limit off)",
         )?;
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let threads: std::num::NonZeroUsize = config::parse_or(
             source,
             "GATEWAY_THREADS",
-            std::num::NonZeroUsize::MIN.saturating_add(cores - 1),
+            std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN),
             "a number of threads, at least 1",
         )?;
         Ok(Self {
