@@ -658,7 +658,6 @@ fn root_fields(
     fields
 }
 
-/// Takes a normalized subscription apart (see `Subscription`).
 /// A request's variables as JSON.
 fn json_variables(params: &GraphQLParams) -> serde_json::Map<String, serde_json::Value> {
     params
@@ -671,6 +670,7 @@ fn json_variables(params: &GraphQLParams) -> serde_json::Map<String, serde_json:
         .collect()
 }
 
+/// Takes a normalized subscription apart (see `Subscription`).
 fn subscription(
     operation: &hive_router::query_planner::ast::operation::OperationDefinition,
     variables: serde_json::Map<String, serde_json::Value>,
