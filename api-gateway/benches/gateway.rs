@@ -8,14 +8,17 @@
 //!     cargo install hive-router --version =0.2.19 --features graphiql --root /var/tmp/hive-router-stock
 //!     HIVE_ROUTER_BIN=/var/tmp/hive-router-stock/bin/hive_router cargo bench -p api-gateway --bench gateway
 //!
-//! Both routers run as their own release processes; ticket-service, notify-service and the
-//! client share this one. On a small machine every piece shares the same cores, so the targets
+//! Both routers run as their own release processes, and so do the subgraphs (ticket-service
+//! and notify-service, in one process started from this binary); the client is this process.
+//! On a small machine every piece shares the same cores, so the targets
 //! take turns in short rounds (a, b, c, a, b, c, ...) and each row reports the median round's
 //! requests per second and the percentiles of all its rounds' latencies: a burst of other work
 //! on the machine then lands on every target alike. The `vs` columns are the median ratio of
 //! neighbouring rounds (the first round of (b) against the first of (a), and so on). For the
 //! two routers it also reports the CPU time their process used per request, which other work
-//! on the machine moves less than it moves requests per second.
+//! on the machine moves less than it moves requests per second; for every target, the CPU
+//! time per request of the subgraphs' process and of the whole machine (niced processes left
+//! out): (b)'s machine time minus (a)'s is what the gateway's hop costs in all.
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
 //! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (10), BENCH_CONCURRENCY (8),
@@ -30,7 +33,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod support;
 use biscuit_auth::KeyPair;
-use common::{Principal, Role, TokenMinter, config::CommonSettings};
+use common::{Principal, Role, TokenMinter, config::SubgraphSettings};
 use db::sea_orm::{self, ConnectionTrait};
 use serde_json::{Value, json};
 use std::{
@@ -95,6 +98,30 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_nanos(nanos)
 }
 
+/// The CPU time the whole machine has spent so far outside idle and outside niced processes
+/// (Linux: `/proc/stat`, in the kernel's fixed 1/100 s ticks): the client, the subgraphs,
+/// PostgreSQL and the router together, without a niced build in the background. Zero where
+/// that cannot be read.
+fn machine_busy() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return Duration::ZERO;
+    };
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    // user, nice, system, idle, iowait, irq, softirq, ...
+    let busy = match ticks.as_slice() {
+        [user, _nice, system, _idle, _iowait, irq, softirq, ..] => user + system + irq + softirq,
+        _ => 0,
+    };
+    Duration::from_millis(busy * 10)
+}
+
 async fn call(
     client: &reqwest::Client,
     target: &Target,
@@ -137,6 +164,10 @@ struct Measured {
     latencies: Vec<Duration>,
     /// The router process's CPU time over all rounds.
     cpu: Duration,
+    /// The subgraphs' process's CPU time over all rounds.
+    subgraphs: Duration,
+    /// The machine's CPU time over all rounds (`machine_busy`).
+    machine: Duration,
 }
 
 /// The median of `values` (the upper one of an even count).
@@ -164,9 +195,9 @@ impl Measured {
         )
     }
 
-    /// The router's CPU time per request, in microseconds.
-    fn cpu_per_request(&self) -> f64 {
-        self.cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
+    /// `time` per request, in microseconds.
+    fn per_request(&self, time: Duration) -> f64 {
+        time.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
     }
 
     fn percentile(&mut self, p: f64) -> Duration {
@@ -195,6 +226,8 @@ struct Load {
     tickets: i64,
     clients: usize,
     duration: Duration,
+    /// The subgraphs' process, whose CPU time each round measures too.
+    subgraphs: u32,
 }
 
 /// `load.clients` concurrent callers for `load.duration`; adds the round to `into`.
@@ -205,8 +238,11 @@ async fn round(client: &reqwest::Client, target: &Target, load: &Load, into: &mu
         tickets,
         clients,
         duration,
+        subgraphs,
     } = *load;
+    let subgraphs_before = cpu_time(subgraphs);
     let cpu_before = target.pid.map(cpu_time);
+    let machine_before = machine_busy();
     let started = Instant::now();
     let deadline = started + duration;
     let workers: Vec<_> = (0..clients)
@@ -231,13 +267,50 @@ async fn round(client: &reqwest::Client, target: &Target, load: &Load, into: &mu
     }
     into.rounds
         .push(count as f64 / started.elapsed().as_secs_f64());
+    into.machine += machine_busy().saturating_sub(machine_before);
+    into.subgraphs += cpu_time(subgraphs).saturating_sub(subgraphs_before);
     if let (Some(pid), Some(before)) = (target.pid, cpu_before) {
         into.cpu += cpu_time(pid).saturating_sub(before);
     }
 }
 
+/// Set (to `<ticket-service port>,<notify-service port>`) in the child process that hosts the
+/// subgraphs.
+const SUBGRAPH_PORTS: &str = "BENCH_SUBGRAPH_PORTS";
+
+/// The subgraphs' process: ticket-service and notify-service built from the environment the
+/// bench passes (database, key, data folder) as their own binaries build them (notify-service
+/// without its email worker), each with its own database pool, served until the bench kills
+/// the process.
+async fn serve_subgraphs(ports: &str) {
+    let (ticket, notify) = ports.split_once(',').expect("two ports");
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let settings = |port: &str| {
+        let mut source: HashMap<&str, &str> =
+            vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        source.insert("PORT", port);
+        SubgraphSettings::from_source(&source, 0).unwrap()
+    };
+    let tickets = ticket_service::Application::build(settings(ticket))
+        .await
+        .unwrap();
+    // Without the email worker its binary starts: nothing here sends mail.
+    let notify = settings(notify);
+    let db = db::connect(&notify.common.database_url).await.unwrap();
+    let notify = notify_service::Application::build_with_db(notify, db)
+        .await
+        .unwrap();
+    tokio::select! {
+        served = tickets.run_until_stopped() => served.unwrap(),
+        served = notify.run_until_stopped() => served.unwrap(),
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    if let Ok(ports) = std::env::var(SUBGRAPH_PORTS) {
+        return serve_subgraphs(&ports).await;
+    }
     let base = std::env::var("BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let tickets: i64 = env("BENCH_TICKETS", 10_000);
@@ -306,30 +379,25 @@ async fn main() {
     ]);
     let minter =
         TokenMinter::new(KeyPair::from(&key.private())).with_ttl(Duration::from_secs(3600));
-    let tickets_app = ticket_service::Application::build_with_db(
-        ticket_service::Settings {
-            common: CommonSettings::from_source(&env_map).unwrap(),
-            port: 0,
-            verifier: minter.verifier(),
-        },
-        conn.clone(),
-    )
-    .await
-    .unwrap();
-    let notify_app = notify_service::Application::build_with_db(
-        notify_service::Settings {
-            common: CommonSettings::from_source(&env_map).unwrap(),
-            port: 0,
-            verifier: minter.verifier(),
-        },
-        conn.clone(),
-    )
-    .await
-    .unwrap();
-    let ticket_url = format!("http://127.0.0.1:{}/graphql", tickets_app.port());
-    let notify_url = format!("http://127.0.0.1:{}/graphql", notify_app.port());
-    tokio::spawn(tickets_app.run_until_stopped());
-    tokio::spawn(notify_app.run_until_stopped());
+    // The subgraphs in a process of their own (this binary again, see `serve_subgraphs`), as
+    // their binaries run them: a client calling ticket-service directly crosses a process
+    // boundary just as the routers' calls do, and shares no runtime with it.
+    let (ticket_port, notify_port) = (free_port(), free_port());
+    let subgraphs_process = Killed(
+        Command::new(std::env::current_exe().unwrap())
+            .env_clear()
+            .envs(&env_map)
+            .env(SUBGRAPH_PORTS, format!("{ticket_port},{notify_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the subgraphs' process"),
+    );
+    let ticket_url = format!("http://127.0.0.1:{ticket_port}/graphql");
+    let notify_url = format!("http://127.0.0.1:{notify_port}/graphql");
+    for url in [&ticket_url, &notify_url] {
+        support::wait_for_health(url.trim_end_matches("/graphql"), 100).await;
+    }
     // Our gateway as its own release process (built with this bench), like the stock router.
     let port = free_port();
     let gateway = Killed(
@@ -445,9 +513,9 @@ async fn main() {
         workers.map_or("each router's default".to_string(), |n| n.to_string())
     );
     println!(
-        "| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) | router CPU per request |"
+        "| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) | router CPU per request | subgraphs' CPU per request | machine CPU per request |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let client = reqwest::Client::new();
     let slice = Duration::from_secs(seconds) / rounds;
     for (n, (label, query, expect)) in (1..).zip(QUERIES) {
@@ -463,6 +531,7 @@ async fn main() {
             tickets,
             clients,
             duration: slice,
+            subgraphs: subgraphs_process.0.id(),
         };
         let mut results: Vec<Measured> = targets.iter().map(|_| Measured::default()).collect();
         for _ in 0..rounds {
@@ -484,20 +553,23 @@ async fn main() {
             let vs = |ratio: Option<f64>| ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
             let (p50, p99) = (m.percentile(0.50), m.percentile(0.99));
             let cpu = target.pid.map_or("-".to_string(), |_| {
-                format!("{:.0} µs", m.cpu_per_request())
+                format!("{:.0} µs", m.per_request(m.cpu))
             });
             println!(
-                "| {label} | {} | {own:.0} | {:.2} ms | {:.2} ms | {} | {} | {cpu} |",
+                "| {label} | {} | {own:.0} | {:.2} ms | {:.2} ms | {} | {} | {cpu} | {:.0} µs | {:.0} µs |",
                 target.name,
                 p50.as_secs_f64() * 1000.0,
                 p99.as_secs_f64() * 1000.0,
                 vs(vs_a),
                 vs(vs_c),
+                m.per_request(m.subgraphs),
+                m.per_request(m.machine),
             );
         }
     }
 
     drop(_stock);
+    drop(subgraphs_process);
     conn.close().await.ok();
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))

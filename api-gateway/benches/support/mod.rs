@@ -30,7 +30,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until the gateway at `base` answers `/healthz` (`tries` times 100 ms at most).
+/// Waits until the service at `base` answers `/healthz` (`tries` times 100 ms at most).
 pub async fn wait_for_health(base: &str, tries: u32) {
     for _ in 0..tries {
         if reqwest::get(format!("{base}/healthz"))
@@ -41,5 +41,5 @@ pub async fn wait_for_health(base: &str, tries: u32) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the gateway binary did not start");
+    panic!("{base}/healthz did not answer: the process did not start");
 }
