@@ -17,8 +17,9 @@
 //! neighbouring rounds (the first round of (b) against the first of (a), and so on). For the
 //! two routers it also reports the CPU time their process used per request, which other work
 //! on the machine moves less than it moves requests per second; for every target, the CPU
-//! time per request of the subgraphs' process and of the whole machine (niced processes left
-//! out): (b)'s machine time minus (a)'s is what the gateway's hop costs in all.
+//! time per request of the subgraphs' process and of the whole machine (the user time of
+//! niced processes left out): (b)'s machine time minus (a)'s is what the gateway's hop costs
+//! in all.
 //!
 //! Settings: BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432), BENCH_TICKETS (10000),
 //! BENCH_SECONDS per target and query (10), BENCH_ROUNDS (10), BENCH_CONCURRENCY (8),
@@ -98,10 +99,11 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_nanos(nanos)
 }
 
-/// The CPU time the whole machine has spent so far outside idle and outside niced processes
-/// (Linux: `/proc/stat`, in the kernel's fixed 1/100 s ticks): the client, the subgraphs,
-/// PostgreSQL and the router together, without a niced build in the background. Zero where
-/// that cannot be read.
+/// The CPU time the whole machine has spent so far outside idle, less the user time of niced
+/// processes (Linux: `/proc/stat`, in the kernel's fixed 1/100 s ticks): the client, the
+/// subgraphs, PostgreSQL and the router together, and of a niced build in the background only
+/// its time in the kernel (the kernel does not count that apart). Zero where that cannot be
+/// read.
 fn machine_busy() -> Duration {
     let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
         return Duration::ZERO;
