@@ -370,11 +370,11 @@ async fn main() {
     let key_hex = key.private().to_bytes_hex();
     let data = std::env::temp_dir().join(format!("tessera-gw-bench-{name}"));
     let data_s = data.display().to_string();
+    // The environment of the subgraphs' process and of our gateway; each is given its port.
     let env_map = HashMap::from([
         ("DATABASE_URL", url.as_str()),
         ("DATA_DIR", data_s.as_str()),
         ("TESSERA_SIGNING_KEY", key_hex.as_str()),
-        ("PORT", "0"),
         ("RATE_LIMIT_PER_ADDRESS", "0"),
         ("RATE_LIMIT_PER_USER", "0"),
         ("RUST_LOG", "warn"),
@@ -405,15 +405,10 @@ async fn main() {
     let gateway = Killed(
         Command::new(env!("CARGO_BIN_EXE_api-gateway"))
             .env_clear()
-            .env("DATABASE_URL", &url)
-            .env("DATA_DIR", &data_s)
-            .env("TESSERA_SIGNING_KEY", &key_hex)
+            .envs(&env_map)
             .env("PORT", port.to_string())
             .env("TICKET_SERVICE_URL", &ticket_url)
             .env("NOTIFY_SERVICE_URL", &notify_url)
-            .env("RATE_LIMIT_PER_ADDRESS", "0")
-            .env("RATE_LIMIT_PER_USER", "0")
-            .env("RUST_LOG", "warn")
             .envs(workers.map(|n| ("GATEWAY_THREADS", n.to_string())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
