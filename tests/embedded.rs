@@ -1,4 +1,5 @@
-//! `cargo run` with no configuration: the binary starts on SQLite in a fresh data folder,
+//! `cargo run` with no configuration: the binary starts on SQLite in a fresh data folder
+//! (the default, relative `tessera-data/` in the working directory, as on a fresh clone),
 //! migrates, seeds the demo, prints how to reach it and the demo logins, and answers through
 //! the gateway: sign in with a demo login, then federated queries with the session cookie.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,11 +13,14 @@ use std::{
 
 #[tokio::test]
 async fn cargo_run_serves_the_demo_on_sqlite() {
-    let data = std::env::temp_dir().join(format!("tessera-embedded-{}", std::process::id()));
+    // Nothing but a free port is configured: DATA_DIR keeps its relative default.
+    let cwd = std::env::temp_dir().join(format!("tessera-embedded-{}", std::process::id()));
+    std::fs::create_dir_all(&cwd).unwrap();
+    let data = cwd.join("tessera-data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(&cwd)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATA_DIR", &data)
         .env("PORT", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -98,5 +102,10 @@ async fn cargo_run_serves_the_demo_on_sqlite() {
     child.wait().ok();
     assert!(data.join("tessera.db").exists());
     assert!(data.join("signing-key").exists());
-    std::fs::remove_dir_all(&data).ok();
+    // The engine's copy of the supergraph is removed once loaded: starts leave nothing behind.
+    let left: Vec<_> = std::fs::read_dir(data.join("gateway"))
+        .map(|dir| dir.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in tessera-data/gateway: {left:?}");
+    std::fs::remove_dir_all(&cwd).ok();
 }

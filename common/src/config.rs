@@ -124,11 +124,10 @@ pub struct CommonSettings {
 impl CommonSettings {
     /// Reads the shared settings from `source`.
     pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
-        let data_dir = PathBuf::from(
-            source
-                .get("DATA_DIR")
-                .unwrap_or_else(|| "tessera-data".into()),
-        );
+        let data_dir = source
+            .get("DATA_DIR")
+            .unwrap_or_else(|| "tessera-data".into());
+        let data_dir = absolute(Path::new(&data_dir)).map_err(|m| ConfigError::new("DATA_DIR", m))?;
         let configured = source.get("DATABASE_URL");
         let database_configured = configured.is_some();
         let database_url = match configured {
@@ -142,7 +141,7 @@ impl CommonSettings {
                         "expected a postgres://... or sqlite:... URL",
                     ));
                 }
-                url
+                absolute_sqlite_url(&url).map_err(|m| ConfigError::new("DATABASE_URL", m))?
             }
             None => format!("sqlite://{}/tessera.db?mode=rwc", data_dir.display()),
         };
@@ -190,6 +189,28 @@ impl CommonSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_source(&Env)
     }
+}
+
+/// `path` made absolute against the working directory, once, at start: the engine refuses
+/// relative paths, and a process that later changes directory must still find its files.
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    std::path::absolute(path).map_err(|e| format!("cannot resolve `{}`: {e}", path.display()))
+}
+
+/// A SQLite URL whose file path is relative, made absolute (`sqlite://data/t.db?mode=rwc` ->
+/// `sqlite:///srv/app/data/t.db?mode=rwc`); other URLs, and in-memory databases, unchanged.
+fn absolute_sqlite_url(url: &str) -> Result<String, String> {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Ok(url.to_owned());
+    };
+    let (path, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
+    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
+        return Ok(url.to_owned());
+    }
+    Ok(format!("sqlite://{}{query}", absolute(Path::new(path))?.display()))
 }
 
 /// What a subgraph needs to start: the shared settings, its port, and the key it verifies
@@ -302,10 +323,39 @@ mod tests {
     #[test]
     fn defaults_are_the_embedded_platform() {
         let s = CommonSettings::from_source(&HashMap::new()).unwrap();
-        assert_eq!(s.database_url, "sqlite://tessera-data/tessera.db?mode=rwc");
+        let data = std::env::current_dir().unwrap().join("tessera-data");
+        assert_eq!(s.data_dir, data);
+        assert_eq!(
+            s.database_url,
+            format!("sqlite://{}/tessera.db?mode=rwc", data.display())
+        );
         assert_eq!(s.mode, Mode::Development);
         assert!(s.demo);
         assert!(s.redis_url.is_none());
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_against_the_working_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        let env = HashMap::from([
+            ("DATA_DIR", "var/data"),
+            ("DATABASE_URL", "sqlite://db/t.db?mode=rwc"),
+        ]);
+        let s = CommonSettings::from_source(&env).unwrap();
+        assert_eq!(s.data_dir, cwd.join("var/data"));
+        assert_eq!(
+            s.database_url,
+            format!("sqlite://{}?mode=rwc", cwd.join("db/t.db").display())
+        );
+        for unchanged in [
+            "sqlite::memory:",
+            "sqlite:///srv/t.db",
+            "postgres://db/tessera",
+        ] {
+            let env = HashMap::from([("DATABASE_URL", unchanged)]);
+            let s = CommonSettings::from_source(&env).unwrap();
+            assert_eq!(s.database_url, unchanged);
+        }
     }
 
     #[test]
