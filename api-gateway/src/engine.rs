@@ -242,7 +242,13 @@ fn router_config(
             "max_request_body_size": format!("{}B", crate::http::MAX_BODY),
         },
         "laboratory": { "enabled": false },
-        "telemetry": { "metrics": { "exporters": [] } },
+        // Nothing leaves the process: no usage reports or traces to Hive Console, no metrics
+        // or trace exporters. Offices run behind firewalls; our own /metrics is the telemetry.
+        "telemetry": {
+            "hive": { "usage_reporting": { "enabled": false }, "tracing": { "enabled": false } },
+            "metrics": { "exporters": [] },
+            "tracing": { "exporters": [] },
+        },
     });
     serde_json::from_value(config).map_err(|e| EngineError::Config(e.to_string()))
 }
@@ -257,8 +263,9 @@ impl Engine {
         work_dir: &Path,
     ) -> Result<Self, EngineError> {
         install_crypto_provider();
-        // The engine loads its supergraph from a file; each process writes its own copy.
-        std::fs::create_dir_all(work_dir).map_err(|source| EngineError::Write {
+        // The engine refuses a relative supergraph path (it has no start directory to resolve
+        // it against), so the file's path is made absolute here, whatever the caller passed.
+        let work_dir = std::path::absolute(work_dir).map_err(|source| EngineError::Write {
             path: work_dir.display().to_string(),
             source,
         })?;
@@ -266,12 +273,22 @@ impl Engine {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = work_dir.join(format!("supergraph-{}-{nth}.graphql", std::process::id()));
-        std::fs::write(&path, supergraph_sdl).map_err(|source| EngineError::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
+        // The engine loads its supergraph from a file (its configuration checks the file
+        // exists); each process writes its own copy, removed once loaded or refused.
+        std::fs::create_dir_all(&work_dir)
+            .and_then(|()| std::fs::write(&path, supergraph_sdl))
+            .map_err(|source| EngineError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
         let config: &'static HiveRouterConfig =
-            router_config(&path, subgraphs, timeout, limits)?.into_static();
+            match router_config(&path, subgraphs, timeout, limits) {
+                Ok(config) => config.into_static(),
+                Err(err) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(err);
+                }
+            };
         let telemetry = TelemetryContext::from_propagation_config(
             &config.telemetry.tracing.propagation,
             &config.log,
@@ -827,5 +844,36 @@ fn from_pipeline_error(err: PipelineError, operation: Option<OperationType>) -> 
         status: errors.first().map(|e| e.status).unwrap_or(400),
         body: gql::error_body(&errors),
         operation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn config() -> HiveRouterConfig {
+        let subgraphs = [Subgraph {
+            name: "ticket_service",
+            url: "http://127.0.0.1:4001/graphql".into(),
+        }];
+        // The configuration checks that the supergraph file exists.
+        let path = std::env::temp_dir().join(format!("supergraph-{}.graphql", std::process::id()));
+        std::fs::write(&path, crate::SUPERGRAPH).unwrap();
+        let config = router_config(&path, &subgraphs, Duration::from_secs(10), Limits::default());
+        std::fs::remove_file(&path).unwrap();
+        config.unwrap()
+    }
+
+    #[test]
+    fn the_engine_reports_nothing_outside_the_process() {
+        let telemetry = config().telemetry;
+        let hive = telemetry.hive.as_ref();
+        assert!(
+            hive.is_none_or(|h| !h.usage_reporting.enabled),
+            "usage reporting to Hive Console is on"
+        );
+        assert!(!telemetry.is_tracing_enabled(), "trace export is on");
+        assert!(!telemetry.is_metrics_enabled(), "metrics export is on");
     }
 }
