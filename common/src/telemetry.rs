@@ -22,3 +22,16 @@ pub fn init() {
     // A second initialisation is expected in tests; nothing to report.
     drop(result);
 }
+
+/// For tests: the same filter, written through the test harness's output capture, so a test's
+/// logs (errors provoked on purpose included) are shown only when that test fails. Threads a
+/// test starts (its runtime's workers, the engine's) inherit the capture.
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    drop(
+        fmt()
+            .with_test_writer()
+            .with_env_filter(filter)
+            .try_init(),
+    );
+}

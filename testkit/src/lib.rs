@@ -151,3 +151,21 @@ impl TestDatabase {
         }
     }
 }
+
+/// Hands `child`'s standard error (its logs) to the test harness line by line, so they show
+/// only when the test that started the process fails, like the logs of in-process services.
+/// The child must have been started with `.stderr(Stdio::piped())`; the forwarding thread
+/// inherits the test's output capture and ends when the child closes its standard error.
+pub fn capture_stderr(child: &mut std::process::Child) {
+    use std::io::BufRead;
+    if let Some(stderr) = child.stderr.take() {
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                eprintln!("{line}");
+            }
+        });
+    }
+}

@@ -17,6 +17,15 @@ use std::{
 /// A child process killed when the test ends, however it ends.
 struct Proc(Child);
 
+impl Proc {
+    /// Starts `command`, its logs captured by the test (shown only when it fails).
+    fn start(command: &mut Command) -> Self {
+        let mut child = command.spawn().unwrap();
+        testkit::capture_stderr(&mut child);
+        Self(child)
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -141,7 +150,7 @@ impl Local {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (k, v) in extra {
             command.env(k, v);
         }
@@ -240,8 +249,9 @@ async fn separate_processes_on_postgres_and_redis() {
     extra.push(("RATE_LIMIT_PER_ADDRESS".into(), "0".into()));
 
     // The one-shot migration job, into an empty database.
-    let migrated = local.command(&compose, "migrate", 0, &[]).status().unwrap();
-    assert!(migrated.success(), "db migrate failed");
+    let migrated = local.command(&compose, "migrate", 0, &[]).output().unwrap();
+    eprint!("{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(migrated.status.success(), "db migrate failed");
     let conn = db::connect(&database.url).await.unwrap();
     let ids = seed_cast(&conn).await;
 
@@ -249,23 +259,20 @@ async fn separate_processes_on_postgres_and_redis() {
     for service in ["ticket-service", "notify-service", "export-service"] {
         let port = free_port();
         local.ports.insert(service.to_string(), port);
-        services.push(Proc(
-            local
-                .command(&compose, service, port, &extra)
-                .spawn()
-                .unwrap(),
-        ));
+        services.push(Proc::start(&mut local.command(
+            &compose, service, port, &extra,
+        )));
     }
     let mut gateways = Vec::new();
     let mut urls = Vec::new();
     for _ in 0..2 {
         let port = free_port();
-        gateways.push(Proc(
-            local
-                .command(&compose, "api-gateway", port, &extra)
-                .spawn()
-                .unwrap(),
-        ));
+        gateways.push(Proc::start(&mut local.command(
+            &compose,
+            "api-gateway",
+            port,
+            &extra,
+        )));
         urls.push(format!("http://127.0.0.1:{port}"));
     }
     for url in &urls {

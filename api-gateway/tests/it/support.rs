@@ -164,7 +164,7 @@ impl Platform {
     }
 
     pub async fn spawn_with(backend: Backend, options: Options) -> Platform {
-        common::telemetry::init();
+        common::telemetry::init_for_tests();
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = std::env::temp_dir().join(format!("tessera-gw-data-{unique}"));
         let database = testkit::TestDatabase::create(&backend, "gw_test").await;

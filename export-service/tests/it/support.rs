@@ -73,7 +73,7 @@ impl TestApp {
 
     /// Both subgraphs queueing jobs on `stream`, with no worker yet.
     pub async fn spawn_on(backend: Backend, stream: EventStream) -> TestApp {
-        common::telemetry::init();
+        common::telemetry::init_for_tests();
         let database = testkit::TestDatabase::create(&backend, "export").await;
         let url = database.url.clone();
         let conn = db::connect(&url).await.expect("connect");

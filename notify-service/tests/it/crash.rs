@@ -37,11 +37,13 @@ fn start_worker(env: &[(&str, String)]) -> Proc {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::piped());
     for (key, value) in env {
         command.env(key, value);
     }
-    Proc(command.spawn().unwrap())
+    let mut child = command.spawn().unwrap();
+    testkit::capture_stderr(&mut child);
+    Proc(child)
 }
 
 /// The notification id of each request the fake received.

@@ -44,7 +44,7 @@ async fn person(db: &DatabaseConnection, email: &str, name: &str, role: Role) ->
 
 impl Fixture {
     pub async fn new(backend: &Backend) -> Self {
-        common::telemetry::init();
+        common::telemetry::init_for_tests();
         let database = testkit::TestDatabase::create(backend, "notify_test").await;
         let db = db::connect(&database.url).await.unwrap();
         db::migrate(&db).await.unwrap();

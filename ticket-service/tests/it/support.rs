@@ -77,7 +77,7 @@ impl TestApp {
         backend: Backend,
         hook: impl FnOnce(DatabaseConnection) -> DatabaseConnection,
     ) -> TestApp {
-        common::telemetry::init();
+        common::telemetry::init_for_tests();
         let database = testkit::TestDatabase::create(&backend, "test").await;
         let url = database.url.clone();
         let conn = db::connect(&url).await.expect("connect");
