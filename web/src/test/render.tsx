@@ -25,13 +25,16 @@ export function renderWith(
   ui: ReactNode,
   { mocks = [], path = "/", value = session() }: { mocks?: MockedResponse[]; path?: string; value?: SessionValue } = {},
 ) {
-  return render(
-    <MockedProvider mocks={mocks} cache={createCache()}>
+  const cache = createCache();
+  // A wrapper (not a tree around `ui`), so `rerender` with new props keeps the providers.
+  const wrapper = ({ children }: { children: ReactNode }) => (
+    <MockedProvider mocks={mocks} cache={cache}>
       <MemoryRouter initialEntries={[path]} future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-        <SessionContext.Provider value={value}>{ui}</SessionContext.Provider>
+        <SessionContext.Provider value={value}>{children}</SessionContext.Provider>
       </MemoryRouter>
-    </MockedProvider>,
+    </MockedProvider>
   );
+  return render(ui, { wrapper });
 }
 
 /** A ticket as lists and live events carry it (with the `__typename`s the cache needs). */
