@@ -1,11 +1,11 @@
 // The budget director issues 1..50 tickets to one faculty member for a cycle.
-import { useMutation, useQuery } from "@apollo/client";
+import { useApolloClient, useMutation, useQuery } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
 import { describeError, type UserError } from "../errors";
 import { CreateTicketsDocument, UsersDocument, type Residency } from "../generated/graphql";
 import { RESIDENCY_LABELS } from "../labels";
+import { TICKET_QUERIES, onScreen } from "../refresh";
 import { ErrorNotice, Field, FormError, Notice } from "./common";
-import { REFRESH_AFTER_CHANGE } from "./RequestOfferForm";
 
 export const MAX_TICKETS = 50;
 
@@ -25,8 +25,9 @@ export function issuedMessage(numbers: number[], owner: string): string {
 
 export function IssueTicketsForm() {
   const id = useId();
+  const client = useApolloClient();
   const faculty = useQuery(UsersDocument, { variables: { role: "FACULTY" } });
-  const [create, { loading }] = useMutation(CreateTicketsDocument, { refetchQueries: REFRESH_AFTER_CHANGE });
+  const [create, { loading }] = useMutation(CreateTicketsDocument, { refetchQueries: () => onScreen(client, TICKET_QUERIES) });
   const [ownerId, setOwnerId] = useState("");
   const [residency, setResidency] = useState<Residency>("DOMESTIC");
   const [cycle, setCycle] = useState(defaultCycle());

@@ -1,16 +1,16 @@
 // "Request an offer": the applicant (name, number, email) and the other interested faculty.
-import { useMutation, useQuery } from "@apollo/client";
+import { useApolloClient, useMutation, useQuery } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
 import { describeError, type UserError } from "../errors";
 import { RequestOfferDocument, UsersDocument, type TicketRowFragment } from "../generated/graphql";
+import { TICKET_QUERIES, onScreen } from "../refresh";
 import { ErrorNotice, Field, FormError, Checkboxes } from "./common";
-
-export const REFRESH_AFTER_CHANGE = ["Tickets", "TicketStats", "TicketDetail"];
 
 export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment; onDone(): void }) {
   const id = useId();
+  const client = useApolloClient();
   const faculty = useQuery(UsersDocument, { variables: { role: "FACULTY" } });
-  const [requestOffer, { loading }] = useMutation(RequestOfferDocument, { refetchQueries: REFRESH_AFTER_CHANGE });
+  const [requestOffer, { loading }] = useMutation(RequestOfferDocument, { refetchQueries: () => onScreen(client, TICKET_QUERIES) });
   const [name, setName] = useState("");
   const [number, setNumber] = useState("");
   const [email, setEmail] = useState("");

@@ -13,10 +13,11 @@ import {
   WithdrawOfferRequestDocument,
   type TicketRowFragment,
 } from "../generated/graphql";
+import { TICKET_QUERIES, onScreen } from "../refresh";
 import { useMe } from "../session";
 import { ticketActions, type TicketAction } from "../transitions";
 import { ErrorNotice, Field } from "./common";
-import { REFRESH_AFTER_CHANGE, RequestOfferForm } from "./RequestOfferForm";
+import { RequestOfferForm } from "./RequestOfferForm";
 
 export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; onMoved?(action: TicketAction): void }) {
   const me = useMe();
@@ -34,7 +35,7 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
     setBusy(true);
     setError(null);
     const base = { ticketId: ticket.id, expectedVersion: ticket.version };
-    const options = { refetchQueries: REFRESH_AFTER_CHANGE, awaitRefetchQueries: true };
+    const options = { refetchQueries: () => onScreen(client, TICKET_QUERIES), awaitRefetchQueries: true };
     try {
       switch (action.kind) {
         case "grant":
@@ -71,7 +72,7 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
       setError(described);
       if (described.code === "CONFLICT" || described.code === "INVALID_TRANSITION") {
         // Show what the ticket is now, so the person can decide again.
-        void client.refetchQueries({ include: REFRESH_AFTER_CHANGE });
+        void client.refetchQueries({ include: onScreen(client, TICKET_QUERIES) });
       }
     } finally {
       setBusy(false);
