@@ -113,7 +113,9 @@ describe("Tessera in a browser", () => {
     await row(budget, "Issued, waiting to be granted", ticket.number).getByRole("link").click();
     await budget.getByRole("heading", { name: `Ticket #${ticket.number}` }).waitFor();
     await budget.getByRole("button", { name: "Grant" }).click();
+    await budget.getByRole("button", { name: `Grant #${ticket.number}` }).click();
     await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
+    await budget.getByRole("status").filter({ hasText: `Ticket #${ticket.number} is granted` }).waitFor();
 
     if (!LIVE) {
       console.log("# live steps skipped: schema.graphql has no Subscription type yet (the gateway does not serve subscriptions)");
@@ -151,7 +153,13 @@ describe("Tessera in a browser", () => {
     await queued.waitFor();
     await shot(page, "associate-chair");
     await queued.getByRole("button", { name: "Approve" }).click();
+    // Approving cannot be undone: the page asks first.
+    await queued.getByText(`Approve the offer to Zora Neale on ticket #${ticket.number}? This cannot be undone.`).waitFor();
+    await queued.getByRole("button", { name: `Approve #${ticket.number}` }).click();
     await queued.waitFor({ state: "detached" });
+    // The row is gone from the queue; the page says where the ticket went.
+    const report = page.getByRole("status").filter({ hasText: `You approved the offer to Zora Neale on ticket #${ticket.number}.` });
+    await report.getByRole("link", { name: `Open ticket #${ticket.number}` }).waitFor();
     if (LIVE) {
       // The faculty member's list, open in another browser, changes without a reload.
       await row(ada, "My tickets", ticket.number).locator(".badge", { hasText: "Offer pending" }).waitFor();
@@ -166,7 +174,9 @@ describe("Tessera in a browser", () => {
     await page.getByRole("heading", { name: "All tickets" }).waitFor();
     await shot(page, "graduate-office");
     await waiting.getByRole("button", { name: "Applicant accepted" }).click();
+    await waiting.getByRole("button", { name: `Applicant accepted #${ticket.number}` }).click();
     await waiting.waitFor({ state: "detached" });
+    await page.getByRole("status").filter({ hasText: `Recorded: Zora Neale accepted the offer on ticket #${ticket.number}.` }).waitFor();
 
     await page.goto(`/tickets/${ticket.id}`);
     await page.locator(".ticket-head .badge", { hasText: "Offer accepted" }).waitFor();
@@ -294,6 +304,7 @@ describe("Tessera in a browser", () => {
         await page.locator(".live-reconnecting").waitFor();
         await budget.goto(`/tickets/${id}`);
         await budget.getByRole("button", { name: "Grant" }).click();
+        await budget.getByRole("button", { name: /^Grant #\d+$/ }).click();
         await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
         assert.equal(await badge.textContent(), "Issued");
         proxy.restore();

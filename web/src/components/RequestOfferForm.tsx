@@ -6,7 +6,8 @@ import { RequestOfferDocument, UsersDocument, type TicketRowFragment } from "../
 import { TICKET_QUERIES, onScreen } from "../refresh";
 import { ErrorNotice, Field, FormError, Checkboxes } from "./common";
 
-export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment; onDone(): void }) {
+/** `onDone(true)` once the request is sent, `onDone(false)` when the person cancels. */
+export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment; onDone(sent: boolean): void }) {
   const id = useId();
   const client = useApolloClient();
   const faculty = useQuery(UsersDocument, { variables: { role: "FACULTY" } });
@@ -31,7 +32,7 @@ export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment
           },
         },
       });
-      onDone();
+      onDone(true);
     } catch (err) {
       setError(describeError(err));
     }
@@ -68,7 +69,7 @@ export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Sending…" : "Send request"}
         </button>
-        <button type="button" onClick={onDone} disabled={loading}>
+        <button type="button" onClick={() => onDone(false)} disabled={loading}>
           Cancel
         </button>
       </div>

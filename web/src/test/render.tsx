@@ -5,6 +5,7 @@ import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { MemoryRouter } from "react-router-dom";
 import { createCache } from "../apollo";
+import { FlashProvider } from "../flash";
 import type { TicketRowFragment } from "../generated/graphql";
 import { SessionContext, type Me, type SessionValue } from "../session";
 
@@ -30,7 +31,9 @@ export function renderWith(
   const wrapper = ({ children }: { children: ReactNode }) => (
     <MockedProvider mocks={mocks} cache={cache}>
       <MemoryRouter initialEntries={[path]} future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-        <SessionContext.Provider value={value}>{children}</SessionContext.Provider>
+        <SessionContext.Provider value={value}>
+          <FlashProvider>{children}</FlashProvider>
+        </SessionContext.Provider>
       </MemoryRouter>
     </MockedProvider>
   );
