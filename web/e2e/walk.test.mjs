@@ -279,7 +279,7 @@ describe("Tessera in a browser", () => {
     await page.getByLabel("Email", { exact: true }).fill("EDSGER@example.edu");
     await page.getByLabel("Initial password").fill("a long enough password");
     await page.getByRole("button", { name: "Add user" }).click();
-    await page.locator(".field-error", { hasText: /^Email: / }).waitFor();
+    await page.locator(".field-error", { hasText: /^Email: A user with the email edsger@example.edu already exists\.$/i }).waitFor();
   });
 
   test("after a dropped connection the page catches up on what it missed", { skip: !LIVE && "no subscriptions in schema.graphql yet" }, async () => {

@@ -1,10 +1,10 @@
 // "Request an offer": the applicant (name, number, email) and the other interested faculty.
 import { useApolloClient, useMutation, useQuery } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
-import { describeError, type UserError } from "../errors";
+import { describeError } from "../errors";
 import { RequestOfferDocument, UsersDocument, type TicketRowFragment } from "../generated/graphql";
 import { TICKET_QUERIES, onScreen } from "../refresh";
-import { ErrorNotice, Field, FormError, Checkboxes } from "./common";
+import { ErrorNotice, Field, FormError, Checkboxes, useFormError } from "./common";
 
 /** `onDone(true)` once the request is sent, `onDone(false)` when the person cancels. */
 export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment; onDone(sent: boolean): void }) {
@@ -16,7 +16,7 @@ export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment
   const [number, setNumber] = useState("");
   const [email, setEmail] = useState("");
   const [supervisors, setSupervisors] = useState<string[]>([]);
-  const [error, setError] = useState<UserError | null>(null);
+  const { error, setError, fieldError, onEdit } = useFormError();
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -38,21 +38,20 @@ export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment
     }
   };
 
-  const fieldError = (field: string) => (error?.field === field ? error.message : undefined);
   const others = (faculty.data?.users ?? []).filter((u) => u.id !== ticket.owner.id && u.active);
 
   return (
-    <form className="panel request-offer" onSubmit={submit} aria-label={`Request an offer on ticket #${ticket.number}`}>
+    <form className="panel request-offer" onSubmit={submit} onChange={onEdit} aria-label={`Request an offer on ticket #${ticket.number}`}>
       <h3>Request an offer on ticket #{ticket.number}</h3>
       <div className="grid">
         <Field id={`${id}-name`} label="Applicant name" error={fieldError("name")}>
-          <input id={`${id}-name`} value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />
+          <input id={`${id}-name`} name="name" value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />
         </Field>
         <Field id={`${id}-number`} label="Applicant number" error={fieldError("applicantNumber")}>
-          <input id={`${id}-number`} value={number} onChange={(e) => setNumber(e.target.value)} required autoComplete="off" />
+          <input id={`${id}-number`} name="applicantNumber" value={number} onChange={(e) => setNumber(e.target.value)} required autoComplete="off" />
         </Field>
         <Field id={`${id}-email`} label="Applicant email (optional)" error={fieldError("email")}>
-          <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />
+          <input id={`${id}-email`} name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />
         </Field>
       </div>
       <Checkboxes
