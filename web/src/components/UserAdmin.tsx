@@ -26,7 +26,7 @@ export function UserAdmin() {
       {users.loading && !users.data && <Loading label="Loading users…" />}
       {list.length > 0 && (
         <div className="table-scroll">
-          <table>
+          <table className="cards">
             <caption className="visually-hidden">Users</caption>
             <thead>
               <tr>
@@ -162,11 +162,11 @@ function UserRow({ user, editing, onEdit }: { user: UserFieldsFragment; editing:
   return (
     <>
       <tr className={user.active ? undefined : "inactive"}>
-        <td>{user.name}</td>
-        <td>{user.email}</td>
-        <td>{user.roles.map((r) => ROLE_LABELS[r]).join(", ")}</td>
-        <td>{user.active ? "Active" : "Deactivated"}</td>
-        <td className="actions">
+        <td data-label="Name">{user.name}</td>
+        <td data-label="Email">{user.email}</td>
+        <td data-label="Roles">{user.roles.map((r) => ROLE_LABELS[r]).join(", ")}</td>
+        <td data-label="Status">{user.active ? "Active" : "Deactivated"}</td>
+        <td className="actions" data-label="Actions">
           <button type="button" onClick={() => onEdit(!editing)} aria-expanded={editing}>
             Edit
           </button>
