@@ -3,68 +3,26 @@
 // each step by clicking; a second browser context sees the change live; an export downloads;
 // sessions end; dashboards are photographed into target/e2e/ (also at phone width).
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
+import { PEOPLE, SHOTS, openBrowser, row, shot, signIn } from "./browser.mjs";
 import { REPO, startProxy, startServer } from "./server.mjs";
 
-const SHOTS = join(REPO, "target", "e2e");
-const PASSWORD = "tessera-demo";
-const PEOPLE = {
-  budget: { email: "budget@example.edu", name: "Bianca Budget" },
-  ada: { email: "ada@example.edu", name: "Ada Lovelace" },
-  fiona: { email: "fiona@example.edu", name: "Fiona Support" },
-  chair: { email: "chair@example.edu", name: "Chandra Chair" },
-  grad: { email: "gradoffice@example.edu", name: "Gwen Graduate" },
-  admin: { email: "admin@example.edu", name: "Avery Admin" },
-};
 /** The schema promises subscriptions once the gateway serves them; from then on they must work. */
 const LIVE = /^type Subscription\b/m.test(readFileSync(join(REPO, "schema.graphql"), "utf8"));
-const TIMEOUT = 15_000;
 
 let server;
 let browser;
-const contexts = [];
 
-async function context(options = {}) {
-  const ctx = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...options });
-  ctx.setDefaultTimeout(TIMEOUT);
-  contexts.push(ctx);
-  return ctx;
-}
-
-/** Signs in with the keyboard alone (the email field has focus), as someone would. */
-async function signIn(page, who, { path = "/" } = {}) {
-  if (path !== null) await page.goto(path);
-  await page.getByRole("heading", { name: "Sign in to Tessera" }).waitFor();
-  await page.keyboard.type(who.email);
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(PASSWORD);
-  await page.keyboard.press("Enter");
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
-}
-
-async function shot(page, name, { fullPage = true } = {}) {
-  // Let charts and lists settle (no spinner left) before the picture.
-  await page.locator(".loading").first().waitFor({ state: "detached" }).catch(() => {});
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
-}
-
-/** The row of ticket `number` in the section headed `title`. */
-function row(page, title, number) {
-  const section = page.locator("section.queue, section.browser", { has: page.getByRole("heading", { name: title }) });
-  return section.locator(`tr[data-ticket="${number}"]`);
-}
+const context = (options) => browser.context(options);
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   server = await startServer();
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+  browser = await openBrowser(server);
 });
 
 after(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => {});
   await browser?.close();
   await server?.stop();
 });
