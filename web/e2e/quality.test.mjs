@@ -67,6 +67,31 @@ async function settled(page) {
   await page.waitForFunction(() => document.querySelector(".loading") === null);
 }
 
+/**
+ * In the page: what the phone layout must not do. A header button wrapped over two lines, a
+ * chart label cut short, a table wider than its box (columns hidden off the side), a labelled
+ * cell with nothing in it on show.
+ */
+function phoneLayoutProblems() {
+  const problems = [];
+  for (const button of document.querySelectorAll("header.top button")) {
+    const lineHeight = parseFloat(getComputedStyle(button).lineHeight);
+    if (button.getBoundingClientRect().height > 2 * lineHeight) problems.push(`the header's "${button.textContent}" wraps`);
+  }
+  for (const label of document.querySelectorAll(".bar-label")) {
+    if (label.scrollWidth > label.clientWidth) problems.push(`the chart label "${label.textContent}" is cut off`);
+  }
+  for (const box of document.querySelectorAll(".table-scroll")) {
+    if (box.scrollWidth > box.clientWidth) problems.push(`a table is ${box.scrollWidth - box.clientWidth}px wider than its box`);
+  }
+  for (const cell of document.querySelectorAll("td[data-label]")) {
+    if (cell.childElementCount === 0 && cell.textContent.trim() === "" && cell.getClientRects().length > 0) {
+      problems.push(`an empty "${cell.dataset.label}" shows`);
+    }
+  }
+  return problems;
+}
+
 const ROLES = [
   ["budget-director", PEOPLE.budget],
   ["faculty", PEOPLE.ada],
@@ -92,6 +117,7 @@ describe("issue 17: a newcomer's first hour", () => {
         if (size === "phone") {
           const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
           if (overflow > 0) problems.push(`${what}: the page is ${overflow}px wider than the screen`);
+          for (const p of await page.evaluate(phoneLayoutProblems)) problems.push(`${what}: ${p}`);
         }
       };
       await page.goto("/");
