@@ -221,7 +221,10 @@ mod tests {
         let web = include_str!("../../web/src/labels.ts");
         let states: Vec<&str> = TicketState::ALL.iter().map(|s| s.as_str()).collect();
         let residencies: Vec<&str> = Residency::ALL.iter().map(|r| r.as_str()).collect();
-        for (labels, names) in [(&STATE_LABELS[..], states), (&RESIDENCY_LABELS[..], residencies)] {
+        for (labels, names) in [
+            (&STATE_LABELS[..], states),
+            (&RESIDENCY_LABELS[..], residencies),
+        ] {
             assert_eq!(labels.iter().map(|(n, _)| *n).collect::<Vec<_>>(), names);
             for (name, words) in labels {
                 assert!(

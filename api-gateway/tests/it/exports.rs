@@ -76,7 +76,9 @@ async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Ba
                 .starts_with("attachment;")
         );
         let body = response.bytes().await.unwrap();
-        assert!(body.starts_with(b"\xEF\xBB\xBF\"Ticket\",\"Cycle\",\"Funding\",\"State\",\"Faculty member\","));
+        assert!(body.starts_with(
+            b"\xEF\xBB\xBF\"Ticket\",\"Cycle\",\"Funding\",\"State\",\"Faculty member\","
+        ));
         let text = std::str::from_utf8(&body[3..]).unwrap();
         assert_eq!(text.matches("\r\n").count(), 4, "a header and three rows");
         assert!(text.contains("\"Domestic\",\"Issued\",\"Alice Faculty\""));

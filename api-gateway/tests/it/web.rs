@@ -75,7 +75,12 @@ async fn the_app_is_served_at_every_page_path_with_its_assets() {
 
     // A file that is not in the bundle is not answered with the app's HTML, and GraphiQL's
     // page is only at /graphiql, which checks who asks.
-    for path in ["/assets/index-gone.js", "/robots.txt", "/.source-hash", "/graphiql.html"] {
+    for path in [
+        "/assets/index-gone.js",
+        "/robots.txt",
+        "/.source-hash",
+        "/graphiql.html",
+    ] {
         let missing = client
             .get(format!("{}{path}", app.url))
             .send()
