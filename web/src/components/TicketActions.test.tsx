@@ -2,7 +2,7 @@ import { GraphQLError } from "graphql";
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { ApproveOfferDocument, CancelTicketDocument, GrantTicketDocument, WithdrawOfferRequestDocument } from "../generated/graphql";
+import { ApproveOfferDocument, CancelTicketDocument, GrantTicketDocument, UsersDocument, WithdrawOfferRequestDocument } from "../generated/graphql";
 import { ME, renderWith, session, ticketRow } from "../test/render";
 import { TicketActions } from "./TicketActions";
 
@@ -114,7 +114,11 @@ describe("TicketActions", () => {
   });
 
   it("opens the offer form for the owner of a granted ticket", async () => {
-    renderWith(<TicketActions ticket={{ ...ticket, state: "GRANTED", owner: { id: ME.id, name: ME.name }, allowedTransitions: ["OFFER_REQUESTED"] }} />);
+    // The form lists the faculty who may co-supervise.
+    const faculty = { request: { query: UsersDocument, variables: { role: "FACULTY" } }, result: { data: { users: [] } } };
+    renderWith(<TicketActions ticket={{ ...ticket, state: "GRANTED", owner: { id: ME.id, name: ME.name }, allowedTransitions: ["OFFER_REQUESTED"] }} />, {
+      mocks: [faculty],
+    });
     await userEvent.click(screen.getByRole("button", { name: "Request an offer" }));
     expect(screen.getByLabelText("Applicant name")).toBeTruthy();
     expect(screen.getByLabelText("Applicant number")).toBeTruthy();
