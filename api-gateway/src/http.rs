@@ -706,6 +706,8 @@ async fn run(
     response
 }
 
+/// `GET /graphiql`: the playground from the embedded bundle (never a CDN), for ADMIN, or
+/// anyone signed in in development mode; a 403 page for others, `/` when not signed in.
 async fn graphiql(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let principal = match state.authenticate(&headers).await {
         Ok(Auth::Session(caller)) => caller.principal,
@@ -720,14 +722,7 @@ async fn graphiql(State(state): State<AppState>, headers: HeaderMap) -> Response
         )
             .into_response();
     }
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("Tessera GraphiQL")
-            .finish(),
-    )
-    .into_response()
+    crate::web::graphiql(&headers)
 }
 
 /// `GET /exports/{id}.csv`: the finished file of an export, streamed from disk in chunks

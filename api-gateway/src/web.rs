@@ -20,6 +20,18 @@ struct Dist;
 /// The app's entry page.
 const INDEX: &str = "index.html";
 
+/// GraphiQL's page, the bundle's second entry. Only `/graphiql` serves it (`graphiql`), after
+/// checking who may use the playground; its own name is a 404 like any missing file.
+const GRAPHIQL: &str = "graphiql.html";
+
+/// GraphiQL's Content-Security-Policy: scripts, styles, fonts and connections only from this
+/// origin (the websocket included), no inline or `eval`'d script, never framed. GraphiQL runs
+/// under it because the bundle carries it whole; a session cookie's page runs no third-party
+/// code.
+pub const GRAPHIQL_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
 /// Vite names everything under `assets/` by its content hash: a new build is a new name, so
 /// those may be cached for good. Anything else (index.html) is revalidated every time.
 const ASSETS: &str = "assets/";
@@ -30,6 +42,7 @@ const REVALIDATE: &str = "no-cache";
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if !path.is_empty()
+        && path != GRAPHIQL
         && let Some(file) = Dist::get(path)
     {
         let cache = if path.starts_with(ASSETS) {
@@ -57,6 +70,23 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         )
             .into_response(),
     }
+}
+
+/// GraphiQL's page, with `GRAPHIQL_CSP`, for `/graphiql` once the caller may use it.
+pub fn graphiql(headers: &HeaderMap) -> Response {
+    let Some(page) = Dist::get(GRAPHIQL) else {
+        return (
+            StatusCode::NOT_FOUND,
+            "GraphiQL is not built: run `npm ci && npm run build` in web/",
+        )
+            .into_response();
+    };
+    let mut response = file_response(&page, "text/html; charset=utf-8", REVALIDATE, headers);
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(GRAPHIQL_CSP),
+    );
+    response
 }
 
 fn file_response(

@@ -4,6 +4,10 @@
 //! `YYYY-MM-DD HH:MM:SS` in UTC, and a `'` before any cell that starts with `=`, `+`, `-`,
 //! `@`, tab, carriage return or line feed, so that Excel never runs it as a formula (OWASP
 //! "CSV injection").
+//!
+//! Headers and values use the web client's words ("Funding", "Faculty member", "Offer
+//! accepted"): a file and the list it was exported from read the same. `STATE_LABELS` and
+//! `RESIDENCY_LABELS` are the client's tables (web/src/labels.ts), which a test holds equal.
 
 use chrono::{DateTime, Utc};
 
@@ -13,20 +17,44 @@ pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The record separator.
 pub const CRLF: &str = "\r\n";
 
-/// The header row, one cell per column of `Row`.
+/// The header row, one cell per column of `Row`, in the words of the web client's list and
+/// ticket page.
 pub const HEADER: [&str; 11] = [
     "Ticket",
     "Cycle",
-    "Residency",
+    "Funding",
     "State",
-    "Owner",
+    "Faculty member",
     "Supervisors",
     "Applicant number",
     "Applicant name",
-    "Created (UTC)",
+    "Issued (UTC)",
     "Updated (UTC)",
     "Notes",
 ];
+
+/// Each state's contract name and its words on screen.
+pub const STATE_LABELS: [(&str, &str); 7] = [
+    ("INITIAL", "Issued"),
+    ("GRANTED", "Granted"),
+    ("OFFER_REQUESTED", "Offer requested"),
+    ("OFFER_PENDING", "Offer pending"),
+    ("OFFER_ACCEPTED", "Offer accepted"),
+    ("OFFER_REFUSED", "Offer refused"),
+    ("CANCELLED", "Cancelled"),
+];
+
+/// Each residency's contract name and its words on screen (the "Funding" column).
+pub const RESIDENCY_LABELS: [(&str, &str); 2] =
+    [("DOMESTIC", "Domestic"), ("INTERNATIONAL", "International")];
+
+/// The words for `name` in `labels`; a name the table lacks is written as it is.
+fn label<'a>(labels: &[(&str, &'a str)], name: &'a str) -> &'a str {
+    labels
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(name, |(_, words)| words)
+}
 
 /// What separates names in the supervisors cell.
 pub const NAME_SEPARATOR: &str = "; ";
@@ -102,10 +130,15 @@ pub struct Row {
     pub notes: Vec<String>,
 }
 
-/// Appends `row` as one record, cells in `HEADER` order.
+/// Appends `row` as one record, cells in `HEADER` order, states and residencies in words.
 pub fn push_row(out: &mut String, row: &Row) {
     push_cell(out, &row.number.to_string());
-    for text in [&row.cycle, &row.residency, &row.state, &row.owner] {
+    for text in [
+        row.cycle.as_str(),
+        label(&RESIDENCY_LABELS, &row.residency),
+        label(&STATE_LABELS, &row.state),
+        row.owner.as_str(),
+    ] {
         out.push(',');
         push_cell(out, text);
     }
@@ -174,11 +207,34 @@ mod tests {
         push_row(&mut out, &row);
         assert_eq!(
             out,
-            "\"42\",\"2027\",\"DOMESTIC\",\"OFFER_PENDING\",\"Alice\",\"Alice; Bob\",\"U-1\",\"'=Pat\",\"2026-11-28 09:05:07\",\"2026-11-28 09:05:07\",\"first\n\nsecond\"\r\n"
+            "\"42\",\"2027\",\"Domestic\",\"Offer pending\",\"Alice\",\"Alice; Bob\",\"U-1\",\"'=Pat\",\"2026-11-28 09:05:07\",\"2026-11-28 09:05:07\",\"first\n\nsecond\"\r\n"
         );
         let mut header = String::new();
         push_record(&mut header, HEADER);
         assert!(header.starts_with("\"Ticket\",") && header.ends_with("\"Notes\"\r\n"));
+    }
+
+    #[test]
+    fn states_and_residencies_read_as_on_screen() {
+        use common::model::{Residency, TicketState};
+        // Every contract name has words, the web client's own (one vocabulary).
+        let web = include_str!("../../web/src/labels.ts");
+        let states: Vec<&str> = TicketState::ALL.iter().map(|s| s.as_str()).collect();
+        let residencies: Vec<&str> = Residency::ALL.iter().map(|r| r.as_str()).collect();
+        for (labels, names) in [
+            (&STATE_LABELS[..], states),
+            (&RESIDENCY_LABELS[..], residencies),
+        ] {
+            assert_eq!(labels.iter().map(|(n, _)| *n).collect::<Vec<_>>(), names);
+            for (name, words) in labels {
+                assert!(
+                    web.contains(&format!("{name}: \"{words}\"")),
+                    "web/src/labels.ts does not call {name} \"{words}\""
+                );
+            }
+        }
+        assert_eq!(label(&STATE_LABELS, "OFFER_ACCEPTED"), "Offer accepted");
+        assert_eq!(label(&STATE_LABELS, "SOMETHING_NEW"), "SOMETHING_NEW");
     }
 
     /// Reads one record back with the csv crate's reader.

@@ -122,3 +122,58 @@ export async function startProxy(target) {
     },
   };
 }
+
+/**
+ * An HTTP proxy in front of the server that adds `headers` to every response that lacks them
+ * (as a layer of the gateway would), websockets passed through as they are. It stands in for
+ * the global Content-Security-Policy layer until the gateway sends one on every response; a
+ * browser's own request interception would not do, as Chromium then takes the page for a
+ * public one and refuses its websocket to a loopback address.
+ */
+export async function startHeaderProxy(target, headers) {
+  const { createServer, request } = await import("node:http");
+  const { connect } = await import("node:net");
+  const { hostname, port } = new URL(target);
+  const sockets = new Set();
+  const proxy = createServer((incoming, outgoing) => {
+    const upstream = request({ host: hostname, port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
+      const merged = { ...answer.headers };
+      for (const [name, value] of Object.entries(headers)) if (!(name in merged)) merged[name] = value;
+      outgoing.writeHead(answer.statusCode ?? 502, merged);
+      answer.pipe(outgoing);
+    });
+    upstream.on("error", () => outgoing.destroy());
+    incoming.pipe(upstream);
+  });
+  proxy.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  proxy.on("upgrade", (incoming, client, head) => {
+    const upstream = connect(Number(port), hostname, () => {
+      const lines = [`${incoming.method} ${incoming.url} HTTP/1.1`];
+      for (let i = 0; i < incoming.rawHeaders.length; i += 2) lines.push(`${incoming.rawHeaders[i]}: ${incoming.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      client.pipe(upstream).pipe(client);
+    });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise((resolveListen) => proxy.listen(0, "127.0.0.1", resolveListen));
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}`,
+    close() {
+      const closed = new Promise((r) => proxy.close(r));
+      for (const socket of sockets) socket.destroy();
+      return closed;
+    },
+  };
+}

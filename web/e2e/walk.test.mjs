@@ -3,68 +3,26 @@
 // each step by clicking; a second browser context sees the change live; an export downloads;
 // sessions end; dashboards are photographed into target/e2e/ (also at phone width).
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
+import { PEOPLE, SHOTS, openBrowser, row, shot, signIn } from "./browser.mjs";
 import { REPO, startProxy, startServer } from "./server.mjs";
 
-const SHOTS = join(REPO, "target", "e2e");
-const PASSWORD = "tessera-demo";
-const PEOPLE = {
-  budget: { email: "budget@example.edu", name: "Bianca Budget" },
-  ada: { email: "ada@example.edu", name: "Ada Lovelace" },
-  fiona: { email: "fiona@example.edu", name: "Fiona Support" },
-  chair: { email: "chair@example.edu", name: "Chandra Chair" },
-  grad: { email: "gradoffice@example.edu", name: "Gwen Graduate" },
-  admin: { email: "admin@example.edu", name: "Avery Admin" },
-};
 /** The schema promises subscriptions once the gateway serves them; from then on they must work. */
 const LIVE = /^type Subscription\b/m.test(readFileSync(join(REPO, "schema.graphql"), "utf8"));
-const TIMEOUT = 15_000;
 
 let server;
 let browser;
-const contexts = [];
 
-async function context(options = {}) {
-  const ctx = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...options });
-  ctx.setDefaultTimeout(TIMEOUT);
-  contexts.push(ctx);
-  return ctx;
-}
-
-/** Signs in with the keyboard alone (the email field has focus), as someone would. */
-async function signIn(page, who, { path = "/" } = {}) {
-  if (path !== null) await page.goto(path);
-  await page.getByRole("heading", { name: "Sign in to Tessera" }).waitFor();
-  await page.keyboard.type(who.email);
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(PASSWORD);
-  await page.keyboard.press("Enter");
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
-}
-
-async function shot(page, name, { fullPage = true } = {}) {
-  // Let charts and lists settle (no spinner left) before the picture.
-  await page.locator(".loading").first().waitFor({ state: "detached" }).catch(() => {});
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
-}
-
-/** The row of ticket `number` in the section headed `title`. */
-function row(page, title, number) {
-  const section = page.locator("section.queue, section.browser", { has: page.getByRole("heading", { name: title }) });
-  return section.locator(`tr[data-ticket="${number}"]`);
-}
+const context = (options) => browser.context(options);
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   server = await startServer();
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+  browser = await openBrowser(server);
 });
 
 after(async () => {
-  for (const ctx of contexts) await ctx.close().catch(() => {});
   await browser?.close();
   await server?.stop();
 });
@@ -113,7 +71,9 @@ describe("Tessera in a browser", () => {
     await row(budget, "Issued, waiting to be granted", ticket.number).getByRole("link").click();
     await budget.getByRole("heading", { name: `Ticket #${ticket.number}` }).waitFor();
     await budget.getByRole("button", { name: "Grant" }).click();
+    await budget.getByRole("button", { name: `Grant #${ticket.number}` }).click();
     await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
+    await budget.getByRole("status").filter({ hasText: `Ticket #${ticket.number} is granted` }).waitFor();
 
     if (!LIVE) {
       console.log("# live steps skipped: schema.graphql has no Subscription type yet (the gateway does not serve subscriptions)");
@@ -151,7 +111,13 @@ describe("Tessera in a browser", () => {
     await queued.waitFor();
     await shot(page, "associate-chair");
     await queued.getByRole("button", { name: "Approve" }).click();
+    // Approving cannot be undone: the page asks first.
+    await queued.getByText(`Approve the offer to Zora Neale on ticket #${ticket.number}? This cannot be undone.`).waitFor();
+    await queued.getByRole("button", { name: `Approve #${ticket.number}` }).click();
     await queued.waitFor({ state: "detached" });
+    // The row is gone from the queue; the page says where the ticket went.
+    const report = page.getByRole("status").filter({ hasText: `You approved the offer to Zora Neale on ticket #${ticket.number}.` });
+    await report.getByRole("link", { name: `Open ticket #${ticket.number}` }).waitFor();
     if (LIVE) {
       // The faculty member's list, open in another browser, changes without a reload.
       await row(ada, "My tickets", ticket.number).locator(".badge", { hasText: "Offer pending" }).waitFor();
@@ -166,7 +132,9 @@ describe("Tessera in a browser", () => {
     await page.getByRole("heading", { name: "All tickets" }).waitFor();
     await shot(page, "graduate-office");
     await waiting.getByRole("button", { name: "Applicant accepted" }).click();
+    await waiting.getByRole("button", { name: `Applicant accepted #${ticket.number}` }).click();
     await waiting.waitFor({ state: "detached" });
+    await page.getByRole("status").filter({ hasText: `Recorded: Zora Neale accepted the offer on ticket #${ticket.number}.` }).waitFor();
 
     await page.goto(`/tickets/${ticket.id}`);
     await page.locator(".ticket-head .badge", { hasText: "Offer accepted" }).waitFor();
@@ -245,10 +213,11 @@ describe("Tessera in a browser", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     const csv = readFileSync(await download.path(), "utf8");
     writeFileSync(join(SHOTS, "export.csv"), csv);
-    assert.ok(csv.startsWith('\uFEFF"Ticket"'), csv.slice(0, 80));
+    // The file speaks the list's words: its headers and states are the ones on screen.
+    assert.ok(csv.startsWith('\uFEFF"Ticket","Cycle","Funding","State","Faculty member"'), csv.slice(0, 80));
     const rows = csv.trim().split("\r\n");
     assert.equal(rows.length, 2, csv);
-    assert.match(rows[1], new RegExp(`^"${ticket.number}",.*"OFFER_ACCEPTED".*"${ticket.applicantNumber}","Zora Neale"`));
+    assert.match(rows[1], new RegExp(`^"${ticket.number}","2027","Domestic","Offer accepted","Ada Lovelace",.*"${ticket.applicantNumber}","Zora Neale"`));
     assert.match(rows[1], /Offer letter sent by courier \(tracked\)\./);
   });
 
@@ -269,7 +238,7 @@ describe("Tessera in a browser", () => {
     await page.getByLabel("Email", { exact: true }).fill("EDSGER@example.edu");
     await page.getByLabel("Initial password").fill("a long enough password");
     await page.getByRole("button", { name: "Add user" }).click();
-    await page.locator(".field-error", { hasText: /^Email: / }).waitFor();
+    await page.locator(".field-error", { hasText: /^Email: A user with the email edsger@example.edu already exists\.$/i }).waitFor();
   });
 
   test("after a dropped connection the page catches up on what it missed", { skip: !LIVE && "no subscriptions in schema.graphql yet" }, async () => {
@@ -294,6 +263,7 @@ describe("Tessera in a browser", () => {
         await page.locator(".live-reconnecting").waitFor();
         await budget.goto(`/tickets/${id}`);
         await budget.getByRole("button", { name: "Grant" }).click();
+        await budget.getByRole("button", { name: /^Grant #\d+$/ }).click();
         await budget.locator(".ticket-head .badge", { hasText: "Granted" }).waitFor();
         assert.equal(await badge.textContent(), "Issued");
         proxy.restore();

@@ -7,7 +7,7 @@
 //   node scripts/source-hash.mjs --list    prints the manifest the hash is taken over
 //
 // The sources: everything that reaches the bundle (package.json, package-lock.json, the
-// build configuration, index.html, src/ without tests, public/) and the schema the types are
+// build configuration, index.html, graphiql.html, src/ without tests, public/) and the schema the types are
 // generated from (../schema.graphql, listed as `schema.graphql`). The manifest is one line
 // per file, `sha256(content)  path`, sorted by path bytes; the hash is sha256 of the manifest.
 // Line ends are read as LF so a checkout with CRLF gives the same hash.
@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), "..");
 const HASH_FILE = join(WEB, "dist", ".source-hash");
-const TOP_FILES = ["package.json", "package-lock.json", "index.html", "vite.config.ts", "tsconfig.json", "codegen.ts"];
+const TOP_FILES = ["package.json", "package-lock.json", "index.html", "graphiql.html", "vite.config.ts", "tsconfig.json", "codegen.ts"];
 const TREES = ["src", "public"];
 /** Not part of the bundle: tests, test helpers, generated code (made from the listed sources). */
 const SKIP = [/\.test\.tsx?$/, /^src\/test\//, /^src\/generated\//];

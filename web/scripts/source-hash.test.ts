@@ -24,6 +24,7 @@ const BASE: Record<string, string> = {
   "package.json": "{}\n",
   "package-lock.json": "{}\n",
   "index.html": "<div id=root></div>\n",
+  "graphiql.html": "<div id=graphiql></div>\n",
   "vite.config.ts": "export default {};\n",
   "tsconfig.json": "{}\n",
   "codegen.ts": "export default {};\n",
@@ -49,6 +50,7 @@ describe("source hash", () => {
     });
     expect(sources(web).map(([name]) => name)).toEqual([
       "codegen.ts",
+      "graphiql.html",
       "index.html",
       "package-lock.json",
       "package.json",

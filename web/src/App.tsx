@@ -7,6 +7,7 @@ import { createApollo } from "./apollo";
 import { ErrorNotice, Loading } from "./components/common";
 import { TicketBrowser } from "./components/TicketBrowser";
 import { ROLE_LABELS } from "./labels";
+import { FlashProvider } from "./flash";
 import { LiveProvider, useLiveStatus, type SocketSignals } from "./liveContext";
 import type { LiveStatus } from "./live";
 import { Dashboard } from "./pages/Dashboard";
@@ -52,7 +53,9 @@ function Gate({ signals }: { signals: SocketSignals }) {
   if (!me) return <SignIn />;
   return (
     <LiveProvider key={me.id} signals={signals}>
-      <Shell />
+      <FlashProvider>
+        <Shell />
+      </FlashProvider>
     </LiveProvider>
   );
 }

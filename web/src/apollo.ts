@@ -7,6 +7,9 @@ import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
 import { createClient, type Client } from "graphql-ws";
 import { isUnauthenticated } from "./errors";
+import { websocketUrl } from "./websocket";
+
+export { websocketUrl };
 
 /** Close code the gateway uses when the socket's session is missing or over. */
 export const CLOSE_SESSION_ENDED = 4403;
@@ -16,10 +19,6 @@ export interface ClientHooks {
   onUnauthenticated(): void;
   /** The websocket opened (`closed` with the close code when it went away). */
   onSocket(event: "connected" | "closed", code?: number): void;
-}
-
-export function websocketUrl(location: Pick<Location, "protocol" | "host">): string {
-  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
 }
 
 export function createCache(): InMemoryCache {

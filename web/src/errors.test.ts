@@ -25,8 +25,18 @@ describe("describeGraphQLError", () => {
     expect(describeGraphQLError(gql("BAD_USER_INPUT", { field: "cycle" }, 'cycle must be four digits such as "2027", not `27`'))).toEqual({
       code: "BAD_USER_INPUT",
       field: "cycle",
-      message: 'Cycle: Cycle must be four digits such as "2027", not `27`.',
+      message: "Cycle must be four digits such as “2027”, not “27”.",
     });
+    // The field's schema name is never shown: its label is.
+    expect(describeGraphQLError(gql("BAD_USER_INPUT", { field: "applicantNumber" }, "applicantNumber must not be empty")).message).toBe(
+      "Applicant number must not be empty.",
+    );
+    expect(describeGraphQLError(gql("BAD_USER_INPUT", { field: "email" }, "`a@b` is not a valid email address")).message).toBe(
+      "Email: “a@b” is not a valid email address.",
+    );
+    expect(describeGraphQLError(gql("BAD_USER_INPUT", { field: "password" }, "the password must have at least 12 characters")).message).toBe(
+      "Password must have at least 12 characters.",
+    );
     expect(describeGraphQLError(gql("BAD_USER_INPUT", {}, "applicant is already on another ticket")).message).toBe(
       "Applicant is already on another ticket.",
     );

@@ -56,6 +56,20 @@ function minutesOrSeconds(seconds: number): string {
   return seconds === 1 ? "1 second" : `${seconds} seconds`;
 }
 
+/**
+ * The server's explanation of a bad input in the words on screen: quoted values in
+ * typographic quotes (no developer backticks), and a sentence that opens with the field's
+ * schema name (`applicantNumber must not be empty`) opening with its label instead.
+ */
+function inputMessage(text: string, field: string | undefined, label: string | undefined): string {
+  const quoted = text.replace(/`([^`]*)`/g, "“$1”").replace(/"([^"]*)"/g, "“$1”").trim();
+  if (!label) return sentence(quoted);
+  const names = [field, label].filter((n): n is string => !!n).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const opening = new RegExp(`^(?:the )?(?:${names.join("|")})\\s+`, "i");
+  if (opening.test(quoted)) return sentence(`${label} ${quoted.replace(opening, "")}`);
+  return `${label}: ${sentence(quoted)}`;
+}
+
 /** One GraphQL error, by its code. */
 export function describeGraphQLError(error: GraphQLFormattedError): UserError {
   const ext = (error.extensions ?? {}) as Record<string, unknown>;
@@ -70,8 +84,7 @@ export function describeGraphQLError(error: GraphQLFormattedError): UserError {
     case "BAD_USER_INPUT": {
       const field = typeof ext.field === "string" ? ext.field : undefined;
       const label = field ? FIELD_LABELS[field] : undefined;
-      const detail = sentence(error.message || "the input is not valid");
-      return { code, field, message: label ? `${label}: ${detail}` : detail };
+      return { code, field, message: inputMessage(error.message || "the input is not valid", field, label) };
     }
     case "INVALID_TRANSITION": {
       const state = typeof ext.state === "string" ? STATE_LABELS[ext.state as TicketState] : undefined;

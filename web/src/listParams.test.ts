@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_VIEW, PAGE_SIZE, filterOf, orderOf, pageOf, paramsFromView, viewFromParams, withChange } from "./listParams";
+import { DEFAULT_VIEW, PAGE_SIZE, cycleProblem, filterOf, orderOf, pageOf, paramsFromView, viewFromParams, withChange } from "./listParams";
 
 describe("list parameters", () => {
   it("round-trips a view through the URL, leaving defaults out", () => {
@@ -44,5 +44,13 @@ describe("list parameters", () => {
   it("a new filter or order goes back to the first page", () => {
     const paged = { ...DEFAULT_VIEW, after: "c1" };
     expect(withChange(paged, { search: "x" })).toEqual({ ...DEFAULT_VIEW, search: "x" });
+  });
+
+  it("a malformed cycle is explained, and never sent", () => {
+    expect(cycleProblem("")).toBeNull();
+    expect(cycleProblem(" 2027 ")).toBeNull();
+    for (const bad of ["27", "20277", "abcd"]) expect(cycleProblem(bad)).toBe("Cycle must be four digits, such as 2027.");
+    expect(filterOf({ ...DEFAULT_VIEW, cycle: "27" })).toEqual({});
+    expect(filterOf({ ...DEFAULT_VIEW, cycle: "2027" })).toEqual({ cycle: "2027" });
   });
 });

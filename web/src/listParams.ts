@@ -65,12 +65,21 @@ export function paramsFromView(view: ListView): URLSearchParams {
   return params;
 }
 
-/** The GraphQL filter of a view (also what an export of the list is given). */
+/** What is wrong with a cycle typed in the filter, in words; null when it can be used. */
+export function cycleProblem(cycle: string): string | null {
+  const text = cycle.trim();
+  return text === "" || /^[0-9]{4}$/.test(text) ? null : "Cycle must be four digits, such as 2027.";
+}
+
+/**
+ * The GraphQL filter of a view (also what an export of the list is given). A malformed cycle
+ * (from an old link) is left out: the field says what is wrong with it.
+ */
 export function filterOf(view: ListView): TicketFilter {
   const filter: TicketFilter = {};
   if (view.states.length > 0) filter.states = view.states;
   if (view.residency) filter.residency = view.residency;
-  if (view.cycle.trim()) filter.cycle = view.cycle.trim();
+  if (view.cycle.trim() && cycleProblem(view.cycle) === null) filter.cycle = view.cycle.trim();
   if (view.search.trim()) filter.search = view.search.trim();
   return filter;
 }

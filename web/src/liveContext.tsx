@@ -5,6 +5,7 @@ import { useApolloClient } from "@apollo/client";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { TicketEventsDocument, type TicketEventsSubscription } from "./generated/graphql";
 import { LiveFeed, type LiveStatus } from "./live";
+import { onScreen } from "./refresh";
 
 export type LiveEvent = TicketEventsSubscription["ticketEvents"];
 type Listener = (event: LiveEvent) => void;
@@ -72,7 +73,7 @@ export function LiveProvider({ children, signals }: { children: ReactNode; signa
         if (refresh === null) {
           refresh = setTimeout(() => {
             refresh = null;
-            void client.refetchQueries({ include: REFRESHED });
+            void client.refetchQueries({ include: onScreen(client, REFRESHED) });
           }, 150);
         }
       },

@@ -288,7 +288,16 @@ async fn introspection_and_graphiql_are_for_admins_in_production() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("graphiql"));
+    // GraphiQL comes from the embedded bundle, under a policy that runs only this origin's
+    // scripts: nothing from a CDN reaches a page with an admin's session.
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        api_gateway::web::GRAPHIQL_CSP
+    );
+    assert!(api_gateway::web::GRAPHIQL_CSP.contains("script-src 'self';"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"src="/assets/graphiql-"#), "{page}");
+    assert!(!page.contains("://"), "an outside address: {page}");
     app.cleanup().await;
 }
 

@@ -64,8 +64,23 @@ async fn the_app_is_served_at_every_page_path_with_its_assets() {
         assert_eq!(again.status(), 304, "{path}");
     }
 
-    // A file that is not in the bundle is not answered with the app's HTML.
-    for path in ["/assets/index-gone.js", "/favicon.ico", "/.source-hash"] {
+    // The icon browsers ask for on every page is in the bundle.
+    let icon = client
+        .get(format!("{}/favicon.ico", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()[header::CONTENT_TYPE], "image/x-icon");
+
+    // A file that is not in the bundle is not answered with the app's HTML, and GraphiQL's
+    // page is only at /graphiql, which checks who asks.
+    for path in [
+        "/assets/index-gone.js",
+        "/robots.txt",
+        "/.source-hash",
+        "/graphiql.html",
+    ] {
         let missing = client
             .get(format!("{}{path}", app.url))
             .send()

@@ -42,6 +42,40 @@ describe("export", () => {
     expect(screen.getByText("Export ready: 40 of 40 rows")).toBeTruthy();
   });
 
+  it("a new filter means a new export: the old download goes, the button works again", async () => {
+    const orderBy = { field: "NUMBER" as const, direction: "ASC" as const };
+    const all = {};
+    const granted = { states: ["GRANTED" as const] };
+    const mocks = [
+      { request: { query: ExportTicketsDocument, variables: { filter: all, orderBy } }, result: { data: { exportTickets: job("QUEUED", 0) } } },
+      {
+        request: { query: ExportProgressDocument, variables: { id: "8" } },
+        result: { data: { exportProgress: job("DONE", 40, { downloadUrl: "/exports/8.csv" }) } },
+      },
+      {
+        request: { query: ExportTicketsDocument, variables: { filter: granted, orderBy } },
+        result: { data: { exportTickets: job("QUEUED", 0, { id: "9", totalRows: 6 }) } },
+      },
+      {
+        request: { query: ExportProgressDocument, variables: { id: "9" } },
+        result: { data: { exportProgress: job("DONE", 6, { id: "9", totalRows: 6, downloadUrl: "/exports/9.csv" }) } },
+      },
+    ];
+    const { rerender } = renderWith(<ExportPanel filter={all} orderBy={orderBy} />, { mocks });
+    const button = screen.getByRole("button", { name: "Export these tickets (CSV)" });
+    await userEvent.click(button);
+    expect((await screen.findByRole("link", { name: "Download CSV" })).getAttribute("href")).toBe("/exports/8.csv");
+    // Done: the same list can be exported again.
+    expect(button).toHaveProperty("disabled", false);
+
+    rerender(<ExportPanel filter={granted} orderBy={orderBy} />);
+    expect(screen.queryByRole("link", { name: "Download CSV" })).toBeNull();
+    expect(screen.queryByText(/40 rows/)).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Export these tickets (CSV)" }));
+    expect((await screen.findByRole("link", { name: "Download CSV" })).getAttribute("href")).toBe("/exports/9.csv");
+    expect(screen.getByText("Export ready: 6 of 6 rows")).toBeTruthy();
+  });
+
   it("a failed export says why", async () => {
     const mocks = [
       {

@@ -1,7 +1,7 @@
 // Export the list as it is filtered: start the job, follow its progress (the exportProgress
 // subscription; polling exportJob if the live connection fails), then offer the download.
 import { useMutation, useQuery, useSubscription } from "@apollo/client";
-import { useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { describeError, type UserError } from "../errors";
 import {
   ExportJobDocument,
@@ -14,29 +14,47 @@ import {
 import { EXPORT_LABELS } from "../labels";
 import { ErrorNotice } from "./common";
 
+/** The export the panel started, and the list (filter and order) it is an export of. */
+interface Started {
+  list: string;
+  job: ExportFieldsFragment;
+}
+
+/**
+ * The button exports the list as it is now. A job being written is followed until DONE or
+ * FAILED (the button waits for it); a finished one stays only while the list is the one it
+ * was made of: a new filter or order means a new export.
+ */
 export function ExportPanel({ filter, orderBy }: { filter: TicketFilter; orderBy: TicketOrder }) {
+  const list = JSON.stringify([filter, orderBy]);
   const [start, { loading }] = useMutation(ExportTicketsDocument);
-  const [job, setJob] = useState<ExportFieldsFragment | null>(null);
-  const [error, setError] = useState<UserError | null>(null);
+  const [started, setStarted] = useState<Started | null>(null);
+  const [error, setError] = useState<{ list: string; error: UserError } | null>(null);
+  const running = started !== null && !finished(started.job);
+  const shown = started !== null && (running || started.list === list) ? started : null;
+  const update = useCallback(
+    (job: ExportFieldsFragment) => setStarted((s) => (s !== null && s.job.id === job.id ? { ...s, job } : s)),
+    [],
+  );
 
   const begin = async () => {
     setError(null);
-    setJob(null);
+    setStarted(null);
     try {
       const { data } = await start({ variables: { filter, orderBy } });
-      if (data) setJob(data.exportTickets);
+      if (data) setStarted({ list, job: data.exportTickets });
     } catch (err) {
-      setError(describeError(err));
+      setError({ list, error: describeError(err) });
     }
   };
 
   return (
     <section className="export" aria-label="Export">
-      <button type="button" onClick={begin} disabled={loading || (job !== null && !finished(job))}>
+      <button type="button" onClick={begin} disabled={loading || running}>
         {loading ? "Starting export…" : "Export these tickets (CSV)"}
       </button>
-      {error && <ErrorNotice error={error} />}
-      {job && <ExportProgress key={job.id} initial={job} />}
+      {error && error.list === list && <ErrorNotice error={error.error} />}
+      {shown && <ExportProgress key={shown.job.id} initial={shown.job} onChange={update} />}
     </section>
   );
 }
@@ -52,7 +70,8 @@ export function exportPercent(job: Pick<ExportFieldsFragment, "status" | "rowsWr
   return Math.min(100, Math.floor((job.rowsWritten / job.totalRows) * 100));
 }
 
-export function ExportProgress({ initial }: { initial: ExportFieldsFragment }) {
+/** One job's progress; `onChange` hears each step (the panel waits for the end). */
+export function ExportProgress({ initial, onChange }: { initial: ExportFieldsFragment; onChange?(job: ExportFieldsFragment): void }) {
   const live = useSubscription(ExportProgressDocument, { variables: { id: initial.id }, skip: finished(initial) });
   // Without a live connection (or if it drops), ask every second instead.
   const polling = live.error !== undefined;
@@ -64,6 +83,9 @@ export function ExportProgress({ initial }: { initial: ExportFieldsFragment }) {
   });
   const job = pick(initial, live.data?.exportProgress, polled.data?.exportJob);
   if (polling && finished(job)) polled.stopPolling();
+  useEffect(() => {
+    if (job.status !== initial.status || job.rowsWritten !== initial.rowsWritten) onChange?.(job);
+  }, [job, initial, onChange]);
   const percent = exportPercent(job);
 
   return (

@@ -77,6 +77,6 @@ describe("IssueTicketsForm", () => {
     ];
     renderWith(<IssueTicketsForm />, { mocks });
     await fill("1");
-    expect(await screen.findByText("Cycle: Cycle 2027 is closed.", { selector: ".field-error" })).toBeTruthy();
+    expect(await screen.findByText("Cycle 2027 is closed.", { selector: ".field-error" })).toBeTruthy();
   });
 });

@@ -1,11 +1,11 @@
 // The budget director issues 1..50 tickets to one faculty member for a cycle.
-import { useMutation, useQuery } from "@apollo/client";
+import { useApolloClient, useMutation, useQuery } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
-import { describeError, type UserError } from "../errors";
+import { describeError } from "../errors";
 import { CreateTicketsDocument, UsersDocument, type Residency } from "../generated/graphql";
 import { RESIDENCY_LABELS } from "../labels";
-import { ErrorNotice, Field, FormError, Notice } from "./common";
-import { REFRESH_AFTER_CHANGE } from "./RequestOfferForm";
+import { TICKET_QUERIES, onScreen } from "../refresh";
+import { ErrorNotice, Field, FormError, Notice, useFormError } from "./common";
 
 export const MAX_TICKETS = 50;
 
@@ -25,13 +25,14 @@ export function issuedMessage(numbers: number[], owner: string): string {
 
 export function IssueTicketsForm() {
   const id = useId();
+  const client = useApolloClient();
   const faculty = useQuery(UsersDocument, { variables: { role: "FACULTY" } });
-  const [create, { loading }] = useMutation(CreateTicketsDocument, { refetchQueries: REFRESH_AFTER_CHANGE });
+  const [create, { loading }] = useMutation(CreateTicketsDocument, { refetchQueries: () => onScreen(client, TICKET_QUERIES) });
   const [ownerId, setOwnerId] = useState("");
   const [residency, setResidency] = useState<Residency>("DOMESTIC");
   const [cycle, setCycle] = useState(defaultCycle());
   const [count, setCount] = useState("1");
-  const [error, setError] = useState<UserError | null>(null);
+  const { error, setError, fieldError, onEdit } = useFormError();
   const [done, setDone] = useState<string | null>(null);
 
   const submit = async (event: FormEvent) => {
@@ -48,14 +49,13 @@ export function IssueTicketsForm() {
     }
   };
 
-  const fieldError = (field: string) => (error?.field === field ? error.message : undefined);
 
   return (
-    <form className="panel issue" onSubmit={submit} aria-labelledby={`${id}-title`}>
+    <form className="panel issue" onSubmit={submit} onChange={onEdit} aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Issue tickets</h2>
       <div className="grid">
         <Field id={`${id}-owner`} label="Faculty member" error={fieldError("ownerId")}>
-          <select id={`${id}-owner`} value={ownerId} onChange={(e) => setOwnerId(e.target.value)} required>
+          <select id={`${id}-owner`} name="ownerId" value={ownerId} onChange={(e) => setOwnerId(e.target.value)} required>
             <option value="">{faculty.loading ? "Loading…" : "Choose…"}</option>
             {(faculty.data?.users ?? [])
               .filter((u) => u.active)
@@ -76,11 +76,12 @@ export function IssueTicketsForm() {
           </select>
         </Field>
         <Field id={`${id}-cycle`} label="Cycle" error={fieldError("cycle")} hint="Four digits, e.g. 2027">
-          <input id={`${id}-cycle`} value={cycle} onChange={(e) => setCycle(e.target.value)} required inputMode="numeric" />
+          <input id={`${id}-cycle`} name="cycle" value={cycle} onChange={(e) => setCycle(e.target.value)} required inputMode="numeric" />
         </Field>
         <Field id={`${id}-count`} label="Number of tickets" error={fieldError("count")}>
           <input
             id={`${id}-count`}
+            name="count"
             type="number"
             min={1}
             max={MAX_TICKETS}

@@ -69,5 +69,12 @@ describe("RequestOfferForm", () => {
     const message = "Applicant number: Applicant A-100 already has an open offer on ticket 3.";
     expect(await screen.findByText(message, { selector: ".field-error" })).toBeTruthy();
     expect(onDone).not.toHaveBeenCalled();
+    // Editing another field leaves the error; correcting the field it is about clears it.
+    await userEvent.type(screen.getByLabelText("Applicant name"), " Jr");
+    expect(screen.getByText(message, { selector: ".field-error" })).toBeTruthy();
+    await userEvent.clear(screen.getByLabelText("Applicant number"));
+    await userEvent.type(screen.getByLabelText("Applicant number"), "A-101");
+    expect(screen.queryByText(message)).toBeNull();
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 });

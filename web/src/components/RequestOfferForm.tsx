@@ -1,21 +1,22 @@
 // "Request an offer": the applicant (name, number, email) and the other interested faculty.
-import { useMutation, useQuery } from "@apollo/client";
+import { useApolloClient, useMutation, useQuery } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
-import { describeError, type UserError } from "../errors";
+import { describeError } from "../errors";
 import { RequestOfferDocument, UsersDocument, type TicketRowFragment } from "../generated/graphql";
-import { ErrorNotice, Field, FormError, Checkboxes } from "./common";
+import { TICKET_QUERIES, onScreen } from "../refresh";
+import { ErrorNotice, Field, FormError, Checkboxes, useFormError } from "./common";
 
-export const REFRESH_AFTER_CHANGE = ["Tickets", "TicketStats", "TicketDetail"];
-
-export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment; onDone(): void }) {
+/** `onDone(true)` once the request is sent, `onDone(false)` when the person cancels. */
+export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment; onDone(sent: boolean): void }) {
   const id = useId();
+  const client = useApolloClient();
   const faculty = useQuery(UsersDocument, { variables: { role: "FACULTY" } });
-  const [requestOffer, { loading }] = useMutation(RequestOfferDocument, { refetchQueries: REFRESH_AFTER_CHANGE });
+  const [requestOffer, { loading }] = useMutation(RequestOfferDocument, { refetchQueries: () => onScreen(client, TICKET_QUERIES) });
   const [name, setName] = useState("");
   const [number, setNumber] = useState("");
   const [email, setEmail] = useState("");
   const [supervisors, setSupervisors] = useState<string[]>([]);
-  const [error, setError] = useState<UserError | null>(null);
+  const { error, setError, fieldError, onEdit } = useFormError();
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -31,27 +32,26 @@ export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment
           },
         },
       });
-      onDone();
+      onDone(true);
     } catch (err) {
       setError(describeError(err));
     }
   };
 
-  const fieldError = (field: string) => (error?.field === field ? error.message : undefined);
   const others = (faculty.data?.users ?? []).filter((u) => u.id !== ticket.owner.id && u.active);
 
   return (
-    <form className="panel request-offer" onSubmit={submit} aria-label={`Request an offer on ticket #${ticket.number}`}>
+    <form className="panel request-offer" onSubmit={submit} onChange={onEdit} aria-label={`Request an offer on ticket #${ticket.number}`}>
       <h3>Request an offer on ticket #{ticket.number}</h3>
       <div className="grid">
         <Field id={`${id}-name`} label="Applicant name" error={fieldError("name")}>
-          <input id={`${id}-name`} value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />
+          <input id={`${id}-name`} name="name" value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />
         </Field>
         <Field id={`${id}-number`} label="Applicant number" error={fieldError("applicantNumber")}>
-          <input id={`${id}-number`} value={number} onChange={(e) => setNumber(e.target.value)} required autoComplete="off" />
+          <input id={`${id}-number`} name="applicantNumber" value={number} onChange={(e) => setNumber(e.target.value)} required autoComplete="off" />
         </Field>
         <Field id={`${id}-email`} label="Applicant email (optional)" error={fieldError("email")}>
-          <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />
+          <input id={`${id}-email`} name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />
         </Field>
       </div>
       <Checkboxes
@@ -68,7 +68,7 @@ export function RequestOfferForm({ ticket, onDone }: { ticket: TicketRowFragment
         <button type="submit" className="primary" disabled={loading}>
           {loading ? "Sending…" : "Send request"}
         </button>
-        <button type="button" onClick={onDone} disabled={loading}>
+        <button type="button" onClick={() => onDone(false)} disabled={loading}>
           Cancel
         </button>
       </div>

@@ -1,8 +1,8 @@
 import { GraphQLError } from "graphql";
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
-import { CancelTicketDocument, GrantTicketDocument } from "../generated/graphql";
+import { describe, expect, it, vi } from "vitest";
+import { ApproveOfferDocument, CancelTicketDocument, GrantTicketDocument, UsersDocument, WithdrawOfferRequestDocument } from "../generated/graphql";
 import { ME, renderWith, session, ticketRow } from "../test/render";
 import { TicketActions } from "./TicketActions";
 
@@ -33,9 +33,65 @@ describe("TicketActions", () => {
       },
     ];
     renderWith(<TicketActions ticket={ticket} />, { value: budget, mocks });
+    const warn = vi.spyOn(console, "warn");
     await userEvent.click(screen.getByRole("button", { name: "Grant" }));
+    // A grant cannot be taken back: nothing is sent before the person says yes.
+    expect(screen.getByText("Grant ticket #7 to Alan Turing? A granted ticket cannot go back to issued.")).toBeTruthy();
+    expect(sent).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Grant #7" }));
     await waitFor(() => expect(sent).toBe(true));
     expect(screen.queryByRole("alert")).toBeNull();
+    const report = await screen.findByRole("status");
+    expect(report.textContent).toContain("Ticket #7 is granted: Alan Turing can now request an offer with it.");
+    expect(screen.getByRole("link", { name: "Open ticket #7" }).getAttribute("href")).toBe("/tickets/42");
+    // Only queries on screen are refetched: naming others makes Apollo warn ("message 43").
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
+  it("approving asks first, then says what happened; Back changes nothing", async () => {
+    const chair = session({ me: { ...ME, id: "5", roles: ["ASSOCIATE_CHAIR"] } });
+    const requested = ticketRow({
+      state: "OFFER_REQUESTED",
+      allowedTransitions: ["GRANTED", "OFFER_PENDING"],
+      applicant: { id: "3", applicantNumber: "A-1", name: "Zora Neale", email: null },
+    });
+    const mocks = [
+      {
+        request: { query: ApproveOfferDocument, variables: { ticketId: "42", expectedVersion: 3 } },
+        result: { data: { approveOffer: { ...requested, state: "OFFER_PENDING", version: 4, allowedTransitions: [] } } },
+      },
+    ];
+    renderWith(<TicketActions ticket={requested} />, { value: chair, mocks });
+    await userEvent.click(screen.getByRole("button", { name: "Approve" }));
+    await userEvent.click(screen.getByRole("button", { name: "Back" }));
+    expect(screen.queryByRole("status")).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Approve" }));
+    expect(screen.getByRole("form", { name: "Approve the offer to Zora Neale on ticket #7? This cannot be undone." })).toBeTruthy();
+    await userEvent.click(screen.getByRole("button", { name: "Approve #7" }));
+    expect((await screen.findByRole("status")).textContent).toContain(
+      "You approved the offer to Zora Neale on ticket #7. It now waits for the applicant's answer.",
+    );
+  });
+
+  it("a withdrawal offers the way back", async () => {
+    const requested = ticketRow({
+      state: "OFFER_REQUESTED",
+      owner: { id: ME.id, name: ME.name },
+      allowedTransitions: ["GRANTED"],
+      applicant: { id: "3", applicantNumber: "A-1", name: "Zora Neale", email: null },
+    });
+    const mocks = [
+      {
+        request: { query: WithdrawOfferRequestDocument, variables: { ticketId: "42", reason: null, expectedVersion: 3 } },
+        result: { data: { withdrawOfferRequest: { ...requested, state: "GRANTED", version: 4, allowedTransitions: ["OFFER_REQUESTED"] } } },
+      },
+    ];
+    renderWith(<TicketActions ticket={requested} />, { mocks });
+    await userEvent.click(screen.getByRole("button", { name: "Withdraw request" }));
+    await userEvent.click(screen.getByRole("button", { name: "Withdraw request #7" }));
+    expect((await screen.findByRole("status")).textContent).toContain("You withdrew the offer request on ticket #7. The ticket is granted again.");
+    expect(screen.getByRole("link", { name: "Request an offer again" }).getAttribute("href")).toBe("/tickets/42");
   });
 
   it("asks for a reason before cancelling, and reports a conflict in words", async () => {
@@ -58,7 +114,11 @@ describe("TicketActions", () => {
   });
 
   it("opens the offer form for the owner of a granted ticket", async () => {
-    renderWith(<TicketActions ticket={{ ...ticket, state: "GRANTED", owner: { id: ME.id, name: ME.name }, allowedTransitions: ["OFFER_REQUESTED"] }} />);
+    // The form lists the faculty who may co-supervise.
+    const faculty = { request: { query: UsersDocument, variables: { role: "FACULTY" } }, result: { data: { users: [] } } };
+    renderWith(<TicketActions ticket={{ ...ticket, state: "GRANTED", owner: { id: ME.id, name: ME.name }, allowedTransitions: ["OFFER_REQUESTED"] }} />, {
+      mocks: [faculty],
+    });
     await userEvent.click(screen.getByRole("button", { name: "Request an offer" }));
     expect(screen.getByLabelText("Applicant name")).toBeTruthy();
     expect(screen.getByLabelText("Applicant number")).toBeTruthy();

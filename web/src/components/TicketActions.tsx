@@ -1,8 +1,11 @@
 // The buttons of a ticket's `allowedTransitions`, and what each needs before it runs: a reason
-// (cancel, decline, withdraw), or the offer form. Every move sends `expectedVersion`, so a
-// change someone else made in between is reported instead of overwritten.
+// (cancel, decline, withdraw), the offer form, or a yes to a question when the move cannot be
+// taken back. Every move sends `expectedVersion`, so a change someone else made in between is
+// reported instead of overwritten; a move done is reported in words (the row may leave the
+// list at once).
 import { useApolloClient } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
+import { useLocation } from "react-router-dom";
 import { describeError, type UserError } from "../errors";
 import {
   ApproveOfferDocument,
@@ -13,10 +16,12 @@ import {
   WithdrawOfferRequestDocument,
   type TicketRowFragment,
 } from "../generated/graphql";
+import { TICKET_QUERIES, onScreen } from "../refresh";
+import { useFlash } from "../flash";
 import { useMe } from "../session";
-import { ticketActions, type TicketAction } from "../transitions";
+import { moveQuestion, moveReport, ticketActions, type TicketAction } from "../transitions";
 import { ErrorNotice, Field } from "./common";
-import { REFRESH_AFTER_CHANGE, RequestOfferForm } from "./RequestOfferForm";
+import { RequestOfferForm } from "./RequestOfferForm";
 
 export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; onMoved?(action: TicketAction): void }) {
   const me = useMe();
@@ -26,6 +31,8 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UserError | null>(null);
+  const flash = useFlash();
+  const here = useLocation().pathname === `/tickets/${ticket.id}`;
   const actions = ticketActions(ticket.state, ticket.allowedTransitions, me, ticket.owner.id);
 
   if (actions.length === 0) return null;
@@ -34,7 +41,7 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
     setBusy(true);
     setError(null);
     const base = { ticketId: ticket.id, expectedVersion: ticket.version };
-    const options = { refetchQueries: REFRESH_AFTER_CHANGE, awaitRefetchQueries: true };
+    const options = { refetchQueries: () => onScreen(client, TICKET_QUERIES), awaitRefetchQueries: true };
     try {
       switch (action.kind) {
         case "grant":
@@ -65,22 +72,35 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
       }
       setOpen(null);
       setReason("");
+      report(action);
       onMoved?.(action);
     } catch (err) {
       const described = describeError(err);
       setError(described);
       if (described.code === "CONFLICT" || described.code === "INVALID_TRANSITION") {
         // Show what the ticket is now, so the person can decide again.
-        void client.refetchQueries({ include: REFRESH_AFTER_CHANGE });
+        void client.refetchQueries({ include: onScreen(client, TICKET_QUERIES) });
       }
     } finally {
       setBusy(false);
     }
   };
 
+  const report = (action: TicketAction) => {
+    const page = `/tickets/${ticket.id}`;
+    // The way back from a withdrawal is a new request, on the ticket's page.
+    const link =
+      action.kind === "withdraw"
+        ? { to: page, label: "Request an offer again" }
+        : here
+          ? undefined
+          : { to: page, label: `Open ticket #${ticket.number}` };
+    flash({ text: moveReport(action, ticket), link });
+  };
+
   const choose = (action: TicketAction) => {
     setError(null);
-    if (action.kind === "requestOffer" || action.reason !== "none") {
+    if (action.kind === "requestOffer" || action.reason !== "none" || action.final) {
       setOpen(action);
       setReason("");
     } else {
@@ -112,25 +132,29 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
       {open?.kind === "requestOffer" && (
         <RequestOfferForm
           ticket={ticket}
-          onDone={() => {
+          onDone={(sent) => {
             setOpen(null);
+            if (sent) report(open);
           }}
         />
       )}
       {open && open.kind !== "requestOffer" && (
-        <form className="panel" onSubmit={submitReason}>
-          <Field id={`${id}-reason`} label={open.reason === "required" ? "Reason" : "Reason (optional)"}>
-            <textarea
-              id={`${id}-reason`}
-              value={reason}
-              onChange={(e) => setReason(e.target.value)}
-              required={open.reason === "required"}
-              rows={2}
-              autoFocus
-            />
-          </Field>
+        <form className="panel confirm" onSubmit={submitReason} aria-labelledby={`${id}-question`}>
+          <p id={`${id}-question`}>{moveQuestion(open, ticket)}</p>
+          {open.reason !== "none" && (
+            <Field id={`${id}-reason`} label={open.reason === "required" ? "Reason" : "Reason (optional)"}>
+              <textarea
+                id={`${id}-reason`}
+                value={reason}
+                onChange={(e) => setReason(e.target.value)}
+                required={open.reason === "required"}
+                rows={2}
+                autoFocus
+              />
+            </Field>
+          )}
           <div className="buttons">
-            <button type="submit" className={open.tone === "danger" ? "danger" : "primary"} disabled={busy}>
+            <button type="submit" className={open.tone === "danger" ? "danger" : "primary"} disabled={busy} autoFocus={open.reason === "none"}>
               {busy ? "Working…" : `${open.label} #${ticket.number}`}
             </button>
             <button type="button" onClick={() => setOpen(null)} disabled={busy}>

@@ -5,8 +5,8 @@ import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { useSearchParams } from "react-router-dom";
 import { TicketsDocument, type TicketOrderField, type TicketRowFragment, type TicketState } from "../generated/graphql";
 import { RESIDENCY_LABELS, STATES, STATE_LABELS } from "../labels";
-import { filterOf, orderOf, pageOf, paramsFromView, viewFromParams, withChange, type ListView } from "../listParams";
-import { ErrorNotice, Loading } from "./common";
+import { cycleProblem, filterOf, orderOf, pageOf, paramsFromView, viewFromParams, withChange, type ListView } from "../listParams";
+import { ErrorNotice, Field, Loading } from "./common";
 import { ExportPanel } from "./ExportPanel";
 import { TicketTable } from "./TicketTable";
 
@@ -39,6 +39,14 @@ export function TicketBrowser({ actions, title = "All tickets" }: { actions?: (t
   const id = useId();
   const [view, go] = useUrlView();
   const [search, setSearch] = useState(view.search);
+  const [cycle, setCycle] = useState(view.cycle);
+  // A cycle's problem shows once the person is done typing it, and goes as they edit it.
+  const [cycleChecked, setCycleChecked] = useState(true);
+  const cycleError = cycleChecked ? cycleProblem(cycle) : null;
+  const applyCycle = () => {
+    setCycleChecked(true);
+    if (cycleProblem(cycle) === null && cycle.trim() !== view.cycle.trim()) go(withChange(view, { cycle }));
+  };
   const { data, loading, error, refetch } = useQuery(TicketsDocument, {
     variables: { filter: filterOf(view), orderBy: orderOf(view), ...pageOf(view) },
   });
@@ -83,22 +91,28 @@ export function TicketBrowser({ actions, title = "All tickets" }: { actions?: (t
             ))}
           </select>
         </div>
-        <div className="field">
-          <label htmlFor={`${id}-cycle`}>Cycle</label>
+        <Field id={`${id}-cycle`} label="Cycle" error={cycleError ?? undefined}>
           <input
             id={`${id}-cycle`}
+            name="cycle"
             inputMode="numeric"
             placeholder="e.g. 2027"
-            defaultValue={view.cycle}
-            onBlur={(e) => e.target.value !== view.cycle && go(withChange(view, { cycle: e.target.value }))}
+            value={cycle}
+            aria-invalid={cycleError !== null}
+            aria-describedby={cycleError ? `${id}-cycle-error` : undefined}
+            onChange={(e) => {
+              setCycle(e.target.value);
+              setCycleChecked(false);
+            }}
+            onBlur={applyCycle}
             onKeyDown={(e) => {
               if (e.key === "Enter") {
                 e.preventDefault();
-                go(withChange(view, { cycle: e.currentTarget.value }));
+                applyCycle();
               }
             }}
           />
-        </div>
+        </Field>
         <div className="field">
           <label htmlFor={`${id}-sort`}>Sort by</label>
           <div className="inline">

@@ -11,16 +11,19 @@ export function TicketTable({
   caption,
   actions,
   empty = "No tickets.",
+  ownerNote,
 }: {
   tickets: readonly TicketRowFragment[];
   caption: string;
   actions?: (ticket: TicketRowFragment) => ReactNode;
   empty?: string;
+  /** Said next to the faculty member's name, e.g. why the ticket is in this list. */
+  ownerNote?: (ticket: TicketRowFragment) => ReactNode;
 }) {
   if (tickets.length === 0) return <p className="muted">{empty}</p>;
   return (
     <div className="table-scroll">
-      <table className="tickets">
+      <table className="tickets cards">
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>
@@ -43,7 +46,12 @@ export function TicketTable({
               <td data-label="State">
                 <StateBadge state={t.state} />
               </td>
-              <td data-label="Faculty member">{t.owner.name}</td>
+              <td data-label="Faculty member">
+                <span>
+                  {t.owner.name}
+                  {ownerNote?.(t)}
+                </span>
+              </td>
               <td data-label="Applicant">{t.applicant ? `${t.applicant.name} (${t.applicant.applicantNumber})` : <span className="muted">—</span>}</td>
               <td data-label="Cycle">{t.cycle}</td>
               <td data-label="Funding">{RESIDENCY_LABELS[t.residency]}</td>

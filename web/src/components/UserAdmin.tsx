@@ -2,11 +2,11 @@
 // resetting a password, deactivating and reactivating.
 import { useMutation, useQuery } from "@apollo/client";
 import { useId, useState, type FormEvent } from "react";
-import { describeError, type UserError } from "../errors";
+import { describeError } from "../errors";
 import { CreateUserDocument, UpdateUserDocument, UsersDocument, type Role, type UserFieldsFragment } from "../generated/graphql";
 import { ROLES, ROLE_LABELS } from "../labels";
 import { useMe } from "../session";
-import { ErrorNotice, Field, FormError, Loading, Notice, Checkboxes } from "./common";
+import { ErrorNotice, Field, FormError, Loading, Notice, Checkboxes, useFormError } from "./common";
 
 const REFRESH = ["Users"];
 
@@ -26,7 +26,7 @@ export function UserAdmin() {
       {users.loading && !users.data && <Loading label="Loading users…" />}
       {list.length > 0 && (
         <div className="table-scroll">
-          <table>
+          <table className="cards">
             <caption className="visually-hidden">Users</caption>
             <thead>
               <tr>
@@ -68,7 +68,7 @@ function CreateUserForm({ faculty }: { faculty: UserFieldsFragment[] }) {
   const [password, setPassword] = useState("");
   const [roles, setRoles] = useState<Role[]>(["FACULTY"]);
   const [supports, setSupports] = useState<string[]>([]);
-  const [error, setError] = useState<UserError | null>(null);
+  const { error, setError, fieldError, onEdit } = useFormError();
   const [done, setDone] = useState<string | null>(null);
 
   const submit = async (event: FormEvent) => {
@@ -93,21 +93,20 @@ function CreateUserForm({ faculty }: { faculty: UserFieldsFragment[] }) {
       setError(describeError(err));
     }
   };
-  const fieldError = (field: string) => (error?.field === field ? error.message : undefined);
-
   return (
-    <form className="panel" onSubmit={submit} aria-labelledby={`${id}-title`}>
+    <form className="panel" onSubmit={submit} onChange={onEdit} aria-labelledby={`${id}-title`}>
       <h3 id={`${id}-title`}>Add a user</h3>
       <div className="grid">
         <Field id={`${id}-name`} label="Name" error={fieldError("name")}>
-          <input id={`${id}-name`} value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />
+          <input id={`${id}-name`} name="name" value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />
         </Field>
         <Field id={`${id}-email`} label="Email" error={fieldError("email")}>
-          <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoComplete="off" />
+          <input id={`${id}-email`} name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoComplete="off" />
         </Field>
         <Field id={`${id}-password`} label="Initial password" error={fieldError("password")}>
           <input
             id={`${id}-password`}
+            name="password"
             type="password"
             value={password}
             onChange={(e) => setPassword(e.target.value)}
@@ -143,7 +142,7 @@ function UserRow({ user, editing, onEdit }: { user: UserFieldsFragment; editing:
   const [update, { loading }] = useMutation(UpdateUserDocument, { refetchQueries: REFRESH });
   const [roles, setRoles] = useState<Role[]>(user.roles);
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<UserError | null>(null);
+  const { error, setError, fieldError, onEdit: onInput } = useFormError();
 
   const save = async (input: { roles?: Role[]; active?: boolean; password?: string }) => {
     setError(null);
@@ -163,11 +162,11 @@ function UserRow({ user, editing, onEdit }: { user: UserFieldsFragment; editing:
   return (
     <>
       <tr className={user.active ? undefined : "inactive"}>
-        <td>{user.name}</td>
-        <td>{user.email}</td>
-        <td>{user.roles.map((r) => ROLE_LABELS[r]).join(", ")}</td>
-        <td>{user.active ? "Active" : "Deactivated"}</td>
-        <td className="actions">
+        <td data-label="Name">{user.name}</td>
+        <td data-label="Email">{user.email}</td>
+        <td data-label="Roles">{user.roles.map((r) => ROLE_LABELS[r]).join(", ")}</td>
+        <td data-label="Status">{user.active ? "Active" : "Deactivated"}</td>
+        <td className="actions" data-label="Actions">
           <button type="button" onClick={() => onEdit(!editing)} aria-expanded={editing}>
             Edit
           </button>
@@ -182,11 +181,12 @@ function UserRow({ user, editing, onEdit }: { user: UserFieldsFragment; editing:
       {editing && (
         <tr>
           <td colSpan={5}>
-            <form className="panel" onSubmit={submit} aria-label={`Edit ${user.name}`}>
+            <form className="panel" onSubmit={submit} onChange={onInput} aria-label={`Edit ${user.name}`}>
               <RoleBoxes legend={`Roles of ${user.name}`} value={roles} onChange={setRoles} />
-              <Field id={`${id}-password`} label="New password (leave empty to keep)" error={error?.field === "password" ? error.message : undefined}>
+              <Field id={`${id}-password`} label="New password (leave empty to keep)" error={fieldError("password")}>
                 <input
                   id={`${id}-password`}
+                  name="password"
                   type="password"
                   value={password}
                   onChange={(e) => setPassword(e.target.value)}

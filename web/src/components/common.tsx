@@ -1,6 +1,6 @@
 // Small pieces every page uses: the loading state, error messages in words, state badges,
 // a short-lived notice.
-import { useEffect, type ReactNode } from "react";
+import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { describeError, type UserError } from "../errors";
 import type { TicketState } from "../generated/graphql";
 import { STATE_LABELS } from "../labels";
@@ -21,7 +21,8 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
   return (
     <div className="error" role="alert">
       <span>{described.message}</span>
-      {onRetry && (
+      {/* The same input would fail the same way: only the person can fix it. */}
+      {onRetry && described.code !== "BAD_USER_INPUT" && (
         <button type="button" className="link" onClick={onRetry}>
           Try again
         </button>
@@ -52,6 +53,21 @@ export function Notice({ children, onDone, ms = 8000 }: { children: ReactNode; o
       </button>
     </div>
   );
+}
+
+/**
+ * A form's error, and what a form needs to show it: `fieldError(name)` for the field the
+ * error is about, and `onEdit` for the form's `onChange`, which drops the error once the
+ * person changes that field (inputs carry the schema's field name as their `name`).
+ */
+export function useFormError() {
+  const [error, setError] = useState<UserError | null>(null);
+  const fieldError = (field: string) => (error?.field === field ? error.message : undefined);
+  const onEdit = useCallback((event: FormEvent) => {
+    const name = (event.target as { name?: unknown }).name;
+    setError((current) => (current?.field !== undefined && current.field === name ? null : current));
+  }, []);
+  return { error, setError, fieldError, onEdit };
 }
 
 /** A labelled form field; the error (when it is about this field) is tied to the input. */

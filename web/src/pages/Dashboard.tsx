@@ -1,7 +1,9 @@
 // The start page: for each of the user's roles, what that person acts on first.
 import type { Role } from "../generated/graphql";
 import { ROLE_LABELS } from "../labels";
-import { useMe } from "../session";
+import { useMe, type Me } from "../session";
+import { actsForOwner } from "../transitions";
+import type { TicketRowFragment } from "../generated/graphql";
 import { IssueTicketsForm } from "../components/IssueTicketsForm";
 import { StatsPanel } from "../components/StatsPanel";
 import { TicketBrowser } from "../components/TicketBrowser";
@@ -28,14 +30,19 @@ export function Dashboard() {
       {dashboards.map((role) => (
         <section key={role} className="role" aria-label={`${ROLE_LABELS[role]} dashboard`} data-dashboard={role}>
           {dashboards.length > 1 && <h2 className="role-title">{ROLE_LABELS[role]}</h2>}
-          <RoleDashboard role={role} />
+          <RoleDashboard role={role} me={me} />
         </section>
       ))}
     </div>
   );
 }
 
-function RoleDashboard({ role }: { role: Role }) {
+/** Why a ticket someone else owns is in a faculty member's list: they co-supervise it. */
+export function coSupervised(me: Me, ticket: Pick<TicketRowFragment, "owner">): boolean {
+  return !actsForOwner(me, ticket.owner.id);
+}
+
+function RoleDashboard({ role, me }: { role: Role; me: Me }) {
   switch (role) {
     case "BUDGET_DIRECTOR":
       return (
@@ -53,6 +60,12 @@ function RoleDashboard({ role }: { role: Role }) {
         <>
           <TicketQueue
             title={role === "FSS" ? "Tickets of the faculty you support" : "My tickets"}
+            description={
+              role === "FSS" ? undefined : "Tickets issued to you, and tickets of colleagues that name you as a co-supervisor."
+            }
+            ownerNote={(t) =>
+              role === "FACULTY" && coSupervised(me, t) ? <span className="badge role-note">You co-supervise</span> : null
+            }
             filter={{}}
             orderBy={{ field: "NUMBER", direction: "ASC" }}
             empty="No tickets yet. The budget director issues them."

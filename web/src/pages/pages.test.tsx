@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dashboardsFor } from "./Dashboard";
+import { coSupervised, dashboardsFor } from "./Dashboard";
+import { ME } from "../test/render";
 import { changeNotice } from "./TicketPage";
 import type { LiveEvent } from "../liveContext";
 
@@ -9,6 +10,13 @@ describe("dashboards", () => {
     expect(dashboardsFor(["FSS"])).toEqual(["FSS"]);
     expect(dashboardsFor(["FSS", "FACULTY"])).toEqual(["FACULTY"]);
     expect(dashboardsFor([])).toEqual([]);
+  });
+
+  it("a faculty member's list marks the tickets they are on as a co-supervisor", () => {
+    expect(coSupervised(ME, { owner: { id: ME.id, name: ME.name } })).toBe(false);
+    expect(coSupervised(ME, { owner: { id: "9", name: "Grace Hopper" } })).toBe(true);
+    // A colleague they support is not a co-supervision.
+    expect(coSupervised({ ...ME, supports: [{ id: "9" }] }, { owner: { id: "9", name: "Grace Hopper" } })).toBe(false);
   });
 });
 

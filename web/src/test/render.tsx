@@ -5,6 +5,7 @@ import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { MemoryRouter } from "react-router-dom";
 import { createCache } from "../apollo";
+import { FlashProvider } from "../flash";
 import type { TicketRowFragment } from "../generated/graphql";
 import { SessionContext, type Me, type SessionValue } from "../session";
 
@@ -25,13 +26,18 @@ export function renderWith(
   ui: ReactNode,
   { mocks = [], path = "/", value = session() }: { mocks?: MockedResponse[]; path?: string; value?: SessionValue } = {},
 ) {
-  return render(
-    <MockedProvider mocks={mocks} cache={createCache()}>
+  const cache = createCache();
+  // A wrapper (not a tree around `ui`), so `rerender` with new props keeps the providers.
+  const wrapper = ({ children }: { children: ReactNode }) => (
+    <MockedProvider mocks={mocks} cache={cache}>
       <MemoryRouter initialEntries={[path]} future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
-        <SessionContext.Provider value={value}>{ui}</SessionContext.Provider>
+        <SessionContext.Provider value={value}>
+          <FlashProvider>{children}</FlashProvider>
+        </SessionContext.Provider>
       </MemoryRouter>
-    </MockedProvider>,
+    </MockedProvider>
   );
+  return render(ui, { wrapper });
 }
 
 /** A ticket as lists and live events carry it (with the `__typename`s the cache needs). */
