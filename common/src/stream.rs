@@ -26,6 +26,45 @@ const TIDY_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How many live entries a slow follower may fall behind before it misses some.
 const FOLLOW_BUFFER: usize = 4096;
 
+/// How long opening a Redis connection may take before the attempt fails (a host that
+/// drops packets, rather than refusing them, would otherwise hold a caller for minutes).
+pub const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long one command on a shared Redis connection may wait for its answer. Blocking reads
+/// never run on one (they wait on connections of their own, without this limit).
+pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A shared Redis connection that fails fast while Redis is away and is whole again at the
+/// next command after it returns. The redis crate's default reconnects with an exponential
+/// backoff (1 s, then up to 60 s, six times, plus jitter) and makes every command wait for
+/// that: a 5-second outage stopped callers for two minutes. Here a reconnect is one attempt
+/// (no retries): while it fails every command fails at once, each starting another attempt in
+/// the background, so the first command after Redis is back reconnects and the next ones run.
+pub async fn redis_manager(
+    client: &redis::Client,
+) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(0)
+        .set_exponent_base(2)
+        .set_factor(1)
+        .set_max_delay(1_000)
+        .set_connection_timeout(REDIS_CONNECT_TIMEOUT)
+        .set_response_timeout(REDIS_RESPONSE_TIMEOUT);
+    redis::aio::ConnectionManager::new_with_config(client.clone(), config).await
+}
+
+/// A connection of its own for a blocking read: opening it fails after
+/// `REDIS_CONNECT_TIMEOUT`, its reads wait as long as they asked to.
+pub async fn redis_blocking_connection(
+    client: &redis::Client,
+) -> Result<redis::aio::MultiplexedConnection, redis::RedisError> {
+    let config =
+        redis::AsyncConnectionConfig::new().set_connection_timeout(REDIS_CONNECT_TIMEOUT);
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
 /// One entry of a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -171,7 +210,7 @@ impl EventStream {
 
     /// A stream in Redis; topics become `<prefix>:stream:<topic>`.
     pub async fn redis(client: redis::Client, prefix: &str) -> Result<Self, StreamError> {
-        let conn = redis::aio::ConnectionManager::new(client.clone()).await?;
+        let conn = redis_manager(&client).await?;
         Ok(Self::Redis {
             conn,
             client,
@@ -366,7 +405,7 @@ impl EventStream {
                 if !ready.is_empty() || block.is_zero() {
                     return Ok(ready);
                 }
-                let mut own = client.get_multiplexed_async_connection().await?;
+                let mut own = redis_blocking_connection(client).await?;
                 Ok(entries(read(Some(block)).query_async(&mut own).await?))
             }
         }
@@ -653,7 +692,7 @@ impl Follower {
                     Some(own) => own,
                     None => self
                         .own
-                        .insert(client.get_multiplexed_async_connection().await?),
+                        .insert(redis_blocking_connection(client).await?),
                 };
                 let reply: Result<Option<redis::streams::StreamReadReply>, _> = redis::cmd("XREAD")
                     .arg("COUNT")
@@ -916,6 +955,47 @@ mod tests {
                 Err(StreamError::BadId(_))
             ));
         }
+    }
+
+    /// Redis killed: every call is an error at once (the redis crate's default reconnect
+    /// backoff held them for up to two minutes); started again with its data, the same stream
+    /// works without being made again.
+    #[tokio::test]
+    async fn a_redis_outage_fails_fast_and_heals_when_redis_returns() {
+        let Some(mut redis) = testkit::private::PrivateRedis::start() else {
+            return;
+        };
+        let client = redis::Client::open(redis.url()).unwrap();
+        let stream = EventStream::redis(client, "outage").await.unwrap();
+        stream.publish("t", "before").await.unwrap();
+        redis.kill();
+        for _ in 0..3 {
+            // A bound that only a hang reaches.
+            let answered =
+                tokio::time::timeout(Duration::from_secs(10), stream.publish("t", "during")).await;
+            assert!(
+                matches!(answered, Ok(Err(StreamError::Unavailable(_)))),
+                "a dead Redis must be an error at once, got {answered:?}"
+            );
+            let read = tokio::time::timeout(
+                Duration::from_secs(10),
+                stream.read_group("t", "g", "c", 10, Duration::from_millis(100)),
+            )
+            .await;
+            assert!(matches!(read, Ok(Err(_))), "{read:?}");
+        }
+        redis.start_again();
+        let mut published = None;
+        for _ in 0..100 {
+            if let Ok(id) = stream.publish("t", "after").await {
+                published = Some(id);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(published.is_some(), "the stream never reconnected");
+        let all = stream.read_after("t", None, 10).await.unwrap();
+        assert_eq!(payloads(&all), ["before", "after"]);
     }
 
     #[tokio::test]

@@ -151,3 +151,7 @@ impl TestDatabase {
         }
     }
 }
+
+/// Servers of a test's own, for tests that stop and start them: the machine's PostgreSQL and
+/// Redis are shared by every test and every engineer, so they are never stopped.
+pub mod private;
