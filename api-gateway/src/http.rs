@@ -19,7 +19,7 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode, server::readiness};
+use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode, server::{answers, readiness}};
 use db::sea_orm::{DatabaseConnection, EntityTrait};
 use hive_router::executor::plugins::hooks::on_graphql_params::GraphQLParams;
 use serde::Deserialize;
@@ -826,31 +826,40 @@ fn health_url(graphql_url: &str) -> String {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let mut down: Vec<String> = Vec::new();
-    if let Err(err) = state.db.ping().await {
-        tracing::warn!(%err, "database not ready");
-        down.push("database".into());
-    }
-    if state.redis.is_some() && state.sessions.ping().await.is_err() {
-        down.push("redis".into());
-    }
-    let probes = state.subgraphs.iter().map(|subgraph| {
+    // Every dependency at once, each given `READY_TIMEOUT`: the answer never waits on a
+    // dead one.
+    let database = answers("database", state.db.ping());
+    let redis = async {
+        state.redis.is_none() || answers("redis", state.sessions.ping()).await
+    };
+    let probes = futures::future::join_all(state.subgraphs.iter().map(|subgraph| {
         let client = state.client.clone();
         let url = health_url(&subgraph.url);
         async move {
-            let ok = client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            (subgraph.name, ok)
+            let probe = async {
+                client
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+            };
+            (subgraph.name, answers(subgraph.name, probe).await)
         }
-    });
-    for (name, ok) in futures::future::join_all(probes).await {
-        if !ok {
-            down.push(name.to_string());
-        }
+    }));
+    let (database, redis, probes) = tokio::join!(database, redis, probes);
+    let mut down: Vec<String> = Vec::new();
+    if !database {
+        down.push("database".into());
     }
+    if !redis {
+        down.push("redis".into());
+    }
+    down.extend(
+        probes
+            .into_iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(name, _)| name.to_string()),
+    );
     readiness(down)
 }
 
