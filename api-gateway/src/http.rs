@@ -226,12 +226,16 @@ fn error_response(status: u16, errors: &[GqlError], retry_after: Option<u64>) ->
     response
 }
 
+/// `Retry-After` of a 503 UNAVAILABLE: outages the platform rides out are seconds long.
+const RETRY_UNAVAILABLE_SECS: u64 = 1;
+
 fn gql_error(err: GqlError) -> Response {
     let retry = err
         .extra
         .as_ref()
         .filter(|(k, _)| *k == "retryAfter")
-        .and_then(|(_, v)| v.as_u64());
+        .and_then(|(_, v)| v.as_u64())
+        .or((err.status == 503).then_some(RETRY_UNAVAILABLE_SECS));
     error_response(err.status, &[err], retry)
 }
 
@@ -668,8 +672,12 @@ async fn run(
     let operation = response.operation.map(|o| o.as_str()).unwrap_or("unknown");
     let graphql_response = wants_graphql_response(headers);
     // With `application/json` every well-formed request is answered 200 (GraphQL over HTTP);
-    // only requests the gateway refused as sent keep their 4xx.
-    let status = if graphql_response
+    // only requests the gateway refused as sent keep their 4xx. UNAVAILABLE is always 503,
+    // whichever dependency was down (the body still carries whatever data did resolve).
+    let unavailable = gql::is_unavailable(&response.body);
+    let status = if unavailable {
+        503
+    } else if graphql_response
         || matches!(response.status, 401 | 405 | 413 | 415 | 429)
         || response.status >= 500
     {
@@ -698,6 +706,11 @@ async fn run(
         response.body,
     )
         .into_response();
+    if unavailable {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_UNAVAILABLE_SECS));
+    }
     if matches!(auth, Auth::Anonymous { stale: true })
         && let Ok(value) = HeaderValue::from_str(&cookie("", Some(0), state.cookie_secure))
     {
