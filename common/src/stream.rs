@@ -505,6 +505,68 @@ impl EventStream {
         }
     }
 
+    /// Renews `consumer`'s claim on those of `ids` it still holds (pending and its own), as
+    /// if just handed to it: `claim_stale` then leaves them alone for another `min_idle`. A
+    /// live worker calls this for the entries it is still working on, so a short `min_idle`
+    /// takes over only a stopped worker's. Entries another consumer took over meanwhile are
+    /// left with it.
+    pub async fn renew(
+        &self,
+        topic: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+    ) -> Result<(), StreamError> {
+        const RENEW: &str = r"
+            for i = 3, #ARGV do
+                local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+                if #held > 0 then
+                    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+                end
+            end
+            return 0";
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Memory(memory) => {
+                let parsed = ids
+                    .iter()
+                    .map(|i| parse_id(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut topics = memory
+                    .topics
+                    .lock()
+                    .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                if let Some(g) = topics.get_mut(topic).and_then(|t| t.groups.get_mut(group)) {
+                    for id in parsed {
+                        if let Some((owner, at)) = g.pending.get_mut(&id)
+                            && owner == consumer
+                        {
+                            *at = Instant::now();
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Self::Redis { conn, prefix, .. } => {
+                let mut conn = conn.clone();
+                let renewed: Result<i64, redis::RedisError> = redis::Script::new(RENEW)
+                    .key(Self::key(prefix, topic))
+                    .arg(group)
+                    .arg(consumer)
+                    .arg(ids)
+                    .invoke_async(&mut conn)
+                    .await;
+                match renewed {
+                    Ok(_) => Ok(()),
+                    Err(err) if err.code() == Some("NOGROUP") => Ok(()),
+                    Err(err) => Err(err.into()),
+                }
+            }
+        }
+    }
+
     /// Removes the consumers of `group` that hold nothing pending and have not read for
     /// `min_idle`, and says how many. Consumers are named per process, so without this every
     /// worker that ever ran would stay listed in the Redis group. The check and the removal
@@ -908,6 +970,32 @@ mod tests {
                 "{stream:?}: a publish waited for a blocked read"
             );
             reader.abort();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_renewed_entry_is_not_taken_over_and_a_stopped_holders_is() {
+        for stream in streams().await {
+            let idle = Duration::from_millis(300);
+            let block = Duration::from_millis(1);
+            stream.publish("r", "p0").await.unwrap();
+            stream.publish("r", "p1").await.unwrap();
+            let held = stream.read_group("r", "g", "alive", 1, block).await.unwrap();
+            let left = stream.read_group("r", "g", "dead", 1, block).await.unwrap();
+            let ids = [held[0].id.clone(), left[0].id.clone()];
+            for _ in 0..4 {
+                tokio::time::sleep(idle / 3).await;
+                // `alive` renews both ids: only its own is renewed.
+                stream.renew("r", "g", "alive", &ids).await.unwrap();
+            }
+            let claimed = stream.claim_stale("r", "g", "heir", idle, 10).await.unwrap();
+            assert_eq!(payloads(&claimed), ["p1"], "{stream:?}");
+            // Taken over, it is the heir's: the old holder's renewal does not take it back.
+            stream.renew("r", "g", "dead", &ids).await.unwrap();
+            tokio::time::sleep(idle * 2).await;
+            let again = stream.claim_stale("r", "g", "other", idle, 10).await.unwrap();
+            assert_eq!(payloads(&again), ["p0", "p1"], "{stream:?}");
+            stream.renew("none", "g", "alive", &ids).await.unwrap();
         }
     }
 
