@@ -19,7 +19,11 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode, server::{answers, readiness}};
+use common::{
+    ErrorCode, Principal, Role, TokenMinter,
+    config::Mode,
+    server::{answers, readiness},
+};
 use db::sea_orm::{DatabaseConnection, EntityTrait};
 use hive_router::executor::plugins::hooks::on_graphql_params::GraphQLParams;
 use serde::Deserialize;
@@ -707,9 +711,10 @@ async fn run(
     )
         .into_response();
     if unavailable {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_UNAVAILABLE_SECS));
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(RETRY_UNAVAILABLE_SECS),
+        );
     }
     if matches!(auth, Auth::Anonymous { stale: true })
         && let Ok(value) = HeaderValue::from_str(&cookie("", Some(0), state.cookie_secure))
@@ -842,9 +847,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     // Every dependency at once, each given `READY_TIMEOUT`: the answer never waits on a
     // dead one.
     let database = answers("database", state.db.ping());
-    let redis = async {
-        state.redis.is_none() || answers("redis", state.sessions.ping()).await
-    };
+    let redis = async { state.redis.is_none() || answers("redis", state.sessions.ping()).await };
     let probes = futures::future::join_all(state.subgraphs.iter().map(|subgraph| {
         let client = state.client.clone();
         let url = health_url(&subgraph.url);

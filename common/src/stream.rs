@@ -58,8 +58,7 @@ pub async fn redis_manager(
 pub async fn redis_blocking_connection(
     client: &redis::Client,
 ) -> Result<redis::aio::MultiplexedConnection, redis::RedisError> {
-    let config =
-        redis::AsyncConnectionConfig::new().set_connection_timeout(REDIS_CONNECT_TIMEOUT);
+    let config = redis::AsyncConnectionConfig::new().set_connection_timeout(REDIS_CONNECT_TIMEOUT);
     client
         .get_multiplexed_async_connection_with_config(&config)
         .await
@@ -752,9 +751,7 @@ impl Follower {
             EventStream::Redis { client, prefix, .. } => {
                 let own = match &mut self.own {
                     Some(own) => own,
-                    None => self
-                        .own
-                        .insert(redis_blocking_connection(client).await?),
+                    None => self.own.insert(redis_blocking_connection(client).await?),
                 };
                 let reply: Result<Option<redis::streams::StreamReadReply>, _> = redis::cmd("XREAD")
                     .arg("COUNT")
@@ -980,7 +977,10 @@ mod tests {
             let block = Duration::from_millis(1);
             stream.publish("r", "p0").await.unwrap();
             stream.publish("r", "p1").await.unwrap();
-            let held = stream.read_group("r", "g", "alive", 1, block).await.unwrap();
+            let held = stream
+                .read_group("r", "g", "alive", 1, block)
+                .await
+                .unwrap();
             let left = stream.read_group("r", "g", "dead", 1, block).await.unwrap();
             let ids = [held[0].id.clone(), left[0].id.clone()];
             for _ in 0..4 {
@@ -988,12 +988,18 @@ mod tests {
                 // `alive` renews both ids: only its own is renewed.
                 stream.renew("r", "g", "alive", &ids).await.unwrap();
             }
-            let claimed = stream.claim_stale("r", "g", "heir", idle, 10).await.unwrap();
+            let claimed = stream
+                .claim_stale("r", "g", "heir", idle, 10)
+                .await
+                .unwrap();
             assert_eq!(payloads(&claimed), ["p1"], "{stream:?}");
             // Taken over, it is the heir's: the old holder's renewal does not take it back.
             stream.renew("r", "g", "dead", &ids).await.unwrap();
             tokio::time::sleep(idle * 2).await;
-            let again = stream.claim_stale("r", "g", "other", idle, 10).await.unwrap();
+            let again = stream
+                .claim_stale("r", "g", "other", idle, 10)
+                .await
+                .unwrap();
             assert_eq!(payloads(&again), ["p0", "p1"], "{stream:?}");
             stream.renew("none", "g", "alive", &ids).await.unwrap();
         }

@@ -20,10 +20,8 @@ fn free_port() -> u16 {
 }
 
 fn fresh_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tessera-{label}-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("tessera-{label}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -82,7 +80,14 @@ impl PrivateRedis {
     pub fn start_again(&mut self) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())

@@ -381,7 +381,10 @@ async fn rate_limits_do_not_use_up_the_retry_budget(backend: Backend) {
         .find(|r| r["recipient"]["email"] == Who::FacultyA.email())
         .unwrap();
     assert_eq!(faculty["status"], "SENT", "{faculty}");
-    assert_eq!(faculty["attempts"], 3, "two 429s and the accepted call: {faculty}");
+    assert_eq!(
+        faculty["attempts"], 3,
+        "two 429s and the accepted call: {faculty}"
+    );
     app.cleanup().await;
 }
 
@@ -416,13 +419,25 @@ async fn an_admin_retries_failed_emails(backend: Backend) {
 
     // Only an ADMIN, and only with something named.
     let refused = app.gql(&budget, RETRY, json!({"ids": ["1"]})).await;
-    assert_eq!(crate::support::code(&refused), Some("FORBIDDEN"), "{refused}");
+    assert_eq!(
+        crate::support::code(&refused),
+        Some("FORBIDDEN"),
+        "{refused}"
+    );
     let refused = app.gql(&admin, RETRY, json!({})).await;
-    assert_eq!(crate::support::code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+    assert_eq!(
+        crate::support::code(&refused),
+        Some("BAD_USER_INPUT"),
+        "{refused}"
+    );
 
     // One email by id.
     let ids = app
-        .gql(&budget, "query($id: ID!) { ticket(id: $id) { notifications { id recipient { email } } } }", json!({"id": first}))
+        .gql(
+            &budget,
+            "query($id: ID!) { ticket(id: $id) { notifications { id recipient { email } } } }",
+            json!({"id": first}),
+        )
         .await;
     let one = ids["data"]["ticket"]["notifications"]
         .as_array()
@@ -457,7 +472,10 @@ async fn an_admin_retries_failed_emails(backend: Backend) {
     let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     let queued = mutate(&app, &admin, RETRY, json!({"since": since})).await;
     assert_eq!(
-        queued["data"]["retryNotifications"].as_array().unwrap().len(),
+        queued["data"]["retryNotifications"]
+            .as_array()
+            .unwrap()
+            .len(),
         3,
         "{queued}"
     );

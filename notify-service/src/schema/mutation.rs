@@ -57,10 +57,12 @@ impl Mutation {
             Some(ids) => Some(
                 ids.iter()
                     .map(|id| {
-                        id.trim().parse::<i64>().map_err(|_| ServiceError::BadInput {
-                            field: "ids",
-                            message: format!("`{}` is not an id", id.as_str()),
-                        })
+                        id.trim()
+                            .parse::<i64>()
+                            .map_err(|_| ServiceError::BadInput {
+                                field: "ids",
+                                message: format!("`{}` is not an id", id.as_str()),
+                            })
                     })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
