@@ -19,6 +19,8 @@
 //! within the documented bound, and recovery without restarting anything else, within bounds
 //! generous enough for a loaded machine (measured times are printed, not asserted tightly).
 //!
+//! `FAULTS_ENV` adds settings to every process (see where it is read).
+//!
 //! `#[ignore]`d: it takes a few minutes. CI runs it as a step of its own, under `timeout`,
 //! after `cargo test --workspace` built every binary:
 //! `cargo test --workspace --test it faults -- --ignored --nocapture`.
@@ -675,6 +677,16 @@ async fn faults() {
         ("EXPORT_LEASE_MS", "5000".into()),
     ] {
         extra.push((k.to_string(), v));
+    }
+    // `FAULTS_ENV="NAME=value ..."`: more settings for every process, such as the defaults
+    // before issue 19 (`SENDGRID_MAX_ATTEMPTS=5 SENDGRID_RETRY_MAX_MS=60000
+    // NOTIFY_CLAIM_IDLE_MS=60000`) to see those findings again.
+    if let Ok(more) = std::env::var("FAULTS_ENV") {
+        for setting in more.split_whitespace() {
+            if let Some((k, v)) = setting.split_once('=') {
+                extra.push((k.to_string(), v.to_string()));
+            }
+        }
     }
     let migrated = local.command(&compose, "migrate", 0, &[]).status().unwrap();
     assert!(migrated.success(), "db migrate failed");
