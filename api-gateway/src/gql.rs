@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 /// One error the gateway answers by itself, with the HTTP status to send it with.
 #[derive(Debug, Clone)]
 pub struct GqlError {
-    /// HTTP status: 400 for requests that never ran, 200 otherwise.
+    /// HTTP status: 400 for requests that never ran, 503 for UNAVAILABLE, 200 otherwise.
     pub status: u16,
     /// `extensions.code`.
     pub code: String,
@@ -153,9 +153,35 @@ pub fn rewrite_engine_codes(body: Vec<u8>) -> Vec<u8> {
     }
 }
 
+/// Whether a response body carries an UNAVAILABLE error (after `rewrite_engine_codes`):
+/// such a response is answered 503, whichever dependency was down (README, API).
+pub fn is_unavailable(body: &[u8]) -> bool {
+    if memchr::memmem::find(body, b"UNAVAILABLE").is_none() {
+        return false;
+    }
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("errors").and_then(Value::as_array).cloned())
+        .is_some_and(|errors| {
+            errors.iter().any(|e| {
+                e.pointer("/extensions/code").and_then(Value::as_str)
+                    == Some(ErrorCode::Unavailable.as_str())
+            })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_unavailable_error_makes_a_body_unavailable() {
+        let down = br#"{"data":{"a":null,"b":1},"errors":[{"message":"x","extensions":{"code":"UNAVAILABLE"}}]}"#;
+        assert!(is_unavailable(down));
+        let other = br#"{"data":{"a":"UNAVAILABLE"},"errors":[{"message":"UNAVAILABLE","extensions":{"code":"NOT_FOUND"}}]}"#;
+        assert!(!is_unavailable(other));
+        assert!(!is_unavailable(br#"{"data":{"a":1}}"#));
+    }
 
     #[test]
     fn engine_codes_become_contract_codes() {

@@ -19,7 +19,11 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use common::{ErrorCode, Principal, Role, TokenMinter, config::Mode, server::readiness};
+use common::{
+    ErrorCode, Principal, Role, TokenMinter,
+    config::Mode,
+    server::{answers, readiness},
+};
 use db::sea_orm::{DatabaseConnection, EntityTrait};
 use hive_router::executor::plugins::hooks::on_graphql_params::GraphQLParams;
 use serde::Deserialize;
@@ -226,12 +230,16 @@ fn error_response(status: u16, errors: &[GqlError], retry_after: Option<u64>) ->
     response
 }
 
+/// `Retry-After` of a 503 UNAVAILABLE: outages the platform rides out are seconds long.
+const RETRY_UNAVAILABLE_SECS: u64 = 1;
+
 fn gql_error(err: GqlError) -> Response {
     let retry = err
         .extra
         .as_ref()
         .filter(|(k, _)| *k == "retryAfter")
-        .and_then(|(_, v)| v.as_u64());
+        .and_then(|(_, v)| v.as_u64())
+        .or((err.status == 503).then_some(RETRY_UNAVAILABLE_SECS));
     error_response(err.status, &[err], retry)
 }
 
@@ -668,8 +676,12 @@ async fn run(
     let operation = response.operation.map(|o| o.as_str()).unwrap_or("unknown");
     let graphql_response = wants_graphql_response(headers);
     // With `application/json` every well-formed request is answered 200 (GraphQL over HTTP);
-    // only requests the gateway refused as sent keep their 4xx.
-    let status = if graphql_response
+    // only requests the gateway refused as sent keep their 4xx. UNAVAILABLE is always 503,
+    // whichever dependency was down (the body still carries whatever data did resolve).
+    let unavailable = gql::is_unavailable(&response.body);
+    let status = if unavailable {
+        503
+    } else if graphql_response
         || matches!(response.status, 401 | 405 | 413 | 415 | 429)
         || response.status >= 500
     {
@@ -698,6 +710,12 @@ async fn run(
         response.body,
     )
         .into_response();
+    if unavailable {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(RETRY_UNAVAILABLE_SECS),
+        );
+    }
     if matches!(auth, Auth::Anonymous { stale: true })
         && let Ok(value) = HeaderValue::from_str(&cookie("", Some(0), state.cookie_secure))
     {
@@ -821,31 +839,38 @@ fn health_url(graphql_url: &str) -> String {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let mut down: Vec<String> = Vec::new();
-    if let Err(err) = state.db.ping().await {
-        tracing::warn!(%err, "database not ready");
-        down.push("database".into());
-    }
-    if state.redis.is_some() && state.sessions.ping().await.is_err() {
-        down.push("redis".into());
-    }
-    let probes = state.subgraphs.iter().map(|subgraph| {
+    // Every dependency at once, each given `READY_TIMEOUT`: the answer never waits on a
+    // dead one.
+    let database = answers("database", state.db.ping());
+    let redis = async { state.redis.is_none() || answers("redis", state.sessions.ping()).await };
+    let probes = futures::future::join_all(state.subgraphs.iter().map(|subgraph| {
         let client = state.client.clone();
         let url = health_url(&subgraph.url);
         async move {
-            let ok = client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            (subgraph.name, ok)
+            let probe = async {
+                client
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+            };
+            (subgraph.name, answers(subgraph.name, probe).await)
         }
-    });
-    for (name, ok) in futures::future::join_all(probes).await {
-        if !ok {
-            down.push(name.to_string());
-        }
+    }));
+    let (database, redis, probes) = tokio::join!(database, redis, probes);
+    let mut down: Vec<String> = Vec::new();
+    if !database {
+        down.push("database".into());
     }
+    if !redis {
+        down.push("redis".into());
+    }
+    down.extend(
+        probes
+            .into_iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(name, _)| name.to_string()),
+    );
     readiness(down)
 }
 

@@ -78,7 +78,7 @@ impl Application {
             Some(url) => {
                 let client = redis::Client::open(url.as_str()).context("REDIS_URL: invalid")?;
                 Some(
-                    redis::aio::ConnectionManager::new(client)
+                    common::stream::redis_manager(&client)
                         .await
                         .context("REDIS_URL: cannot connect")?,
                 )

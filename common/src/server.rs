@@ -178,6 +178,29 @@ pub fn gateway_caller(
     Err((StatusCode::UNAUTHORIZED, Json(body)).into_response())
 }
 
+/// How long `/readyz` waits for one dependency before it names that one down: a readiness
+/// answer never waits on a dead dependency (a stopped database would hold it for the pool's
+/// whole acquire timeout, a host that drops packets for longer).
+pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether `check` succeeded within `READY_TIMEOUT`; a failure is logged naming `what`.
+pub async fn answers<T, E: std::fmt::Display>(
+    what: &str,
+    check: impl std::future::Future<Output = Result<T, E>>,
+) -> bool {
+    match tokio::time::timeout(READY_TIMEOUT, check).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(err)) => {
+            tracing::warn!(%err, "{what} not ready");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("{what} not ready: no answer within {READY_TIMEOUT:?}");
+            false
+        }
+    }
+}
+
 /// `/readyz`: 200 `{"status":"ready"}`, or 503 naming what is down.
 pub fn readiness(down: Vec<String>) -> Response {
     if down.is_empty() {

@@ -26,6 +26,44 @@ const TIDY_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How many live entries a slow follower may fall behind before it misses some.
 const FOLLOW_BUFFER: usize = 4096;
 
+/// How long opening a Redis connection may take before the attempt fails (a host that
+/// drops packets, rather than refusing them, would otherwise hold a caller for minutes).
+pub const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long one command on a shared Redis connection may wait for its answer. Blocking reads
+/// never run on one (they wait on connections of their own, without this limit).
+pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A shared Redis connection that fails fast while Redis is away and is whole again at the
+/// next command after it returns. The redis crate's default reconnects with an exponential
+/// backoff (1 s, then up to 60 s, six times, plus jitter) and makes every command wait for
+/// that: a 5-second outage stopped callers for two minutes. Here a reconnect is one attempt
+/// (no retries): while it fails every command fails at once, each starting another attempt in
+/// the background, so the first command after Redis is back reconnects and the next ones run.
+pub async fn redis_manager(
+    client: &redis::Client,
+) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(0)
+        .set_exponent_base(2)
+        .set_factor(1)
+        .set_max_delay(1_000)
+        .set_connection_timeout(REDIS_CONNECT_TIMEOUT)
+        .set_response_timeout(REDIS_RESPONSE_TIMEOUT);
+    redis::aio::ConnectionManager::new_with_config(client.clone(), config).await
+}
+
+/// A connection of its own for a blocking read: opening it fails after
+/// `REDIS_CONNECT_TIMEOUT`, its reads wait as long as they asked to.
+pub async fn redis_blocking_connection(
+    client: &redis::Client,
+) -> Result<redis::aio::MultiplexedConnection, redis::RedisError> {
+    let config = redis::AsyncConnectionConfig::new().set_connection_timeout(REDIS_CONNECT_TIMEOUT);
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
 /// One entry of a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -171,7 +209,7 @@ impl EventStream {
 
     /// A stream in Redis; topics become `<prefix>:stream:<topic>`.
     pub async fn redis(client: redis::Client, prefix: &str) -> Result<Self, StreamError> {
-        let conn = redis::aio::ConnectionManager::new(client.clone()).await?;
+        let conn = redis_manager(&client).await?;
         Ok(Self::Redis {
             conn,
             client,
@@ -366,7 +404,7 @@ impl EventStream {
                 if !ready.is_empty() || block.is_zero() {
                     return Ok(ready);
                 }
-                let mut own = client.get_multiplexed_async_connection().await?;
+                let mut own = redis_blocking_connection(client).await?;
                 Ok(entries(read(Some(block)).query_async(&mut own).await?))
             }
         }
@@ -460,6 +498,68 @@ impl EventStream {
                     // No group (or no topic) yet: nothing was ever handed out, so nothing is
                     // stale, as with the in-process stream. `read_group` creates the group.
                     Err(err) if err.code() == Some("NOGROUP") => Ok(Vec::new()),
+                    Err(err) => Err(err.into()),
+                }
+            }
+        }
+    }
+
+    /// Renews `consumer`'s claim on those of `ids` it still holds (pending and its own), as
+    /// if just handed to it: `claim_stale` then leaves them alone for another `min_idle`. A
+    /// live worker calls this for the entries it is still working on, so a short `min_idle`
+    /// takes over only a stopped worker's. Entries another consumer took over meanwhile are
+    /// left with it.
+    pub async fn renew(
+        &self,
+        topic: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+    ) -> Result<(), StreamError> {
+        const RENEW: &str = r"
+            for i = 3, #ARGV do
+                local held = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+                if #held > 0 then
+                    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+                end
+            end
+            return 0";
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Memory(memory) => {
+                let parsed = ids
+                    .iter()
+                    .map(|i| parse_id(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut topics = memory
+                    .topics
+                    .lock()
+                    .map_err(|_| StreamError::Unavailable("poisoned".into()))?;
+                if let Some(g) = topics.get_mut(topic).and_then(|t| t.groups.get_mut(group)) {
+                    for id in parsed {
+                        if let Some((owner, at)) = g.pending.get_mut(&id)
+                            && owner == consumer
+                        {
+                            *at = Instant::now();
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Self::Redis { conn, prefix, .. } => {
+                let mut conn = conn.clone();
+                let renewed: Result<i64, redis::RedisError> = redis::Script::new(RENEW)
+                    .key(Self::key(prefix, topic))
+                    .arg(group)
+                    .arg(consumer)
+                    .arg(ids)
+                    .invoke_async(&mut conn)
+                    .await;
+                match renewed {
+                    Ok(_) => Ok(()),
+                    Err(err) if err.code() == Some("NOGROUP") => Ok(()),
                     Err(err) => Err(err.into()),
                 }
             }
@@ -651,9 +751,7 @@ impl Follower {
             EventStream::Redis { client, prefix, .. } => {
                 let own = match &mut self.own {
                     Some(own) => own,
-                    None => self
-                        .own
-                        .insert(client.get_multiplexed_async_connection().await?),
+                    None => self.own.insert(redis_blocking_connection(client).await?),
                 };
                 let reply: Result<Option<redis::streams::StreamReadReply>, _> = redis::cmd("XREAD")
                     .arg("COUNT")
@@ -873,6 +971,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_renewed_entry_is_not_taken_over_and_a_stopped_holders_is() {
+        for stream in streams().await {
+            let idle = Duration::from_millis(300);
+            let block = Duration::from_millis(1);
+            stream.publish("r", "p0").await.unwrap();
+            stream.publish("r", "p1").await.unwrap();
+            let held = stream
+                .read_group("r", "g", "alive", 1, block)
+                .await
+                .unwrap();
+            let left = stream.read_group("r", "g", "dead", 1, block).await.unwrap();
+            let ids = [held[0].id.clone(), left[0].id.clone()];
+            for _ in 0..4 {
+                tokio::time::sleep(idle / 3).await;
+                // `alive` renews both ids: only its own is renewed.
+                stream.renew("r", "g", "alive", &ids).await.unwrap();
+            }
+            let claimed = stream
+                .claim_stale("r", "g", "heir", idle, 10)
+                .await
+                .unwrap();
+            assert_eq!(payloads(&claimed), ["p1"], "{stream:?}");
+            // Taken over, it is the heir's: the old holder's renewal does not take it back.
+            stream.renew("r", "g", "dead", &ids).await.unwrap();
+            tokio::time::sleep(idle * 2).await;
+            let again = stream
+                .claim_stale("r", "g", "other", idle, 10)
+                .await
+                .unwrap();
+            assert_eq!(payloads(&again), ["p0", "p1"], "{stream:?}");
+            stream.renew("none", "g", "alive", &ids).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
     async fn claiming_before_any_group_read_finds_nothing() {
         for stream in streams().await {
             stream.publish("t", "p0").await.unwrap();
@@ -916,6 +1049,47 @@ mod tests {
                 Err(StreamError::BadId(_))
             ));
         }
+    }
+
+    /// Redis killed: every call is an error at once (the redis crate's default reconnect
+    /// backoff held them for up to two minutes); started again with its data, the same stream
+    /// works without being made again.
+    #[tokio::test]
+    async fn a_redis_outage_fails_fast_and_heals_when_redis_returns() {
+        let Some(mut redis) = testkit::private::PrivateRedis::start() else {
+            return;
+        };
+        let client = redis::Client::open(redis.url()).unwrap();
+        let stream = EventStream::redis(client, "outage").await.unwrap();
+        stream.publish("t", "before").await.unwrap();
+        redis.kill();
+        for _ in 0..3 {
+            // A bound that only a hang reaches.
+            let answered =
+                tokio::time::timeout(Duration::from_secs(10), stream.publish("t", "during")).await;
+            assert!(
+                matches!(answered, Ok(Err(StreamError::Unavailable(_)))),
+                "a dead Redis must be an error at once, got {answered:?}"
+            );
+            let read = tokio::time::timeout(
+                Duration::from_secs(10),
+                stream.read_group("t", "g", "c", 10, Duration::from_millis(100)),
+            )
+            .await;
+            assert!(matches!(read, Ok(Err(_))), "{read:?}");
+        }
+        redis.start_again();
+        let mut published = None;
+        for _ in 0..100 {
+            if let Ok(id) = stream.publish("t", "after").await {
+                published = Some(id);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(published.is_some(), "the stream never reconnected");
+        let all = stream.read_after("t", None, 10).await.unwrap();
+        assert_eq!(payloads(&all), ["before", "after"]);
     }
 
     #[tokio::test]

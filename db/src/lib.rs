@@ -18,17 +18,24 @@ use sea_orm::{ConnectOptions, Database, DbErr};
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
+/// How long a PostgreSQL statement waits for a pooled connection (`DATABASE_ACQUIRE_TIMEOUT_MS`)
+/// unless configured. While the server is down, sqlx keeps trying to connect until this runs
+/// out, so it is how long a request takes to be told UNAVAILABLE: well under the gateway's
+/// subgraph timeout (10 s), so the subgraph's own answer arrives first.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Opens a pool on `url`. SQLite gets a single connection: it has one writer anyway, and a
 /// single connection can never fail a transaction with SQLITE_BUSY.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10));
+    options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
         ensure_sqlite_dir(url);
+        // A file cannot go away like a server: a long wait here is the one connection busy
+        // with someone else's transaction, not an outage.
         options
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
             .max_connections(1)
             .min_connections(1)
             .map_sqlx_sqlite_opts(|o| {
@@ -41,7 +48,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(16);
-        options.max_connections(max).min_connections(1);
+        let acquire = std::env::var("DATABASE_ACQUIRE_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(DEFAULT_ACQUIRE_TIMEOUT, Duration::from_millis);
+        options
+            .max_connections(max)
+            .min_connections(1)
+            .connect_timeout(acquire.min(Duration::from_secs(2)))
+            .acquire_timeout(acquire);
     }
     Database::connect(options).await
 }

@@ -12,7 +12,7 @@ use axum::{
 };
 use common::{
     TokenVerifier,
-    server::{gateway_caller, readiness},
+    server::{answers, gateway_caller, readiness},
 };
 use sea_orm::DatabaseConnection;
 
@@ -51,8 +51,7 @@ async fn graphql(
 
 async fn readyz(State(state): State<AppState>) -> Response {
     let mut down = Vec::new();
-    if let Err(err) = state.db.ping().await {
-        tracing::warn!(%err, "database not ready");
+    if !answers("database", state.db.ping()).await {
         down.push("database".to_string());
     }
     readiness(down)

@@ -41,15 +41,18 @@ pub struct MailSettings {
     pub public_url: String,
     /// `SENDGRID_TIMEOUT_MS`: one call to the provider is given up after this.
     pub timeout: Duration,
-    /// `SENDGRID_MAX_ATTEMPTS`: calls per email before it is FAILED.
+    /// `SENDGRID_MAX_ATTEMPTS`: failed calls (5xx, timeouts; 429s are not failures) per email
+    /// before it is FAILED. With the default backoff, 50 span about 3.5 to 7 hours: longer
+    /// than the provider incidents we ride out.
     pub max_attempts: u32,
     /// `SENDGRID_RETRY_BASE_MS`: the first retry waits about this long, each next one twice
     /// as long (with jitter), up to `retry_max`.
     pub retry_base: Duration,
-    /// `SENDGRID_RETRY_MAX_MS`: the longest wait between two calls.
+    /// `SENDGRID_RETRY_MAX_MS`: the longest wait between two calls after a failure.
     pub retry_max: Duration,
-    /// `NOTIFY_CLAIM_IDLE_MS`: events another worker took this long ago and never finished
-    /// are taken over (that worker died).
+    /// `NOTIFY_CLAIM_IDLE_MS`: events another worker holds and has not renewed its claim on
+    /// for this long are taken over (that worker stopped; a live one renews every quarter of
+    /// this).
     pub claim_idle: Duration,
     /// `NOTIFY_CONCURRENCY`: calls to the provider at once.
     pub concurrency: usize,
@@ -104,7 +107,7 @@ impl MailSettings {
                 "expected an http:// or https:// URL",
             ));
         }
-        let max_attempts = parse_or(source, "SENDGRID_MAX_ATTEMPTS", 5u32, "a number from 1")?;
+        let max_attempts = parse_or(source, "SENDGRID_MAX_ATTEMPTS", 50u32, "a number from 1")?;
         if max_attempts == 0 {
             return Err(ConfigError::new(
                 "SENDGRID_MAX_ATTEMPTS",
@@ -125,8 +128,8 @@ impl MailSettings {
             timeout: millis(source, "SENDGRID_TIMEOUT_MS", 10_000)?,
             max_attempts,
             retry_base: millis(source, "SENDGRID_RETRY_BASE_MS", 1_000)?,
-            retry_max: millis(source, "SENDGRID_RETRY_MAX_MS", 60_000)?,
-            claim_idle: millis(source, "NOTIFY_CLAIM_IDLE_MS", 60_000)?,
+            retry_max: millis(source, "SENDGRID_RETRY_MAX_MS", 600_000)?,
+            claim_idle: millis(source, "NOTIFY_CLAIM_IDLE_MS", 5_000)?,
             concurrency,
         })
     }
@@ -161,7 +164,7 @@ mod tests {
             settings.provider,
             Provider::Outbox(PathBuf::from("/srv/tessera/outbox"))
         );
-        assert_eq!(settings.max_attempts, 5);
+        assert_eq!(settings.max_attempts, 50);
         let settings = read(&[("SENDGRID_API_KEY", "SG.x")]).unwrap();
         assert_eq!(
             settings.provider,
@@ -170,6 +173,30 @@ mod tests {
                 api_key: "SG.x".into()
             }
         );
+    }
+
+    /// The default retries outlast a provider incident of hours (five attempts from a 1 s
+    /// base spanned 7.5 to 15 s), and a stopped worker's events are taken over in seconds.
+    #[test]
+    fn the_default_retries_span_hours_and_takeover_takes_seconds() {
+        let settings = read(&[]).unwrap();
+        // Each wait is at least half its full backoff (the jitter), so the shortest span:
+        let shortest: Duration = (1..i64::from(settings.max_attempts))
+            .map(|failures| {
+                let exponent = u32::try_from(failures - 1).unwrap().min(20);
+                settings
+                    .retry_base
+                    .saturating_mul(1 << exponent)
+                    .min(settings.retry_max)
+                    / 2
+            })
+            .sum();
+        assert!(
+            shortest >= Duration::from_secs(3 * 60 * 60),
+            "the default retries give up after {shortest:?}"
+        );
+        assert!(settings.retry_max <= Duration::from_secs(15 * 60));
+        assert!(settings.claim_idle <= Duration::from_secs(10));
     }
 
     #[test]

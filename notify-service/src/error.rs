@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub enum ServiceError {
     /// UNAUTHENTICATED: the request carries no signed-in user.
     Unauthenticated,
+    /// FORBIDDEN: signed in, but the caller's roles do not allow it.
+    Forbidden(&'static str),
     /// NOT_FOUND: no such object, or the caller may not see it.
     NotFound(&'static str),
     /// BAD_USER_INPUT with `extensions.field`.
@@ -44,6 +46,7 @@ impl From<ServiceError> for async_graphql::Error {
                 "sign in to do this".to_string(),
                 None,
             ),
+            ServiceError::Forbidden(message) => (ErrorCode::Forbidden, message.to_string(), None),
             ServiceError::NotFound(what) => {
                 (ErrorCode::NotFound, format!("{what} not found"), None)
             }

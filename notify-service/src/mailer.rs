@@ -19,6 +19,9 @@ pub enum SendError {
     Retry {
         /// How long the provider asked us to wait.
         after: Option<Duration>,
+        /// A 429: the provider is fine but asks us to slow down. Such waits are not failures
+        /// and never use up an email's `SENDGRID_MAX_ATTEMPTS`.
+        rate_limited: bool,
         /// What went wrong, for `lastError`.
         message: String,
     },
@@ -129,6 +132,7 @@ async fn send_sendgrid(
         .await
         .map_err(|err| SendError::Retry {
             after: None,
+            rate_limited: false,
             message: if err.is_timeout() {
                 "SendGrid did not answer in time".to_string()
             } else {
@@ -150,11 +154,13 @@ async fn send_sendgrid(
     if status == StatusCode::TOO_MANY_REQUESTS {
         Err(SendError::Retry {
             after: retry_after(&headers, SystemTime::now()),
+            rate_limited: true,
             message,
         })
     } else if status.is_server_error() {
         Err(SendError::Retry {
             after: None,
+            rate_limited: false,
             message,
         })
     } else {
@@ -223,6 +229,7 @@ async fn write_outbox(
     }
     let io = |err: std::io::Error| SendError::Retry {
         after: None,
+        rate_limited: false,
         message: format!("cannot write {}: {err}", path.display()),
     };
     let to = Mailbox::new(

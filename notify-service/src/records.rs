@@ -89,3 +89,65 @@ pub async fn for_ticket(
         .all(db)
         .await
 }
+
+/// The most emails one `retryNotifications` queues again (the oldest first; call again for
+/// the rest).
+pub const MAX_RETRY: u64 = 1_000;
+
+/// Queues FAILED emails again with a fresh failure budget: those among `ids` (when given)
+/// created from `since` until before `until` (when given), at most `MAX_RETRY`, oldest
+/// first. Answers the emails queued again; the email workers send them within seconds.
+pub async fn queue_again(
+    db: &DatabaseConnection,
+    ids: Option<Vec<i64>>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<notification::Model>, DbErr> {
+    use common::NotificationStatus;
+    use sea_orm::sea_query::Expr;
+    let failed = NotificationStatus::Failed.as_str();
+    let mut query = notification::Entity::find().filter(notification::Column::Status.eq(failed));
+    if let Some(ids) = ids {
+        query = query.filter(notification::Column::Id.is_in(ids));
+    }
+    if let Some(since) = since {
+        query = query.filter(notification::Column::CreatedAt.gte(since));
+    }
+    if let Some(until) = until {
+        query = query.filter(notification::Column::CreatedAt.lt(until));
+    }
+    let chosen: Vec<i64> = query
+        .order_by_asc(notification::Column::Id)
+        .limit(MAX_RETRY)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let none = Option::<chrono::DateTime<chrono::Utc>>::None;
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Queued.as_str()),
+        )
+        .col_expr(notification::Column::Failures, Expr::value(0))
+        .col_expr(notification::Column::ClaimedUntil, Expr::value(none))
+        .col_expr(
+            notification::Column::RetryRequestedAt,
+            Expr::value(Some(db::now())),
+        )
+        .filter(notification::Column::Id.is_in(chosen.iter().copied()))
+        // Only those still FAILED: nothing else is touched whatever happened meanwhile.
+        .filter(notification::Column::Status.eq(failed))
+        .exec(db)
+        .await?;
+    notification::Entity::find()
+        .filter(notification::Column::Id.is_in(chosen))
+        .filter(notification::Column::Status.ne(failed))
+        .order_by_asc(notification::Column::Id)
+        .all(db)
+        .await
+}

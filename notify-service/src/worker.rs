@@ -2,7 +2,9 @@
 //! writes one `notifications` row per (event, recipient) (unique in the database, so a
 //! redelivered event adds nothing), sends each QUEUED row's email, records the outcome, and
 //! only then acknowledges the event. Events a dead worker left unacknowledged are claimed by a
-//! live one after `NOTIFY_CLAIM_IDLE_MS`.
+//! live one after `NOTIFY_CLAIM_IDLE_MS`: a live worker renews its claim on the events it is
+//! still working on (every quarter of that), so only a stopped worker's are taken over, within
+//! seconds of it stopping.
 //!
 //! A row being sent is held by its worker until `claimed_until` (the call's timeout plus a
 //! margin, or the retry wait), so two workers handed the same event never send one email
@@ -11,10 +13,13 @@
 //! is sent again once its claim lapses (at least once for those few, exactly once for the
 //! rest). The outbox needs no such care: a file already written is never written again.
 //!
-//! Retries: a 429 waits what the provider asked (`Retry-After`, `X-RateLimit-Reset`), 5xx
-//! and timeouts wait an exponential backoff with jitter, up to `SENDGRID_MAX_ATTEMPTS` calls,
-//! then FAILED with `lastError`; other 4xx are FAILED at once with the provider's message.
-//! Emails wait for the provider in this worker only: ticket changes never do.
+//! Retries: a 429 waits what the provider asked (`Retry-After`, `X-RateLimit-Reset`) and is
+//! not a failure; 5xx and timeouts wait an exponential backoff with jitter, capped at
+//! `SENDGRID_RETRY_MAX_MS`, and after `SENDGRID_MAX_ATTEMPTS` such failures (hours, with the
+//! defaults) the email is FAILED with `lastError`; other 4xx are FAILED at once with the
+//! provider's message. An ADMIN can queue FAILED emails again (`retryNotifications`): the
+//! workers look for them every few seconds and send them with a fresh budget. Emails wait for
+//! the provider in this worker only: ticket changes never do.
 
 use crate::{
     config::{MailSettings, Provider},
@@ -27,11 +32,15 @@ use common::{
     NotificationStatus, TicketEventMessage,
     stream::{Entry, EventStream},
 };
-use db::entity::{notification, outbox::TICKET_EVENTS, user, user_support};
+use db::entity::{
+    notification,
+    outbox::{self, TICKET_EVENTS},
+    user, user_support,
+};
 use rand::Rng;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr,
-    TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    SqlErr, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 use std::{
@@ -62,6 +71,9 @@ const MAX_PROVIDER_WAIT: Duration = Duration::from_secs(15 * 60);
 /// How long to wait before trying again when the database or the stream is down.
 const PAUSE: Duration = Duration::from_secs(1);
 
+/// How often a worker looks for emails an ADMIN queued again.
+const RETRY_SWEEP: Duration = Duration::from_secs(2);
+
 /// A running email worker.
 #[derive(Clone)]
 pub struct Worker {
@@ -78,6 +90,12 @@ struct Inner {
     events: Arc<Semaphore>,
     writes: mpsc::Sender<(Write, oneshot::Sender<bool>)>,
     writer: std::sync::Mutex<Option<WriteQueue>>,
+    /// The stream entries this worker holds and has not acknowledged: their claim is renewed
+    /// so no other worker takes them over while this one lives.
+    holding: std::sync::Mutex<BTreeSet<String>>,
+    /// Emails queued again by an ADMIN that this worker is sending (so its next look for
+    /// them does not start them twice).
+    retrying: std::sync::Mutex<BTreeSet<i64>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -94,6 +112,7 @@ struct Send {
     id: i64,
     event_id: i64,
     attempts: i32,
+    failures: i32,
     email: Email,
 }
 
@@ -111,6 +130,8 @@ enum Outcome {
     RetryAt {
         error: String,
         until: chrono::DateTime<chrono::Utc>,
+        /// A failure (5xx, timeout) rather than a 429: counted in `failures`.
+        failed: bool,
     },
 }
 
@@ -141,6 +162,8 @@ impl Worker {
                 sends: Semaphore::new(settings.concurrency),
                 events: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
                 consumer: format!("notify-{}", uuid::Uuid::new_v4()),
+                holding: std::sync::Mutex::new(BTreeSet::new()),
+                retrying: std::sync::Mutex::new(BTreeSet::new()),
                 settings,
             }),
         })
@@ -168,6 +191,8 @@ impl Worker {
                 .clone()
                 .tidy_consumers_forever(TICKET_EVENTS, GROUP),
         );
+        background.spawn(self.clone().renew_forever());
+        background.spawn(self.clone().retry_forever());
         let claim_every = (self.inner.settings.claim_idle / 2).max(Duration::from_millis(100));
         let mut last_claim: Option<tokio::time::Instant> = None;
         loop {
@@ -185,6 +210,9 @@ impl Worker {
             }
             if entries.is_empty() {
                 continue;
+            }
+            if let Ok(mut holding) = self.inner.holding.lock() {
+                holding.extend(entries.iter().map(|e| e.id.clone()));
             }
             let (jobs, done) = loop {
                 match self.prepare(&entries).await {
@@ -246,6 +274,140 @@ impl Worker {
             // that sends nothing.
             tracing::warn!(%err, "cannot acknowledge events");
         }
+        if let Ok(mut holding) = self.inner.holding.lock() {
+            for id in ids {
+                holding.remove(id);
+            }
+        }
+    }
+
+    /// Forever: renews this worker's claim on the entries it holds, every quarter of
+    /// `NOTIFY_CLAIM_IDLE_MS`, so another worker takes over only a stopped worker's entries
+    /// (an email waiting hours for its next retry keeps its event here).
+    async fn renew_forever(self) {
+        let every = (self.inner.settings.claim_idle / 4).max(Duration::from_millis(50));
+        loop {
+            tokio::time::sleep(every).await;
+            let held: Vec<String> = match self.inner.holding.lock() {
+                Ok(holding) => holding.iter().cloned().collect(),
+                Err(_) => return,
+            };
+            for chunk in held.chunks(BATCH) {
+                if let Err(err) = self
+                    .inner
+                    .stream
+                    .renew(TICKET_EVENTS, GROUP, &self.inner.consumer, chunk)
+                    .await
+                {
+                    tracing::warn!(%err, "cannot renew the claim on held events");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Forever: every `RETRY_SWEEP`, starts sending the emails an ADMIN queued again.
+    async fn retry_forever(self) {
+        loop {
+            tokio::time::sleep(RETRY_SWEEP).await;
+            if let Err(err) = self.start_retries().await {
+                tracing::warn!(%err, "cannot look for emails queued again");
+            }
+        }
+    }
+
+    /// Starts a send for each email queued again by an ADMIN that nobody holds (another
+    /// worker may start the same one: the claim lets only one of them call at a time).
+    async fn start_retries(&self) -> Result<(), DbErr> {
+        let db = &self.inner.db;
+        let now = db::now();
+        let rows = notification::Entity::find()
+            .filter(notification::Column::Status.eq(NotificationStatus::Queued.as_str()))
+            .filter(notification::Column::RetryRequestedAt.is_not_null())
+            .filter(
+                Condition::any()
+                    .add(notification::Column::ClaimedUntil.is_null())
+                    .add(notification::Column::ClaimedUntil.lt(now)),
+            )
+            .limit(BATCH as u64)
+            .all(db)
+            .await?;
+        let rows: Vec<notification::Model> = match self.inner.retrying.lock() {
+            Ok(mut retrying) => rows
+                .into_iter()
+                .filter(|row| retrying.insert(row.id))
+                .collect(),
+            Err(_) => return Ok(()),
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let started: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let result = self.send_again(rows).await;
+        if result.is_err()
+            && let Ok(mut retrying) = self.inner.retrying.lock()
+        {
+            for id in started {
+                retrying.remove(&id);
+            }
+        }
+        result
+    }
+
+    /// Renders and sends emails queued again, from the events the outbox kept.
+    async fn send_again(&self, rows: Vec<notification::Model>) -> Result<(), DbErr> {
+        let db = &self.inner.db;
+        let event_ids: BTreeSet<i64> = rows.iter().map(|r| r.event_id).collect();
+        let mut events: HashMap<i64, TicketEventMessage> = HashMap::new();
+        for row in outbox::Entity::find()
+            .filter(outbox::Column::TicketEventId.is_in(event_ids))
+            .all(db)
+            .await?
+        {
+            if let Ok(event) = serde_json::from_str::<TicketEventMessage>(&row.payload) {
+                events.insert(row.ticket_event_id, event);
+            }
+        }
+        let (dir, names) = load_directory(db, events.values()).await?;
+        for row in rows {
+            let done = |worker: &Self, id: i64| {
+                if let Ok(mut retrying) = worker.inner.retrying.lock() {
+                    retrying.remove(&id);
+                }
+            };
+            let Some(event) = events.get(&row.event_id) else {
+                self.record(
+                    row.id,
+                    Outcome::Failed("the event this email is about is gone".to_string()),
+                )
+                .await;
+                done(self, row.id);
+                continue;
+            };
+            if !dir.people.contains_key(&row.recipient_id) {
+                self.record(
+                    row.id,
+                    Outcome::Failed("the recipient's account is no longer active".to_string()),
+                )
+                .await;
+                done(self, row.id);
+                continue;
+            }
+            let send = Send {
+                id: row.id,
+                event_id: row.event_id,
+                attempts: row.attempts,
+                failures: row.failures,
+                email: self.render(event, &dir, &names, row.recipient_id),
+            };
+            let worker = self.clone();
+            tokio::spawn(async move {
+                let id = send.id;
+                worker.deliver(send).await;
+                done(&worker, id);
+            });
+        }
+        Ok(())
     }
 
     /// Writes the rows of `entries` and returns the sends left to do per event, and the
@@ -352,6 +514,7 @@ impl Worker {
                     id: row.id,
                     event_id: row.event_id,
                     attempts: row.attempts,
+                    failures: row.failures,
                     email: rendered
                         .remove(&(row.event_id, row.recipient_id))
                         .unwrap_or_else(|| self.render(&event, &dir, &names, row.recipient_id)),
@@ -403,6 +566,9 @@ impl Worker {
         let settings = &self.inner.settings;
         let max = i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
         let mut attempts = send.attempts;
+        // Exact while we hold the row: only calls change it, and every call moves `attempts`,
+        // which the claim compares.
+        let mut failures = send.failures;
         loop {
             // The call slot first, then the claim: a row is claimed only while its call is
             // made, so at most `NOTIFY_CONCURRENCY` are in doubt if the process dies.
@@ -413,7 +579,7 @@ impl Worker {
                 drop(slot);
                 match self.after_lost_claim(send.id, max).await {
                     Some(seen) => {
-                        attempts = seen;
+                        (attempts, failures) = seen;
                         continue;
                     }
                     None => return,
@@ -436,7 +602,11 @@ impl Worker {
                     self.record(send.id, Outcome::Failed(error)).await;
                     return;
                 }
-                Err(SendError::Retry { message, .. }) if attempts >= max => {
+                Err(SendError::Retry {
+                    rate_limited: false,
+                    message,
+                    ..
+                }) if failures + 1 >= max => {
                     tracing::warn!(id = send.id, error = %message, attempts, "email given up");
                     self.record(
                         send.id,
@@ -445,10 +615,21 @@ impl Worker {
                     .await;
                     return;
                 }
-                Err(SendError::Retry { after, message }) => {
-                    let wait = after
-                        .map(|a| a.min(MAX_PROVIDER_WAIT))
-                        .unwrap_or_else(|| backoff(settings, attempts));
+                Err(SendError::Retry {
+                    after,
+                    rate_limited,
+                    message,
+                }) => {
+                    let wait = if rate_limited {
+                        // Not a failure: the wait the provider asked for (or our own backoff
+                        // when it named none), never longer than `MAX_PROVIDER_WAIT`.
+                        after
+                            .unwrap_or_else(|| backoff(settings, attempts - failures))
+                            .min(MAX_PROVIDER_WAIT)
+                    } else {
+                        failures += 1;
+                        backoff(settings, failures)
+                    };
                     tracing::info!(id = send.id, error = %message, ?wait, "email will be retried");
                     // Held through the wait (nobody else retries it meanwhile); lapsing as
                     // the wait ends, so the next claim (ours, or another worker's if we died)
@@ -459,6 +640,7 @@ impl Worker {
                         Outcome::RetryAt {
                             error: message,
                             until,
+                            failed: !rate_limited,
                         },
                     )
                     .await;
@@ -474,7 +656,7 @@ impl Worker {
     }
 
     /// Takes row `id` for one call: only while QUEUED, with `attempts` calls made (nobody
-    /// called since we looked), under the limit, and not held by another worker.
+    /// called since we looked), fewer than `max` failures, and not held by another worker.
     async fn claim(&self, id: i64, attempts: i32, max: i32) -> bool {
         let op = Write::Claim {
             id,
@@ -486,8 +668,8 @@ impl Worker {
     }
 
     /// After a claim failed: waits while another worker holds the row and returns the calls
-    /// made so far to try again, or `None` when there is nothing left to do.
-    async fn after_lost_claim(&self, id: i64, max: i32) -> Option<i32> {
+    /// and failures so far to try again, or `None` when there is nothing left to do.
+    async fn after_lost_claim(&self, id: i64, max: i32) -> Option<(i32, i32)> {
         let row = loop {
             match notification::Entity::find_by_id(id)
                 .one(&self.inner.db)
@@ -509,9 +691,9 @@ impl Worker {
         {
             let wait = (until - now).to_std().unwrap_or_default();
             tokio::time::sleep(wait.min(PAUSE) + Duration::from_millis(10)).await;
-            return Some(row.attempts);
+            return Some((row.attempts, row.failures));
         }
-        if row.attempts >= max {
+        if row.failures >= max {
             // The last call's worker died before it could say how it went.
             let error = row
                 .last_error
@@ -523,7 +705,7 @@ impl Worker {
             .await;
             return None;
         }
-        Some(row.attempts)
+        Some((row.attempts, row.failures))
     }
 
     /// Writes an outcome, trying until the database takes it: the event is not acknowledged
@@ -626,7 +808,7 @@ async fn apply<'a>(
                     .col_expr(notification::Column::ClaimedUntil, Expr::value(until))
                     .filter(notification::Column::Id.eq(*id))
                     .filter(notification::Column::Attempts.eq(*attempts))
-                    .filter(notification::Column::Attempts.lt(*max))
+                    .filter(notification::Column::Failures.lt(*max))
                     .filter(
                         Condition::any()
                             .add(notification::Column::ClaimedUntil.is_null())
@@ -654,8 +836,16 @@ async fn apply<'a>(
                         )
                         .col_expr(notification::Column::LastError, Expr::value(error.clone()))
                         .col_expr(notification::Column::ClaimedUntil, Expr::value(none)),
-                    Outcome::RetryAt { error, until } => update
+                    Outcome::RetryAt {
+                        error,
+                        until,
+                        failed,
+                    } => update
                         .col_expr(notification::Column::LastError, Expr::value(error.clone()))
+                        .col_expr(
+                            notification::Column::Failures,
+                            Expr::col(notification::Column::Failures).add(i32::from(*failed)),
+                        )
                         .col_expr(
                             notification::Column::ClaimedUntil,
                             Expr::value(Some(*until)),
@@ -673,7 +863,7 @@ async fn apply<'a>(
     Ok(answers)
 }
 
-/// The wait before call `attempts + 1`: `retry_base * 2^(attempts - 1)`, at most
+/// The wait after the `attempts`th failure: `retry_base * 2^(attempts - 1)`, at most
 /// `retry_max`, with jitter (between half and all of it) so retries do not come in waves.
 pub fn backoff(settings: &MailSettings, attempts: i32) -> Duration {
     let exponent = u32::try_from(attempts.saturating_sub(1))

@@ -15,7 +15,16 @@ const NOTIFICATIONS: &str = "query($id: ID!) { ticket(id: $id) { notifications {
 
 /// A platform whose emails go to `fake`, retrying fast.
 async fn platform(backend: Backend, fake: &MockServer) -> Platform {
-    let mail = HashMap::from([
+    platform_with(backend, fake, &[]).await
+}
+
+/// The same with more settings.
+async fn platform_with(
+    backend: Backend,
+    fake: &MockServer,
+    settings: &[(&'static str, &str)],
+) -> Platform {
+    let mut mail = HashMap::from([
         ("SENDGRID_API_URL", fake.uri()),
         ("SENDGRID_API_KEY", "SG.test-key".to_string()),
         ("MAIL_FROM", "Tessera <tessera@test.edu>".to_string()),
@@ -23,6 +32,7 @@ async fn platform(backend: Backend, fake: &MockServer) -> Platform {
         ("SENDGRID_RETRY_BASE_MS", "20".to_string()),
         ("SENDGRID_RETRY_MAX_MS", "100".to_string()),
     ]);
+    mail.extend(settings.iter().map(|(k, v)| (*k, v.to_string())));
     Platform::spawn_with(
         backend,
         Options {
@@ -316,7 +326,7 @@ async fn five_500s_end_failed_with_the_error_visible(backend: Backend) {
         .respond_with(ResponseTemplate::new(500).set_body_string("upstream exploded"))
         .mount(&fake)
         .await;
-    let app = platform(backend, &fake).await;
+    let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "5")]).await;
     let budget = app.signed_in(Who::Budget).await;
     let id = new_ticket(&app, &budget).await;
     mutate(&app, &budget, GRANT, json!({"id": id})).await;
@@ -347,7 +357,142 @@ async fn five_500s_end_failed_with_the_error_visible(backend: Backend) {
     app.cleanup().await;
 }
 
+/// A 429 is the provider asking us to slow down, not a failure: it never uses up an email's
+/// `SENDGRID_MAX_ATTEMPTS` (a burst of 429s used to end emails FAILED).
+async fn rate_limits_do_not_use_up_the_retry_budget(backend: Backend) {
+    let fake = MockServer::start().await;
+    sendgrid()
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&fake)
+        .await;
+    sendgrid().respond_with(accepted()).mount(&fake).await;
+    let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "1")]).await;
+    let budget = app.signed_in(Who::Budget).await;
+    let fss = app.signed_in(Who::FssA).await;
+    mutate(&app, &fss, PREFS, json!({"email": false})).await;
+    let id = new_ticket(&app, &budget).await;
+    mutate(&app, &budget, GRANT, json!({"id": id})).await;
+
+    let rows = settled(&app, &budget, &id, 2).await;
+    let faculty = rows
+        .iter()
+        .find(|r| r["recipient"]["email"] == Who::FacultyA.email())
+        .unwrap();
+    assert_eq!(faculty["status"], "SENT", "{faculty}");
+    assert_eq!(
+        faculty["attempts"], 3,
+        "two 429s and the accepted call: {faculty}"
+    );
+    app.cleanup().await;
+}
+
+const RETRY: &str = "mutation($ids: [ID!], $since: DateTime, $until: DateTime) { retryNotifications(ids: $ids, since: $since, until: $until) { id status attempts } }";
+
+/// FAILED emails stay FAILED until an ADMIN queues them again, one by one or all of a
+/// period; then they are sent with a fresh budget.
+async fn an_admin_retries_failed_emails(backend: Backend) {
+    let fake = MockServer::start().await;
+    let outage = sendgrid()
+        .respond_with(ResponseTemplate::new(500).set_body_string("incident"))
+        .with_priority(1)
+        .mount_as_scoped(&fake)
+        .await;
+    sendgrid().respond_with(accepted()).mount(&fake).await;
+    let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "1")]).await;
+    let budget = app.signed_in(Who::Budget).await;
+    let admin = app.signed_in(Who::Admin).await;
+    let first = new_ticket(&app, &budget).await;
+    mutate(&app, &budget, GRANT, json!({"id": first})).await;
+    let failed = settled(&app, &budget, &first, 2).await;
+    assert!(failed.iter().all(|r| r["status"] == "FAILED"), "{failed:?}");
+    let second = new_ticket(&app, &budget).await;
+    mutate(&app, &budget, GRANT, json!({"id": second})).await;
+    assert!(
+        settled(&app, &budget, &second, 2)
+            .await
+            .iter()
+            .all(|r| r["status"] == "FAILED")
+    );
+    drop(outage);
+
+    // Only an ADMIN, and only with something named.
+    let refused = app.gql(&budget, RETRY, json!({"ids": ["1"]})).await;
+    assert_eq!(
+        crate::support::code(&refused),
+        Some("FORBIDDEN"),
+        "{refused}"
+    );
+    let refused = app.gql(&admin, RETRY, json!({})).await;
+    assert_eq!(
+        crate::support::code(&refused),
+        Some("BAD_USER_INPUT"),
+        "{refused}"
+    );
+
+    // One email by id.
+    let ids = app
+        .gql(
+            &budget,
+            "query($id: ID!) { ticket(id: $id) { notifications { id recipient { email } } } }",
+            json!({"id": first}),
+        )
+        .await;
+    let one = ids["data"]["ticket"]["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["recipient"]["email"] == Who::FacultyA.email())
+        .unwrap()["id"]
+        .clone();
+    let queued = mutate(&app, &admin, RETRY, json!({"ids": [one]})).await;
+    assert_eq!(
+        queued["data"]["retryNotifications"],
+        json!([{"id": one, "status": "QUEUED", "attempts": 1}])
+    );
+    let rows = settled(&app, &budget, &first, 2).await;
+    let statuses: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["recipient"]["email"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        BTreeSet::from([
+            (Who::FacultyA.email().to_string(), "SENT".to_string()),
+            (Who::FssA.email().to_string(), "FAILED".to_string()),
+        ])
+    );
+    // Every FAILED email of a period: the three left.
+    let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let queued = mutate(&app, &admin, RETRY, json!({"since": since})).await;
+    assert_eq!(
+        queued["data"]["retryNotifications"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "{queued}"
+    );
+    for ticket in [&first, &second] {
+        let rows = settled(&app, &budget, ticket, 2).await;
+        assert!(rows.iter().all(|r| r["status"] == "SENT"), "{rows:?}");
+        assert!(rows.iter().all(|r| r["attempts"] == 2), "{rows:?}");
+    }
+    // Nothing FAILED is left to retry.
+    let none = mutate(&app, &admin, RETRY, json!({"since": since})).await;
+    assert_eq!(none["data"]["retryNotifications"], json!([]));
+    app.cleanup().await;
+}
+
 on_both_databases!(
+    rate_limits_do_not_use_up_the_retry_budget,
+    an_admin_retries_failed_emails,
     every_step_emails_the_people_it_concerns,
     preferences_decide_who_gets_an_email,
     a_429_then_202_sends_exactly_once,

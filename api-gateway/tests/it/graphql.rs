@@ -341,9 +341,13 @@ async fn a_dead_subgraph_is_unavailable_not_a_hang() {
 
     let mut app = app;
     app.ticket_service.kill();
-    let body = app
-        .gql(&client, "{ __typename ticketStats { total } }", json!({}))
+    // UNAVAILABLE is 503 whichever dependency is down (the session store's is 503 too).
+    let response = app
+        .post(&client, "{ __typename ticketStats { total } }", json!({}))
         .await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: Value = response.json().await.unwrap();
     assert_eq!(code(&body), Some("UNAVAILABLE"), "{body}");
     assert!(
         !body["errors"][0]["message"]

@@ -6,6 +6,7 @@ mod auth;
 mod email;
 mod engine;
 mod exports;
+mod faults;
 mod graphql;
 mod limits;
 mod live;

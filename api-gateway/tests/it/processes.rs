@@ -15,7 +15,7 @@ use std::{
 };
 
 /// A child process killed when the test ends, however it ends.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Proc {
     /// Starts `command`, its logs captured by the test (shown only when it fails).
@@ -33,19 +33,19 @@ impl Drop for Proc {
     }
 }
 
-fn repo() -> &'static Path {
+pub(crate) fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
 /// One service of compose.yaml: what it runs and the environment it is given.
 #[derive(Debug)]
-struct Service {
+pub(crate) struct Service {
     command: Vec<String>,
     environment: BTreeMap<String, String>,
 }
 
 /// The services of compose.yaml, by name.
-fn compose() -> BTreeMap<String, Service> {
+pub(crate) fn compose() -> BTreeMap<String, Service> {
     let text = std::fs::read_to_string(repo().join("compose.yaml")).unwrap();
     let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     doc.apply_merge().unwrap();
@@ -83,7 +83,7 @@ fn compose() -> BTreeMap<String, Service> {
 }
 
 /// The settings compose reads from `tessera.env`, as the example gives them.
-fn env_file() -> Vec<(String, String)> {
+pub(crate) fn env_file() -> Vec<(String, String)> {
     std::fs::read_to_string(repo().join("tessera.env.example"))
         .unwrap()
         .lines()
@@ -95,12 +95,12 @@ fn env_file() -> Vec<(String, String)> {
 }
 
 /// Where the test's own PostgreSQL database, Redis, data dir and ports are.
-struct Local {
-    database_url: String,
-    redis_url: String,
-    data_dir: String,
+pub(crate) struct Local {
+    pub(crate) database_url: String,
+    pub(crate) redis_url: String,
+    pub(crate) data_dir: String,
     /// Ports of the compose services the test started, by service name.
-    ports: HashMap<String, u16>,
+    pub(crate) ports: HashMap<String, u16>,
 }
 
 impl Local {
@@ -135,7 +135,7 @@ impl Local {
 
     /// The command and environment compose gives `service`, made local; `port` is where it
     /// listens.
-    fn command(
+    pub(crate) fn command(
         &self,
         compose: &BTreeMap<String, Service>,
         service: &str,
@@ -174,7 +174,7 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -182,7 +182,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn wait_ready(url: &str) {
+pub(crate) async fn wait_ready(url: &str) {
     for _ in 0..300 {
         if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
             && r.status() == 200

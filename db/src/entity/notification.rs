@@ -22,6 +22,9 @@ pub struct Model {
     pub status: String,
     /// Calls made to the email provider.
     pub attempts: i32,
+    /// Calls that failed (5xx, timeouts) since the email was last queued; 429s are not
+    /// counted. At `SENDGRID_MAX_ATTEMPTS` the email is FAILED.
+    pub failures: i32,
     /// The last failure, in words.
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
@@ -35,6 +38,9 @@ pub struct Model {
     /// A worker is sending (or waiting to retry) this notification until then; nobody else
     /// may send it before.
     pub claimed_until: Option<DateTimeUtc>,
+    /// When an ADMIN queued this email again after it FAILED (`retryNotifications`); the
+    /// email workers send such emails.
+    pub retry_requested_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

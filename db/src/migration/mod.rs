@@ -8,6 +8,7 @@ mod m20261128_000001_initial;
 mod m20261128_000002_notifications;
 mod m20261128_000003_notification_lease;
 mod m20261129_000001_export_jobs;
+mod m20261202_000001_notification_retries;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_notifications::Migration),
             Box::new(m20261128_000003_notification_lease::Migration),
             Box::new(m20261129_000001_export_jobs::Migration),
+            Box::new(m20261202_000001_notification_retries::Migration),
         ]
     }
 }

@@ -203,3 +203,38 @@ async fn the_demo_covers_every_state_once_seeded() {
     }
     dbs.remove().await;
 }
+
+/// PostgreSQL stopped: a statement is answered with an error, not held until the gateway's
+/// subgraph timeout (10 s) fires; started again, the same pool works without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_postgres_fails_fast_and_the_pool_recovers() {
+    use sea_orm::ConnectionTrait;
+    use std::time::Duration;
+    let Some(mut postgres) = testkit::private::PrivatePostgres::start() else {
+        return;
+    };
+    let conn = db::connect(&format!("{}/postgres", postgres.base_url()))
+        .await
+        .unwrap();
+    conn.execute_unprepared("SELECT 1").await.unwrap();
+    postgres.stop();
+    for _ in 0..3 {
+        // A bound that only a hang reaches: the pool's acquire timeout used to be 10 s.
+        let answered = tokio::time::timeout(Duration::from_secs(8), conn.ping()).await;
+        assert!(
+            matches!(answered, Ok(Err(_))),
+            "a stopped database must be an error at once, got {answered:?}"
+        );
+    }
+    postgres.start_again();
+    let mut healed = false;
+    for _ in 0..100 {
+        if conn.execute_unprepared("SELECT 1").await.is_ok() {
+            healed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healed, "the pool never reconnected");
+    conn.close().await.ok();
+}
