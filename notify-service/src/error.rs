@@ -13,6 +13,8 @@ pub enum ServiceError {
     Unauthenticated,
     /// NOT_FOUND: no such object, or the caller may not see it.
     NotFound(&'static str),
+    /// FORBIDDEN: signed in, but this is not the caller's to read or change.
+    Forbidden(&'static str),
     /// BAD_USER_INPUT with `extensions.field`.
     BadInput {
         /// The argument as the schema spells it.
@@ -47,6 +49,7 @@ impl From<ServiceError> for async_graphql::Error {
             ServiceError::NotFound(what) => {
                 (ErrorCode::NotFound, format!("{what} not found"), None)
             }
+            ServiceError::Forbidden(message) => (ErrorCode::Forbidden, message.to_string(), None),
             ServiceError::BadInput { field, message } => {
                 (ErrorCode::BadUserInput, message, Some(field))
             }
