@@ -273,10 +273,7 @@ impl Login {
         // The account as a whole is never locked: attempts for one that keeps failing wait
         // longer and longer, which makes guessing slow from any number of addresses while
         // its owner, from an address of their own, still gets in.
-        let (failed, _) = self
-            .failures
-            .count(&email_key, self.lockout.window)
-            .await?;
+        let (failed, _) = self.failures.count(&email_key, self.lockout.window).await?;
         let wait = self.lockout.slowdown(failed);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;

@@ -206,7 +206,10 @@ impl Settings {
         }
         let addr = match source.get("METRICS_ADDR").filter(|a| !a.is_empty()) {
             Some(addr) => Some(addr.parse().map_err(|_| {
-                ConfigError::new("METRICS_ADDR", "expected an address and port, e.g. 10.0.0.5:9090")
+                ConfigError::new(
+                    "METRICS_ADDR",
+                    "expected an address and port, e.g. 10.0.0.5:9090",
+                )
             })?),
             None => None,
         };

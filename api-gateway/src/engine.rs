@@ -2,11 +2,11 @@
 //! embedded as a library and driven by our HTTP layer, which has already decided who the
 //! caller is. Plans, parsed and normalized operations are cached by the engine.
 
-use common::nesting::MAX_NESTING;
 use crate::config::Subgraph;
 use crate::gql::{self, GqlError};
 use crate::limits::{self, Limits};
 use common::ErrorCode;
+use common::nesting::MAX_NESTING;
 use futures::future::BoxFuture;
 use hive_router::{
     background_tasks::BackgroundTasksManager,

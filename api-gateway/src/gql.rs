@@ -134,9 +134,7 @@ pub fn rewrite_engine_codes(body: Vec<u8>, services: bool) -> Vec<u8> {
     if let Some(errors) = value.get_mut("errors").and_then(Value::as_array_mut) {
         for error in errors {
             if !services
-                && let Some(extensions) = error
-                    .get_mut("extensions")
-                    .and_then(Value::as_object_mut)
+                && let Some(extensions) = error.get_mut("extensions").and_then(Value::as_object_mut)
             {
                 for key in SERVICE_EXTENSIONS {
                     changed |= extensions.remove(key).is_some();
@@ -215,6 +213,9 @@ mod tests {
         );
         let shown: Value =
             serde_json::from_slice(&rewrite_engine_codes(body.to_vec(), true)).unwrap();
-        assert_eq!(shown["errors"][0]["extensions"]["service"], "ticket_service");
+        assert_eq!(
+            shown["errors"][0]["extensions"]["service"],
+            "ticket_service"
+        );
     }
 }

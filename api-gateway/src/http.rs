@@ -28,7 +28,6 @@ use common::{
 use db::sea_orm::{DatabaseConnection, EntityTrait};
 use hive_router::executor::plugins::hooks::on_graphql_params::GraphQLParams;
 use serde::Deserialize;
-use tower_http::set_header::SetResponseHeaderLayer;
 use serde_json::json;
 use std::{
     collections::HashMap,
@@ -37,6 +36,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The largest request body accepted (DESIGN.md: 2 MB).
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -392,7 +392,10 @@ impl Gateway {
     /// The active user `user_id` with a token minted for them (cached for `PRINCIPAL_TTL`);
     /// `None` for a deactivated or unknown account.
     pub(crate) async fn caller(&self, user_id: i64) -> Result<Option<Caller>, GqlError> {
-        Ok(self.caller_stamped(user_id).await?.map(|(caller, _)| caller))
+        Ok(self
+            .caller_stamped(user_id)
+            .await?
+            .map(|(caller, _)| caller))
     }
 
     /// `caller`, with the stamp of the user's password (`auth::password_stamp`).
@@ -1056,12 +1059,11 @@ async fn metrics(
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or_default();
             if !same_secret(given, token) {
-                let mut response = (StatusCode::UNAUTHORIZED, "metrics need the bearer token\n")
-                    .into_response();
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer"),
-                );
+                let mut response =
+                    (StatusCode::UNAUTHORIZED, "metrics need the bearer token\n").into_response();
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
         }
@@ -1076,7 +1078,10 @@ fn same_secret(given: &str, expected: &str) -> bool {
     use sha2::Digest;
     // Hashing first makes the comparison's length fixed.
     let (a, b) = (sha2::Sha256::digest(given), sha2::Sha256::digest(expected));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Response {

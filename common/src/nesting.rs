@@ -153,7 +153,10 @@ mod tests {
 
     #[test]
     fn json_brackets_in_strings_do_not_count_and_escapes_are_honoured() {
-        let text = format!(r#"{{"a": "{}", "b": "\"[[[", "c": "\\"}}"#, "[".repeat(1000));
+        let text = format!(
+            r#"{{"a": "{}", "b": "\"[[[", "c": "\\"}}"#,
+            "[".repeat(1000)
+        );
         assert_eq!(check_json(text.as_bytes(), 2), Ok(()));
         // An escaped quote does not end the string; the brackets after the real end count.
         let text = format!(r#"["\"", {}]"#, nested("[", "]", 5));

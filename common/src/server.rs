@@ -213,7 +213,8 @@ async fn shallow_body(State(max_body): State<usize>, request: Request, next: Nex
             &err.to_string(),
         );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// A GraphQL error body with `status`, for requests refused before they ran.

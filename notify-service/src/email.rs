@@ -53,8 +53,7 @@ pub fn state_label(state: TicketState) -> &'static str {
 fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-            {
+            if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
                 ' '
             } else {
                 c
@@ -345,9 +344,9 @@ mod tests {
     }
 
     fn is_header_safe(text: &str) -> bool {
-        !text
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        !text.chars().any(|c| {
+            c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
     }
 
     proptest::proptest! {

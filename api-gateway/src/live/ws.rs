@@ -375,10 +375,9 @@ impl Connection {
     async fn still_valid(&self, credential: &Credential) -> bool {
         match credential {
             Credential::Session(id) => match self.gateway.sessions.peek(id).await {
-                Ok(Some(session)) => !matches!(
-                    self.gateway.session_holds(id, &session).await,
-                    Ok(None)
-                ),
+                Ok(Some(session)) => {
+                    !matches!(self.gateway.session_holds(id, &session).await, Ok(None))
+                }
                 Ok(None) => false,
                 Err(_) => true,
             },
