@@ -73,6 +73,8 @@ pub struct Options {
     pub mail: Option<HashMap<&'static str, String>>,
     /// Run ticket-service's outbox relay on the platform's event stream (live updates).
     pub relay: bool,
+    /// More of the gateway's environment (`METRICS_TOKEN`, ...).
+    pub env: Vec<(&'static str, String)>,
 }
 
 /// A running platform.
@@ -194,6 +196,9 @@ impl Platform {
         if let Some(redis) = &options.redis {
             env.insert("REDIS_URL", redis.as_str());
             env.insert("REDIS_KEY_PREFIX", prefix.as_str());
+        }
+        for (name, value) in &options.env {
+            env.insert(name, value.as_str());
         }
         let mut settings = api_gateway::Settings::from_source(&env).expect("settings");
         if let Some((idle, absolute)) = options.session {
@@ -340,6 +345,19 @@ impl Platform {
         let response = self.login(&client, who.email(), PASSWORD).await;
         assert_eq!(response.status(), 200, "{who:?} signs in");
         client
+    }
+
+    /// Signs `who` in with `password` without a cookie jar and returns the raw cookie pair
+    /// `tessera_session=...`, to send by hand.
+    pub async fn session_cookie(&self, who: Who, password: &str) -> String {
+        let response = self
+            .login(&reqwest::Client::new(), who.email(), password)
+            .await;
+        assert_eq!(response.status(), 200, "{who:?} signs in");
+        let set = response.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .expect("a cookie");
+        set.split(';').next().unwrap_or_default().to_string()
     }
 
     pub async fn login(
