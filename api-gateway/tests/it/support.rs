@@ -8,6 +8,10 @@ use db::sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::{Value, json};
 use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
+/// The `METRICS_TOKEN` of gateways started in production mode by tests (development serves
+/// `/metrics` to anyone, with or without it).
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 /// Every test user's password.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -38,6 +42,10 @@ impl Who {
 
     pub fn email(self) -> &'static str {
         self.seed().0
+    }
+
+    pub fn name(self) -> &'static str {
+        self.seed().1
     }
 
     fn seed(self) -> (&'static str, &'static str, Role) {
