@@ -21,7 +21,8 @@ pub enum LoginError {
     /// Unknown email, wrong password or deactivated user: 401 with one fixed message.
     #[error("invalid email or password")]
     Invalid,
-    /// Too many failures for this email or address: 429 with `Retry-After`.
+    /// Too many failures for this email from this address, or from this address: 429 with
+    /// `Retry-After`.
     #[error("too many failed sign-ins; try again in {0} seconds")]
     Locked(u64),
     /// The database or Redis is down: 503.
@@ -47,13 +48,23 @@ impl From<redis::RedisError> for LoginError {
     }
 }
 
-/// How many failures a key may have in one window before it is locked until the window ends.
-#[derive(Debug, Clone, Copy)]
+/// Brute-force limits, as OWASP advises: an address that keeps failing for one account, or
+/// fails too often overall, is refused until its window ends; an account that fails from
+/// everywhere is only slowed down, never locked, so nobody can lock someone else out and the
+/// owner can still sign in from an address that has not failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lockout {
-    /// Failures allowed per email per window.
-    pub per_email: u64,
-    /// Failures allowed per client address per window.
+    /// Failures allowed for one email from one address per window (then 429 for that pair).
+    pub per_pair: u64,
+    /// Failures allowed from one client address per window, whatever the emails (then 429).
     pub per_address: u64,
+    /// Failures an email may have per window, from any address, before every further
+    /// attempt for it waits (`slowdown`).
+    pub per_email: u64,
+    /// The wait after `per_email` failures; it doubles with each further failure.
+    pub first_delay: Duration,
+    /// The longest wait.
+    pub max_delay: Duration,
     /// The window.
     pub window: Duration,
 }
@@ -61,10 +72,29 @@ pub struct Lockout {
 impl Default for Lockout {
     fn default() -> Self {
         Self {
-            per_email: 5,
+            per_pair: 5,
             per_address: 20,
+            per_email: 5,
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
             window: Duration::from_secs(15 * 60),
         }
+    }
+}
+
+impl Lockout {
+    /// How long an attempt for an email that failed `failures` times in the window waits
+    /// before its password is checked: nothing up to `per_email`, then `first_delay`,
+    /// doubling with each failure, at most `max_delay`.
+    pub fn slowdown(&self, failures: u64) -> Duration {
+        let Some(over) = failures.checked_sub(self.per_email) else {
+            return Duration::ZERO;
+        };
+        let factor = 1u32.checked_shl(over.min(31) as u32).unwrap_or(u32::MAX);
+        self.first_delay
+            .checked_mul(factor)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
     }
 }
 
@@ -76,6 +106,34 @@ enum Failures {
 }
 
 impl Failures {
+    /// The failures counted on `key` in its current window, and the seconds left in it.
+    async fn count(&self, key: &str, window: Duration) -> Result<(u64, u64), LoginError> {
+        match self {
+            Self::Memory(map) => {
+                let map = map
+                    .lock()
+                    .map_err(|_| LoginError::Unavailable("poisoned".into()))?;
+                Ok(map
+                    .get(key)
+                    .map(|(count, started)| (*count, window.saturating_sub(started.elapsed())))
+                    .filter(|(_, left)| !left.is_zero())
+                    .map_or((0, 0), |(count, left)| (count, left.as_secs().max(1))))
+            }
+            Self::Redis(manager) => {
+                let mut conn = manager.clone();
+                let (count, ttl): (Option<u64>, i64) = redis::pipe()
+                    .get(key)
+                    .ttl(key)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(match count {
+                    Some(count) if ttl > 0 => (count, ttl.unsigned_abs()),
+                    _ => (0, 0),
+                })
+            }
+        }
+    }
+
     /// The seconds left in the lock on `key`, if it has reached `limit`.
     async fn locked(
         &self,
@@ -83,26 +141,8 @@ impl Failures {
         limit: u64,
         window: Duration,
     ) -> Result<Option<u64>, LoginError> {
-        match self {
-            Self::Memory(map) => {
-                let map = map
-                    .lock()
-                    .map_err(|_| LoginError::Unavailable("poisoned".into()))?;
-                Ok(map.get(key).and_then(|(count, started)| {
-                    let left = window.saturating_sub(started.elapsed());
-                    (*count >= limit && !left.is_zero()).then(|| left.as_secs().max(1))
-                }))
-            }
-            Self::Redis(manager) => {
-                let mut conn = manager.clone();
-                let count: Option<u64> = conn.get(key).await?;
-                if count.unwrap_or(0) < limit {
-                    return Ok(None);
-                }
-                let ttl: i64 = conn.ttl(key).await?;
-                Ok((ttl > 0).then(|| ttl.unsigned_abs()))
-            }
-        }
+        let (count, left) = self.count(key, window).await?;
+        Ok((count >= limit && left > 0).then_some(left))
     }
 
     async fn record(&self, key: &str, window: Duration) -> Result<(), LoginError> {
@@ -214,14 +254,12 @@ impl Login {
         password: &str,
         address: &str,
     ) -> Result<SignedIn, LoginError> {
-        let email_key = format!(
-            "{}:login-failures:email:{}",
-            self.prefix,
-            email.trim().to_lowercase()
-        );
+        let email = email.trim().to_lowercase();
+        let email_key = format!("{}:login-failures:email:{email}", self.prefix);
+        let pair_key = format!("{}:login-failures:pair:{address}:{email}", self.prefix);
         let address_key = format!("{}:login-failures:addr:{address}", self.prefix);
         for (key, limit) in [
-            (&email_key, self.lockout.per_email),
+            (&pair_key, self.lockout.per_pair),
             (&address_key, self.lockout.per_address),
         ] {
             if let Some(left) = self
@@ -232,8 +270,16 @@ impl Login {
                 return Err(LoginError::Locked(left));
             }
         }
+        // The account as a whole is never locked: attempts for one that keeps failing wait
+        // longer and longer, which makes guessing slow from any number of addresses while
+        // its owner, from an address of their own, still gets in.
+        let (failed, _) = self.failures.count(&email_key, self.lockout.window).await?;
+        let wait = self.lockout.slowdown(failed);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
         let found = user::Entity::find()
-            .filter(email_is(email))
+            .filter(email_is(&email))
             .one(&self.db)
             .await?;
         let stored = found
@@ -254,17 +300,17 @@ impl Login {
         drop(permit);
         match found {
             Some(user) if matches && user.active && user.password_hash.is_some() => {
+                self.failures.clear(&pair_key).await?;
                 self.failures.clear(&email_key).await?;
-                let session_id = sessions.create(user.id).await?;
+                let session_id = sessions
+                    .create(user.id, password_stamp(user.password_hash.as_deref()))
+                    .await?;
                 Ok(SignedIn { user, session_id })
             }
             _ => {
-                self.failures
-                    .record(&email_key, self.lockout.window)
-                    .await?;
-                self.failures
-                    .record(&address_key, self.lockout.window)
-                    .await?;
+                for key in [&pair_key, &email_key, &address_key] {
+                    self.failures.record(key, self.lockout.window).await?;
+                }
                 Err(LoginError::Invalid)
             }
         }
@@ -327,14 +373,31 @@ pub async fn bootstrap_admin(
     Ok(true)
 }
 
-/// Loads the principal for `user_id`: `None` when the user is gone or deactivated.
-pub async fn principal(db: &DatabaseConnection, user_id: i64) -> Result<Option<Principal>, DbErr> {
+/// A short stamp of a stored password hash (its salt makes every new password's differ): a
+/// session remembers the stamp it was opened with and ends when the user's differs, so a new
+/// password ends the sessions opened with the old one. The hash itself never leaves the
+/// database row.
+pub fn password_stamp(hash: Option<&str>) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(hash.unwrap_or_default().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Loads the principal for `user_id` with the stamp of their password: `None` when the user
+/// is gone or deactivated.
+pub async fn principal(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> Result<Option<(Principal, u64)>, DbErr> {
     let Some(found) = user::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };
     if !found.active {
         return Ok(None);
     }
+    let stamp = password_stamp(found.password_hash.as_deref());
     let roles = found.role_list();
     let supports = if roles.contains(&Role::Fss) {
         user_support::Entity::find()
@@ -347,5 +410,32 @@ pub async fn principal(db: &DatabaseConnection, user_id: i64) -> Result<Option<P
     } else {
         Vec::new()
     };
-    Ok(Some(Principal::user(user_id, roles, supports)))
+    Ok(Some((Principal::user(user_id, roles, supports), stamp)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_that_keeps_failing_is_slowed_down_more_and_more_up_to_a_limit() {
+        let lockout = Lockout::default();
+        for failures in 0..=4 {
+            assert_eq!(lockout.slowdown(failures), Duration::ZERO, "{failures}");
+        }
+        assert_eq!(lockout.slowdown(5), Duration::from_secs(1));
+        assert_eq!(lockout.slowdown(6), Duration::from_secs(2));
+        assert_eq!(lockout.slowdown(8), Duration::from_secs(8));
+        assert_eq!(lockout.slowdown(9), Duration::from_secs(10));
+        assert_eq!(lockout.slowdown(u64::MAX), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn every_new_password_gets_a_new_stamp() {
+        let first = common::password::hash("first password here").unwrap();
+        let again = common::password::hash("first password here").unwrap();
+        assert_eq!(password_stamp(Some(&first)), password_stamp(Some(&first)));
+        assert_ne!(password_stamp(Some(&first)), password_stamp(Some(&again)));
+        assert_ne!(password_stamp(Some(&first)), password_stamp(None));
+    }
 }

@@ -3,7 +3,7 @@
 
 use common::{
     TokenMinter,
-    config::{self, CommonSettings, ConfigError, Env, Source, flag},
+    config::{self, CommonSettings, ConfigError, Env, Mode, Source, flag},
 };
 use std::time::Duration;
 
@@ -69,7 +69,36 @@ pub struct Settings {
     /// its connections start to end (one per core by default; the all-in-one process serves
     /// on its shared runtime).
     pub threads: usize,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
 }
+
+/// Who may read `/metrics` (`METRICS_TOKEN`, `METRICS_ADDR`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct MetricsAccess {
+    /// `METRICS_TOKEN`: on the public port, `/metrics` answers only `Authorization: Bearer
+    /// <this>`.
+    pub token: Option<String>,
+    /// `METRICS_ADDR`: a listener of its own that serves `/metrics` to whoever reaches it
+    /// (a private address the scraper can reach and the public cannot).
+    pub addr: Option<std::net::SocketAddr>,
+    /// With neither set: development serves `/metrics` on the public port to anyone;
+    /// production answers 404 there.
+    pub open: bool,
+}
+
+impl std::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsAccess")
+            .field("token", &self.token.as_ref().map(|_| "<secret>"))
+            .field("addr", &self.addr)
+            .field("open", &self.open)
+            .finish()
+    }
+}
+
+/// The shortest `METRICS_TOKEN` accepted: a bearer secret must not be guessable.
+const METRICS_TOKEN_MIN: usize = 16;
 
 /// The subgraphs the gateway federates, with their variable and default URL.
 pub const SUBGRAPHS: [(&str, &str, &str); 3] = [
@@ -165,7 +194,32 @@ impl Settings {
             std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN),
             "a number of threads, at least 1",
         )?;
+        let token = source.get("METRICS_TOKEN").filter(|t| !t.is_empty());
+        if token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < METRICS_TOKEN_MIN)
+        {
+            return Err(ConfigError::new(
+                "METRICS_TOKEN",
+                format!("must be at least {METRICS_TOKEN_MIN} characters"),
+            ));
+        }
+        let addr = match source.get("METRICS_ADDR").filter(|a| !a.is_empty()) {
+            Some(addr) => Some(addr.parse().map_err(|_| {
+                ConfigError::new(
+                    "METRICS_ADDR",
+                    "expected an address and port, e.g. 10.0.0.5:9090",
+                )
+            })?),
+            None => None,
+        };
+        let metrics = MetricsAccess {
+            open: token.is_none() && addr.is_none() && common.mode == Mode::Development,
+            token,
+            addr,
+        };
         Ok(Self {
+            metrics,
             common,
             port,
             subgraphs,
@@ -212,6 +266,31 @@ mod tests {
         env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let env: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         Settings::from_source(&env)
+    }
+
+    #[test]
+    fn metrics_are_open_in_development_and_closed_in_production_unless_configured() {
+        let dev = settings(&[("TESSERA_ENV", "development")]).unwrap().metrics;
+        assert!(dev.open && dev.token.is_none() && dev.addr.is_none());
+        let prod = settings(&[("TESSERA_ENV", "production")]).unwrap().metrics;
+        assert_eq!(prod, MetricsAccess::default());
+        let token = settings(&[
+            ("TESSERA_ENV", "development"),
+            ("METRICS_TOKEN", "0123456789abcdef"),
+        ])
+        .unwrap()
+        .metrics;
+        assert!(!token.open);
+        assert_eq!(token.token.as_deref(), Some("0123456789abcdef"));
+        let addr = settings(&[("METRICS_ADDR", "127.0.0.1:9090")])
+            .unwrap()
+            .metrics;
+        assert_eq!(addr.addr, Some("127.0.0.1:9090".parse().unwrap()));
+        let short = settings(&[("METRICS_TOKEN", "short")]).unwrap_err();
+        assert!(short.to_string().contains("METRICS_TOKEN"), "{short}");
+        let bad = settings(&[("METRICS_ADDR", "nowhere")]).unwrap_err();
+        assert!(bad.to_string().contains("METRICS_ADDR"), "{bad}");
+        assert!(!format!("{token:?}").contains("0123456789abcdef"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::config::Subgraph;
 use crate::gql::{self, GqlError};
 use crate::limits::{self, Limits};
 use common::ErrorCode;
+use common::nesting::MAX_NESTING;
 use futures::future::BoxFuture;
 use hive_router::{
     background_tasks::BackgroundTasksManager,
@@ -109,7 +110,8 @@ pub struct Request {
     pub method: Method,
     /// The gateway-minted token forwarded to every subgraph.
     pub token: String,
-    /// Whether the caller may introspect the schema.
+    /// Whether the caller may introspect the schema, and see in error extensions which
+    /// subgraph an error came from (ADMIN, and anyone in development mode).
     pub allow_introspection: bool,
     /// Further checks of the caller's, if any.
     pub authorize: Option<Authorize>,
@@ -376,6 +378,13 @@ impl Engine {
                 let schema = schema.clone();
                 let supergraph = supergraph.clone();
                 Box::pin(async move {
+                    // The parser recurses into selection sets and list and object values: a
+                    // document nested thousands deep must not reach it.
+                    if let Some(query) = &params.query
+                        && let Err(err) = common::nesting::check_graphql(query, MAX_NESTING)
+                    {
+                        return Err(Response::error(GqlError::too_complex(err.to_string())));
+                    }
                     let parsed = match parse_operation_with_cache(&shared, &params, &None).await {
                         Ok(ParseResult::Payload(parsed)) => parsed,
                         Ok(ParseResult::EarlyResponse(response)) => {
@@ -494,6 +503,9 @@ impl Engine {
             let front = front.clone();
             Box::pin(async move {
                 let (token, fresh) = (request.token, request.fresh);
+                // Who may introspect (ADMIN, anyone in development) may also learn which
+                // subgraph an error came from.
+                let internals = request.allow_introspection;
                 // Taken before anything runs: a change after this point may or may not be seen.
                 let seen = if fresh {
                     changes.fetch_add(1, Ordering::SeqCst) + 1
@@ -577,7 +589,7 @@ impl Engine {
                 match result {
                     Ok(QueryPlanExecutionResult::Single(output)) => Response {
                         status: output.status_code.as_u16(),
-                        body: gql::rewrite_engine_codes(output.body),
+                        body: gql::rewrite_engine_codes(output.body, internals),
                         operation,
                     },
                     Ok(QueryPlanExecutionResult::Stream(_)) => with_operation(
@@ -817,7 +829,7 @@ fn from_ntex(response: NtexResponse, operation: Option<OperationType>) -> Respon
     };
     Response {
         status,
-        body: gql::rewrite_engine_codes(body),
+        body: gql::rewrite_engine_codes(body, false),
         operation,
     }
 }

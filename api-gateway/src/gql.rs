@@ -116,9 +116,14 @@ pub fn error_body(errors: &[GqlError]) -> Vec<u8> {
     serde_json::to_vec(&json!({ "errors": list })).unwrap_or_default()
 }
 
-/// Rewrites the engine's own error codes in an executed response to the contract's. Bodies
-/// without errors (the common case) are returned untouched, without parsing.
-pub fn rewrite_engine_codes(body: Vec<u8>) -> Vec<u8> {
+/// The `extensions` members in which the engine names the subgraph an error came from.
+const SERVICE_EXTENSIONS: [&str; 2] = ["service", "serviceName"];
+
+/// Rewrites the engine's own error codes in an executed response to the contract's, and
+/// unless `services` (ADMIN callers and development mode) drops the name of the internal
+/// subgraph an error came from. Bodies without errors (the common case) are returned
+/// untouched, without parsing.
+pub fn rewrite_engine_codes(body: Vec<u8>, services: bool) -> Vec<u8> {
     if memchr::memmem::find(&body, b"\"errors\"").is_none() {
         return body;
     }
@@ -128,6 +133,13 @@ pub fn rewrite_engine_codes(body: Vec<u8>) -> Vec<u8> {
     let mut changed = false;
     if let Some(errors) = value.get_mut("errors").and_then(Value::as_array_mut) {
         for error in errors {
+            if !services
+                && let Some(extensions) = error.get_mut("extensions").and_then(Value::as_object_mut)
+            {
+                for key in SERVICE_EXTENSIONS {
+                    changed |= extensions.remove(key).is_some();
+                }
+            }
             let Some(code) = error
                 .pointer("/extensions/code")
                 .and_then(Value::as_str)
@@ -186,7 +198,8 @@ mod tests {
     #[test]
     fn engine_codes_become_contract_codes() {
         let body = br#"{"data":{"a":null},"errors":[{"message":"connect refused to http://x","extensions":{"code":"SUBREQUEST_HTTP_ERROR"}},{"message":"nope","extensions":{"code":"NOT_FOUND"}}]}"#;
-        let out: Value = serde_json::from_slice(&rewrite_engine_codes(body.to_vec())).unwrap();
+        let out: Value =
+            serde_json::from_slice(&rewrite_engine_codes(body.to_vec(), true)).unwrap();
         assert_eq!(out["errors"][0]["extensions"]["code"], "UNAVAILABLE");
         assert_eq!(out["errors"][0]["message"], UNAVAILABLE_MESSAGE);
         assert_eq!(out["errors"][1]["extensions"]["code"], "NOT_FOUND");
@@ -212,6 +225,23 @@ mod tests {
     #[test]
     fn bodies_without_errors_are_untouched() {
         let body = br#"{"data":{"errors":1}}"#.to_vec();
-        assert_eq!(rewrite_engine_codes(body.clone()), body);
+        assert_eq!(rewrite_engine_codes(body.clone(), false), body);
+    }
+
+    #[test]
+    fn subgraph_names_are_kept_only_when_asked() {
+        let body = br#"{"data":null,"errors":[{"message":"no","extensions":{"code":"NOT_FOUND","service":"ticket_service"}}]}"#;
+        let hidden: Value =
+            serde_json::from_slice(&rewrite_engine_codes(body.to_vec(), false)).unwrap();
+        assert_eq!(
+            hidden["errors"][0]["extensions"],
+            json!({"code": "NOT_FOUND"})
+        );
+        let shown: Value =
+            serde_json::from_slice(&rewrite_engine_codes(body.to_vec(), true)).unwrap();
+        assert_eq!(
+            shown["errors"][0]["extensions"]["service"],
+            "ticket_service"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! metrics, and the web client (`web`) for every other path.
 
 use crate::auth::{self, Login, LoginError};
-use crate::config::Subgraph;
+use crate::config::{MetricsAccess, Subgraph};
 use crate::engine::{self, Engine};
 use crate::gql::{self, GqlError};
 use crate::metrics::Metrics;
@@ -22,6 +22,7 @@ use axum::{
 use common::{
     ErrorCode, Principal, Role, TokenMinter,
     config::Mode,
+    nesting::{self, MAX_NESTING},
     server::{answers, readiness},
 };
 use db::sea_orm::{DatabaseConnection, EntityTrait};
@@ -35,6 +36,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The largest request body accepted (DESIGN.md: 2 MB).
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -79,7 +81,11 @@ pub struct Gateway {
     pub data_dir: PathBuf,
     /// Live updates: subscriptions over the websocket.
     pub live: Arc<crate::live::Hub>,
-    principals: Mutex<HashMap<i64, (Principal, String, Instant)>>,
+    /// Who may read `/metrics` on the public port.
+    pub metrics_access: MetricsAccess,
+    // Each user's principal, the token minted for it, their password's stamp, and when
+    // they were loaded.
+    principals: Mutex<HashMap<i64, (Principal, String, u64, Instant)>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -108,6 +114,7 @@ impl Gateway {
         tokens: Arc<ApiTokens>,
         data_dir: PathBuf,
         live: Arc<crate::live::Hub>,
+        metrics_access: MetricsAccess,
     ) -> Self {
         Self {
             engine,
@@ -128,6 +135,7 @@ impl Gateway {
             tokens,
             data_dir,
             live,
+            metrics_access,
             principals: Mutex::new(HashMap::new()),
         }
     }
@@ -135,9 +143,23 @@ impl Gateway {
 
 type AppState = Arc<Gateway>;
 
+/// The Content-Security-Policy of every response that sets none of its own: scripts and
+/// styles from this origin only (inline styles for the web client's components), no
+/// plugins, no framing, forms and connections to this origin.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The security headers every response carries unless its route set its own (a route with
+/// other needs, such as a playground loading its scripts, sets its own policy).
+const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/graphql", post(graphql_post).get(graphql_get_or_upgrade))
@@ -148,7 +170,28 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(get(crate::web::serve))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    with_security_headers(routes)
+}
+
+/// `router` with `SECURITY_HEADERS` on every response that lacks them.
+pub fn with_security_headers(mut router: Router) -> Router {
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+}
+
+/// The routes of the metrics listener (`METRICS_ADDR`): `/metrics` for whoever reaches it.
+pub fn metrics_router(state: AppState) -> Router {
+    with_security_headers(
+        Router::new()
+            .route("/metrics", get(render_metrics))
+            .with_state(state),
+    )
 }
 
 /// The signed-in caller of one request.
@@ -261,8 +304,8 @@ impl Gateway {
         })
     }
 
-    /// The caller of the live session `id`; `None` when it ended (logout, expiry, or the
-    /// account's deactivation, which ends the session too).
+    /// The caller of the live session `id`; `None` when it ended (logout, expiry, the
+    /// account's deactivation or a new password, which end the session too).
     pub(crate) async fn session_caller(&self, id: &str) -> Result<Option<Caller>, GqlError> {
         let session = self.sessions.get(id).await.map_err(|err| {
             tracing::error!(%err, "session store");
@@ -272,14 +315,54 @@ impl Gateway {
                 "sessions are unavailable; try again",
             )
         })?;
-        let Some(session) = session else {
-            return Ok(None);
-        };
-        let caller = self.caller(session.user_id).await?;
+        match session {
+            Some(session) => self.session_holds(id, &session).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The caller of `session` (whose id is `id`) while it holds: its user is active and
+    /// still has the password the session was opened with. A session that no longer holds
+    /// is deleted.
+    pub(crate) async fn session_holds(
+        &self,
+        id: &str,
+        session: &sessions::Session,
+    ) -> Result<Option<Caller>, GqlError> {
+        let mut found = self.caller_stamped(session.user_id).await?;
+        if let (Some((_, stamp)), Some(expected)) = (&found, session.password)
+            && *stamp != expected
+        {
+            // A cached stamp may predate the session's own (it was re-stamped on another
+            // replica): only the database's word ends a session.
+            self.forget(session.user_id);
+            found = self
+                .caller_stamped(session.user_id)
+                .await?
+                .filter(|(_, stamp)| *stamp == expected);
+        }
+        let caller = found.map(|(caller, _)| caller);
         if caller.is_none() {
             let _ = self.sessions.delete(id).await;
         }
         Ok(caller)
+    }
+
+    /// After a user changed their own password in session `id`: that session goes on with
+    /// the new password while every other session of theirs ends.
+    async fn restamp(&self, id: &str, user_id: i64) {
+        self.forget(user_id);
+        match self.caller_stamped(user_id).await {
+            Ok(Some((_, stamp))) => {
+                if let Err(err) = self.sessions.restamp(id, stamp).await {
+                    tracing::warn!(%err, "keeping the session after a password change");
+                }
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = %err.message, "keeping the session after a password change");
+            }
+        }
     }
 
     /// The caller behind an `Authorization` value (`Bearer <API token>`); UNAUTHENTICATED
@@ -313,14 +396,23 @@ impl Gateway {
     /// The active user `user_id` with a token minted for them (cached for `PRINCIPAL_TTL`);
     /// `None` for a deactivated or unknown account.
     pub(crate) async fn caller(&self, user_id: i64) -> Result<Option<Caller>, GqlError> {
+        Ok(self
+            .caller_stamped(user_id)
+            .await?
+            .map(|(caller, _)| caller))
+    }
+
+    /// `caller`, with the stamp of the user's password (`auth::password_stamp`).
+    async fn caller_stamped(&self, user_id: i64) -> Result<Option<(Caller, u64)>, GqlError> {
         if let Ok(cache) = self.principals.lock()
-            && let Some((principal, token, at)) = cache.get(&user_id)
+            && let Some((principal, token, stamp, at)) = cache.get(&user_id)
             && at.elapsed() < PRINCIPAL_TTL
         {
-            return Ok(Some(Caller {
+            let caller = Caller {
                 principal: principal.clone(),
                 token: token.clone(),
-            }));
+            };
+            return Ok(Some((caller, *stamp)));
         }
         let principal = auth::principal(&self.db, user_id).await.map_err(|err| {
             tracing::error!(%err, "loading the caller");
@@ -330,7 +422,7 @@ impl Gateway {
                 "the database is unavailable; try again",
             )
         })?;
-        let Some(principal) = principal else {
+        let Some((principal, stamp)) = principal else {
             if let Ok(mut cache) = self.principals.lock() {
                 cache.remove(&user_id);
             }
@@ -339,11 +431,14 @@ impl Gateway {
         let token = self.mint(&principal)?;
         if let Ok(mut cache) = self.principals.lock() {
             if cache.len() > 10_000 {
-                cache.retain(|_, (_, _, at)| at.elapsed() < PRINCIPAL_TTL);
+                cache.retain(|_, (_, _, _, at)| at.elapsed() < PRINCIPAL_TTL);
             }
-            cache.insert(user_id, (principal.clone(), token.clone(), Instant::now()));
+            cache.insert(
+                user_id,
+                (principal.clone(), token.clone(), stamp, Instant::now()),
+            );
         }
-        Ok(Some(Caller { principal, token }))
+        Ok(Some((Caller { principal, token }, stamp)))
     }
 
     /// The engine check of an API token's scopes (and of any block its holder added), run on
@@ -410,6 +505,16 @@ async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(refused) = same_site_json(&headers, "POST /auth/login") {
+        return refused;
+    }
+    if let Err(err) = nesting::check_json(&body, MAX_NESTING) {
+        return auth_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &err.to_string(),
+        );
+    }
     let Ok(LoginBody { email, password }) = serde_json::from_slice::<LoginBody>(&body) else {
         return auth_error(
             StatusCode::BAD_REQUEST,
@@ -478,6 +583,15 @@ async fn login(
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // The web client sends no body; a forged cross-site form always has one.
+    if headers.contains_key(header::CONTENT_TYPE)
+        && let Err(refused) = same_site_json(&headers, "POST /auth/logout")
+    {
+        return refused;
+    }
+    if !same_origin(&headers) {
+        return cross_origin();
+    }
     if let Some(id) = session_cookie(&headers) {
         if let Ok(Some(session)) = state.sessions.get(id).await {
             state.forget(session.user_id);
@@ -496,6 +610,52 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// Refuses what a page on another site could make a browser send: a body that is not JSON
+/// (HTML forms and `fetch` without a CORS preflight can only send form encodings and
+/// `text/plain`) with 415, and an `Origin` other than this host with 403. Sign-in and
+/// sign-out go through here, so no other site can sign a visitor in or out.
+#[allow(clippy::result_large_err)]
+fn same_site_json(headers: &HeaderMap, route: &str) -> Result<(), Response> {
+    if !is_json(headers) {
+        return Err(auth_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            &format!("{route} takes Content-Type: application/json"),
+        ));
+    }
+    if !same_origin(headers) {
+        return Err(cross_origin());
+    }
+    Ok(())
+}
+
+fn cross_origin() -> Response {
+    auth_error(
+        StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden,
+        "requests from another site are refused",
+    )
+}
+
+/// Whether the request's `Origin`, if any, is the host it was sent to (a browser always
+/// sends `Origin` with a cross-site POST or websocket).
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|host| host.eq_ignore_ascii_case(authority))
+}
+
+/// 400 BAD_USER_INPUT for JSON nested deeper than `MAX_NESTING`, checked before it is parsed.
+fn shallow(json: &[u8], what: &str) -> Result<(), GqlError> {
+    nesting::check_json(json, MAX_NESTING)
+        .map_err(|err| GqlError::bad_request(format!("{what}: {err}")))
 }
 
 fn wants_graphql_response(headers: &HeaderMap) -> bool {
@@ -532,6 +692,9 @@ async fn graphql_post(
             )],
             None,
         );
+    }
+    if let Err(err) = shallow(&body, "the body") {
+        return gql_error(err);
     }
     let params = match hive_router::sonic_rs::from_slice::<GraphQLParams>(&body) {
         Ok(params)
@@ -609,12 +772,18 @@ async fn graphql_get(
         ..Default::default()
     };
     if let Some(raw) = get.variables.filter(|v| !v.trim().is_empty()) {
+        if let Err(err) = shallow(raw.as_bytes(), "`variables`") {
+            return gql_error(err);
+        }
         match hive_router::sonic_rs::from_str(&raw) {
             Ok(variables) => params.variables = variables,
             Err(_) => return gql_error(GqlError::bad_request("`variables` is not a JSON object")),
         }
     }
     if let Some(raw) = get.extensions.filter(|v| !v.trim().is_empty()) {
+        if let Err(err) = shallow(raw.as_bytes(), "`extensions`") {
+            return gql_error(err);
+        }
         match hive_router::sonic_rs::from_str(&raw) {
             Ok(extensions) => params.extensions = Some(extensions),
             Err(_) => {
@@ -662,6 +831,11 @@ async fn run(
             Err(err) => return gql_error(err),
         },
     };
+    // An administrator changing their own password keeps the session they did it in.
+    let may_change_password = params
+        .query
+        .as_deref()
+        .is_some_and(|q| q.contains("updateUser"));
     let response = state
         .engine
         .execute(engine::Request {
@@ -673,6 +847,13 @@ async fn run(
             fresh: false,
         })
         .await;
+    if may_change_password
+        && response.operation == Some(engine::OperationType::Mutation)
+        && let Auth::Session(caller) = &auth
+        && let (Some(id), Some(user_id)) = (session_cookie(headers), caller.principal.user_id)
+    {
+        state.restamp(id, user_id).await;
+    }
     let operation = response.operation.map(|o| o.as_str()).unwrap_or("unknown");
     let graphql_response = wants_graphql_response(headers);
     // With `application/json` every well-formed request is answered 200 (GraphQL over HTTP);
@@ -874,7 +1055,52 @@ async fn readyz(State(state): State<AppState>) -> Response {
     readiness(down)
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics` on the public port: to anyone only when open (development without
+/// `METRICS_TOKEN` or `METRICS_ADDR`), to `Authorization: Bearer <METRICS_TOKEN>` when a
+/// token is set, and 404 otherwise (production without a token: scrape `METRICS_ADDR`).
+async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(wait) = state.rate.check_address(peer.ip()) {
+        return gql_error(GqlError::rate_limited(wait));
+    }
+    let access = &state.metrics_access;
+    match &access.token {
+        Some(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if !same_secret(given, token) {
+                let mut response =
+                    (StatusCode::UNAUTHORIZED, "metrics need the bearer token\n").into_response();
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+        }
+        None if !access.open => return (StatusCode::NOT_FOUND, "not found\n").into_response(),
+        None => {}
+    }
+    render_metrics(State(state)).await
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::Digest;
+    // Hashing first makes the comparison's length fixed.
+    let (a, b) = (sha2::Sha256::digest(given), sha2::Sha256::digest(expected));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
     if let Err(err) = state.metrics.refresh(&state.db).await {
         // The request metrics still answer; the database ones keep their last value.
         tracing::warn!(%err, "metrics: the database did not answer");

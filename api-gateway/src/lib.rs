@@ -152,9 +152,17 @@ impl Application {
             tokens,
             settings.common.data_dir.clone(),
             live,
+            settings.metrics.clone(),
         );
         let state = Arc::new(state);
         live::hub::start(&state);
+        if let Some(addr) = settings.metrics.addr {
+            let metrics = Server::bind(addr, http::metrics_router(state.clone()))
+                .await
+                .context("METRICS_ADDR: cannot listen")?;
+            tracing::info!(port = metrics.port(), "serving /metrics on METRICS_ADDR");
+            tokio::spawn(metrics.run_until_stopped());
+        }
         let addr = SocketAddr::new(settings.common.bind, settings.port);
         Server::bind(addr, http::router(state)).await
     }

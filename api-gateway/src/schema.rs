@@ -23,7 +23,11 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
-use common::{ErrorCode, Principal, TokenVerifier, config::Mode, server::gateway_caller};
+use common::{
+    ErrorCode, Principal, TokenVerifier,
+    config::Mode,
+    server::{self, gateway_caller},
+};
 use db::entity::api_token;
 use std::sync::Arc;
 
@@ -61,10 +65,10 @@ struct AppState {
 
 /// The subgraph's routes: `POST /graphql` with a gateway-signed token, and `/healthz`.
 pub fn router(schema: AuthSchema, verifier: TokenVerifier) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/graphql", post(graphql))
-        .route("/healthz", get(|| async { "ok" }))
-        .with_state(AppState { schema, verifier })
+        .route("/healthz", get(|| async { "ok" }));
+    server::shallow_bodies(routes, server::MAX_BODY).with_state(AppState { schema, verifier })
 }
 
 async fn graphql(

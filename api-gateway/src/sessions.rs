@@ -34,6 +34,10 @@ pub struct Session {
     pub user_id: i64,
     /// When, in seconds since the epoch (the absolute expiry counts from here).
     pub created: u64,
+    /// `auth::password_stamp` of the password the user signed in with: once the password
+    /// changes, the session no longer holds. `None` for sessions stored before stamps
+    /// existed, which keep their old lifetime.
+    pub password: Option<u64>,
 }
 
 /// Where sessions live.
@@ -105,14 +109,16 @@ impl SessionStore {
         self.idle
     }
 
-    /// Opens a session for `user_id` and returns its id (the cookie value).
-    pub async fn create(&self, user_id: i64) -> Result<String, StoreError> {
+    /// Opens a session for `user_id`, who signed in with the password stamped `password`,
+    /// and returns its id (the cookie value).
+    pub async fn create(&self, user_id: i64, password: u64) -> Result<String, StoreError> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         let session = Session {
             user_id,
             created: now(),
+            password: Some(password),
         };
         match &self.backend {
             Backend::Memory(map) => {
@@ -126,9 +132,8 @@ impl SessionStore {
             }
             Backend::Redis(manager) => {
                 let mut conn = manager.clone();
-                let value = format!("{}:{}", session.user_id, session.created);
                 let _: () = conn
-                    .set_ex(self.key(&id), value, self.idle.as_secs().max(1))
+                    .set_ex(self.key(&id), value(&session), self.idle.as_secs().max(1))
                     .await?;
             }
         }
@@ -202,6 +207,36 @@ impl SessionStore {
         }
     }
 
+    /// Re-stamps the live session `id` with the user's new password (they changed their own
+    /// password in it: their other sessions end, this one goes on). Its expiry is unchanged.
+    pub async fn restamp(&self, id: &str, password: u64) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Memory(map) => {
+                let mut map = map.lock().map_err(|_| StoreError("poisoned".into()))?;
+                if let Some((session, _)) = map.get_mut(&self.key(id)) {
+                    session.password = Some(password);
+                }
+            }
+            Backend::Redis(manager) => {
+                let mut conn = manager.clone();
+                let k = self.key(id);
+                let stored: Option<String> = conn.get(&k).await?;
+                if let Some(mut session) = stored.as_deref().and_then(parse) {
+                    session.password = Some(password);
+                    // XX: never bring back a session that ended meanwhile.
+                    let _: Option<String> = redis::cmd("SET")
+                        .arg(&k)
+                        .arg(value(&session))
+                        .arg("KEEPTTL")
+                        .arg("XX")
+                        .query_async(&mut conn)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Ends the session (logout). Ending one that does not exist is not an error.
     pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         match &self.backend {
@@ -236,11 +271,29 @@ pub fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+/// A session as stored in Redis: `user:created:stamp` (hex).
+fn value(session: &Session) -> String {
+    match session.password {
+        Some(stamp) => format!("{}:{}:{stamp:016x}", session.user_id, session.created),
+        None => format!("{}:{}", session.user_id, session.created),
+    }
+}
+
 fn parse(value: &str) -> Option<Session> {
-    let (user, created) = value.split_once(':')?;
+    let mut parts = value.split(':');
+    let user_id = parts.next()?.parse().ok()?;
+    let created = parts.next()?.parse().ok()?;
+    let password = match parts.next() {
+        Some(stamp) => Some(u64::from_str_radix(stamp, 16).ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
     Some(Session {
-        user_id: user.parse().ok()?,
-        created: created.parse().ok()?,
+        user_id,
+        created,
+        password,
     })
 }
 
@@ -251,7 +304,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_lives_until_deleted() {
         let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(600));
-        let id = store.create(7).await.unwrap();
+        let id = store.create(7, 1).await.unwrap();
         assert_eq!(store.get(&id).await.unwrap().map(|s| s.user_id), Some(7));
         assert_eq!(store.get("forged").await.unwrap(), None);
         store.delete(&id).await.unwrap();
@@ -259,25 +312,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_restamped_session_keeps_its_user_and_takes_the_new_stamp() {
+        let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(600));
+        let id = store.create(7, 1).await.unwrap();
+        store.restamp(&id, 2).await.unwrap();
+        let session = store.get(&id).await.unwrap().unwrap();
+        assert_eq!((session.user_id, session.password), (7, Some(2)));
+        store.delete(&id).await.unwrap();
+        store.restamp(&id, 3).await.unwrap();
+        assert_eq!(store.get(&id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
     async fn peeking_sees_a_live_session_without_using_it() {
         let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(600));
-        let id = store.create(7).await.unwrap();
+        let id = store.create(7, 1).await.unwrap();
         assert_eq!(store.peek(&id).await.unwrap().map(|s| s.user_id), Some(7));
         assert_eq!(store.peek("forged").await.unwrap(), None);
         store.delete(&id).await.unwrap();
         assert_eq!(store.peek(&id).await.unwrap(), None);
         let store = SessionStore::memory(Duration::from_secs(0), Duration::from_secs(600));
-        let id = store.create(7).await.unwrap();
+        let id = store.create(7, 1).await.unwrap();
         assert_eq!(store.peek(&id).await.unwrap(), None);
     }
 
     #[tokio::test]
     async fn an_expired_session_is_gone() {
         let store = SessionStore::memory(Duration::from_secs(0), Duration::from_secs(600));
-        let id = store.create(7).await.unwrap();
+        let id = store.create(7, 1).await.unwrap();
         assert_eq!(store.get(&id).await.unwrap(), None);
         let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(0));
-        let id = store.create(7).await.unwrap();
+        let id = store.create(7, 1).await.unwrap();
         assert_eq!(store.get(&id).await.unwrap(), None);
     }
 
@@ -287,9 +352,18 @@ mod tests {
             parse("12:1700000000"),
             Some(Session {
                 user_id: 12,
-                created: 1_700_000_000
+                created: 1_700_000_000,
+                password: None,
             })
         );
+        let stamped = Session {
+            user_id: 12,
+            created: 1_700_000_000,
+            password: Some(u64::MAX - 5),
+        };
+        assert_eq!(parse(&value(&stamped)), Some(stamped));
+        assert_eq!(parse("12:1:zz"), None);
+        assert_eq!(parse("12:1:1:1"), None);
         assert_eq!(parse("x:1"), None);
         assert_eq!(parse("12"), None);
     }

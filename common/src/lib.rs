@@ -14,6 +14,8 @@ pub mod event;
 pub mod export;
 /// Roles, ticket states and the other enumerations stored in the database and sent on the wire.
 pub mod model;
+/// Nesting limits for untrusted JSON and GraphQL documents, checked before any recursive parse.
+pub mod nesting;
 /// Password hashing (argon2id with the OWASP parameters).
 pub mod password;
 /// Binding and serving, the subgraphs' token check and readiness answer.

@@ -1,11 +1,14 @@
 //! What every service's HTTP side shares: binding the port, serving until the process is
 //! interrupted, and, for subgraphs, the gateway-token check and the readiness answer.
 
-use crate::{ErrorCode, Principal, TokenVerifier};
+use crate::{ErrorCode, Principal, TokenVerifier, nesting};
 use anyhow::Context;
 use axum::{
     Json, Router,
+    body::Body,
+    extract::{Request, State},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -171,11 +174,56 @@ pub fn gateway_caller(
         }
         None => "this service only answers requests signed by the gateway",
     };
+    Err(refused(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+        message,
+    ))
+}
+
+/// The largest request body a subgraph takes (the gateway's own limit, which is what it
+/// forwards at most).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// `router` behind a check of every request body: at most `max_body` bytes (413 otherwise)
+/// and JSON nested at most `nesting::MAX_NESTING` deep (400 BAD_USER_INPUT otherwise), both
+/// checked before any handler parses it. Every subgraph serves behind it: a body nested
+/// thousands of levels deep would overflow the stack of whatever parses or drops it, and the
+/// token check comes only after the body is parsed.
+pub fn shallow_bodies<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    max_body: usize,
+) -> Router<S> {
+    router.layer(axum::middleware::from_fn_with_state(max_body, shallow_body))
+}
+
+async fn shallow_body(State(max_body): State<usize>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, max_body).await else {
+        return refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            &format!("the body is larger than {max_body} bytes"),
+        );
+    };
+    if let Err(err) = nesting::check_json(&bytes, nesting::MAX_NESTING) {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &err.to_string(),
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// A GraphQL error body with `status`, for requests refused before they ran.
+fn refused(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let body = json!({"errors": [{
         "message": message,
-        "extensions": {"code": ErrorCode::Unauthenticated.as_str()},
+        "extensions": {"code": code.as_str()},
     }]});
-    Err((StatusCode::UNAUTHORIZED, Json(body)).into_response())
+    (status, Json(body)).into_response()
 }
 
 /// How long `/readyz` waits for one dependency before it names that one down: a readiness

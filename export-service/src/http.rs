@@ -12,7 +12,7 @@ use axum::{
 };
 use common::{
     TokenVerifier,
-    server::{answers, gateway_caller, readiness},
+    server::{self, answers, gateway_caller, readiness},
 };
 use sea_orm::DatabaseConnection;
 
@@ -29,11 +29,11 @@ pub struct AppState {
 
 /// The routes of the subgraph.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/graphql", post(graphql))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .with_state(state)
+        .route("/readyz", get(readyz));
+    server::shallow_bodies(routes, server::MAX_BODY).with_state(state)
 }
 
 async fn graphql(

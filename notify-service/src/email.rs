@@ -48,10 +48,17 @@ pub fn state_label(state: TicketState) -> &'static str {
 }
 
 /// Names, notes and reasons come from users: no line breaks or other control characters in a
-/// subject or a one-line field.
+/// subject or a one-line field, and no bidirectional overrides (U+202A to U+202E, U+2066 to
+/// U+2069), which would show a name reversed.
 fn one_line(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -318,5 +325,87 @@ mod tests {
         let email = render(&event, &ctx());
         assert_eq!(email.subject, "Ticket #1042: new note from Chair Alan");
         assert!(email.text.contains("Note:\nCall her before Friday"));
+    }
+
+    /// Text a user could type: anything, with the characters that break markup and headers
+    /// (and direction overrides) made likely.
+    fn user_text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            proptest::prelude::any::<String>(),
+            "[a-z <>&\"'\\r\\n\\t\\x00\u{202E}\u{2066}\u{85}]{0,40}",
+        ]
+    }
+
+    /// `text` with every character that is special in HTML replaced by a letter.
+    fn defanged(text: &str) -> String {
+        text.chars()
+            .map(|c| if "<>&\"'".contains(c) { 'x' } else { c })
+            .collect()
+    }
+
+    fn is_header_safe(text: &str) -> bool {
+        !text.chars().any(|c| {
+            c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(testkit::fuzz_cases(512)))]
+
+        /// Whatever users typed and whatever happened: the subject and the recipient's name
+        /// are one clean line (no header injection, no reversed names), and user text adds no
+        /// markup to the HTML body: it has the same tags and quotes as the email rendered
+        /// from the same text with the HTML-special characters replaced.
+        #[test]
+        fn user_text_never_breaks_headers_or_markup(
+            to_name in user_text(),
+            actor in user_text(),
+            applicant_name in user_text(),
+            applicant_number in user_text(),
+            detail in proptest::option::of(user_text()),
+            kind in proptest::sample::select(TicketEventKind::ALL),
+            from in proptest::option::of(proptest::sample::select(TicketState::ALL)),
+            to in proptest::option::of(proptest::sample::select(TicketState::ALL)),
+            withdrawn in proptest::prelude::any::<bool>(),
+            number in proptest::prelude::any::<i64>(),
+        ) {
+            let event = |defang: bool| {
+                let f = |t: &str| if defang { defanged(t) } else { t.to_string() };
+                TicketEventMessage {
+                    ticket_number: number,
+                    kind,
+                    from_state: from,
+                    to_state: to,
+                    state: to.unwrap_or(TicketState::Granted),
+                    applicant: Some(ApplicantRef {
+                        number: f(&applicant_number),
+                        name: f(&applicant_name),
+                    }),
+                    detail: detail.as_deref().map(f),
+                    ..approved()
+                }
+            };
+            let names = |defang: bool| {
+                let f = |t: &str| if defang { defanged(t) } else { t.to_string() };
+                (f(&to_name), f(&actor))
+            };
+            let (to_name, actor) = names(false);
+            let ctx = Context { to_name: &to_name, actor_name: &actor, withdrawn, ..ctx() };
+            let email = render(&event(false), &ctx);
+            proptest::prop_assert!(is_header_safe(&email.subject), "{:?}", email.subject);
+            proptest::prop_assert!(is_header_safe(&email.to_name), "{:?}", email.to_name);
+            let (plain_to, plain_actor) = names(true);
+            let plain = render(
+                &event(true),
+                &Context { to_name: &plain_to, actor_name: &plain_actor, ..ctx },
+            );
+            for special in ['<', '>', '"'] {
+                proptest::prop_assert_eq!(
+                    email.html.matches(special).count(),
+                    plain.html.matches(special).count(),
+                    "{:?} in {}", special, email.html
+                );
+            }
+        }
     }
 }

@@ -11,7 +11,8 @@ use std::sync::Arc;
 pub enum ServiceError {
     /// UNAUTHENTICATED: the request carries no signed-in user.
     Unauthenticated,
-    /// FORBIDDEN: signed in, but the caller's roles do not allow it.
+    /// FORBIDDEN: signed in, but the caller's roles do not allow it, or it is not the
+    /// caller's to read or change.
     Forbidden(&'static str),
     /// NOT_FOUND: no such object, or the caller may not see it.
     NotFound(&'static str),

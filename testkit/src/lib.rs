@@ -62,6 +62,18 @@ pub async fn redis_or_skip() -> Option<String> {
     }
 }
 
+/// How many cases a property-based test runs: `FUZZ_CASES` when set (a long run, e.g.
+/// `FUZZ_CASES=100000`), else `default`, small enough for CI.
+pub fn fuzz_cases(default: u32) -> u32 {
+    match std::env::var("FUZZ_CASES") {
+        Ok(cases) => cases
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("FUZZ_CASES: expected a number of cases, not {cases:?}")),
+        Err(_) => default,
+    }
+}
+
 /// Runs each named `async fn(Backend)` as two tests, `NAME::sqlite` and `NAME::postgres`.
 #[macro_export]
 macro_rules! on_both_databases {

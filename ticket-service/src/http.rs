@@ -12,7 +12,7 @@ use axum::{
 };
 use common::{
     TokenVerifier,
-    server::{answers, gateway_caller, readiness},
+    server::{answers, gateway_caller, readiness, shallow_bodies},
 };
 use sea_orm::DatabaseConnection;
 
@@ -32,12 +32,12 @@ pub struct AppState {
 
 /// The routes of the subgraph.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/graphql", post(graphql))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    shallow_bodies(routes, MAX_BODY).with_state(state)
 }
 
 async fn graphql(

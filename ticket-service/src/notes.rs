@@ -28,7 +28,7 @@ pub async fn add(
     let ticket = find_visible(&txn, caller, ticket_id)
         .await?
         .ok_or(ServiceError::NotFound("ticket"))?;
-    let body = validate::text("body", body, validate::NOTE_MAX)?;
+    let body = validate::multiline("body", body, validate::NOTE_MAX)?;
     let row = note::ActiveModel {
         ticket_id: Set(ticket.id),
         author_id: Set(me),
@@ -93,7 +93,7 @@ pub async fn edit(
     let txn = db.begin().await?;
     let (note, ticket) = visible_note(&txn, caller, note_id).await?;
     author_only(&note, me, "edit")?;
-    let body = validate::text("body", body, validate::NOTE_MAX)?;
+    let body = validate::multiline("body", body, validate::NOTE_MAX)?;
     let mut active: note::ActiveModel = note.into();
     active.body = Set(body.clone());
     active.edited_at = Set(Some(db::now()));

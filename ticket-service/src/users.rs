@@ -1,4 +1,5 @@
-//! Users: the directory every signed-in user may read, and the ADMIN's changes to it.
+//! Users: the directory signed-in users may read (`listed_for`, `may_read_email`,
+//! `visible_roles` say how much of it), and the ADMIN's changes to it.
 
 use crate::{
     error::{Result, ServiceError},
@@ -13,7 +14,40 @@ use sea_orm::{
     sea_query::{Expr, Func},
 };
 
-/// Lists users, optionally with one role; inactive ones only for ADMIN and only when asked.
+/// Whether `caller` may read every detail of anyone: the roles that see every ticket (they
+/// run the workflow, contact people and manage accounts).
+fn sees_everyone(caller: &Principal) -> bool {
+    caller.sees_every_ticket()
+}
+
+/// Whether `users` and `user(id)` show `user` to `caller`. The workflow roles see everyone;
+/// faculty and FSS see the faculty (whom they pick as supervisors) and themselves.
+pub fn listed_for(caller: &Principal, user: &user::Model) -> bool {
+    sees_everyone(caller)
+        || caller.user_id == Some(user.id)
+        || user.role_list().contains(&Role::Faculty)
+}
+
+/// Whether `caller` may read `user`'s email: their own, any faculty member's (the people
+/// named on offers), and everyone's for the workflow roles. Anyone else's email is
+/// FORBIDDEN to faculty and FSS.
+pub fn may_read_email(caller: &Principal, user: &user::Model) -> bool {
+    listed_for(caller, user)
+}
+
+/// The roles of `user` that `caller` may see: all of them for themselves and the workflow
+/// roles; to anyone else only FACULTY (whether they can own or supervise a ticket).
+pub fn visible_roles(caller: &Principal, user: &user::Model) -> Vec<Role> {
+    let roles = user.role_list();
+    if sees_everyone(caller) || caller.user_id == Some(user.id) {
+        roles
+    } else {
+        roles.into_iter().filter(|r| *r == Role::Faculty).collect()
+    }
+}
+
+/// Lists users, optionally with one role, as far as `listed_for` shows them to the caller;
+/// inactive ones only for ADMIN and only when asked.
 pub async fn list(
     db: &DatabaseConnection,
     caller: &Principal,
@@ -36,7 +70,9 @@ pub async fn list(
         // Role names never contain one another, so a substring match is exact.
         query = query.filter(user::Column::Roles.contains(role.as_str()));
     }
-    Ok(query.all(db).await?)
+    let mut rows = query.all(db).await?;
+    rows.retain(|row| listed_for(caller, row));
+    Ok(rows)
 }
 
 /// What `createUser` asks for.

@@ -12,11 +12,11 @@ use super::MAX_SUBSCRIPTIONS;
 use super::hub::{self, Delivery, Filter, ID_VARIABLE, Resolution, ResumeError};
 use crate::engine::{self, Prepared, Subscription};
 use crate::gql::GqlError;
-use crate::http::{Caller, Gateway};
+use crate::http::{Caller, Gateway, same_origin};
 use crate::tokens::Bearer;
 use axum::{
     extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use common::{ErrorCode, ExportStatus, TicketState, export};
@@ -93,18 +93,6 @@ pub fn upgrade(gateway: Arc<Gateway>, headers: &HeaderMap, ws: WebSocketUpgrade)
         })
 }
 
-/// Whether the request's `Origin`, if any, is the host it was sent to.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|host| host.eq_ignore_ascii_case(authority))
-}
-
 /// How a connection was authenticated, to check again later.
 #[derive(Debug, Clone)]
 enum Credential {
@@ -143,6 +131,9 @@ fn incoming(message: Option<Result<Message, axum::Error>>) -> Incoming {
         }
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Incoming::Nothing,
     };
+    if let Err(err) = common::nesting::check_json(text.as_bytes(), common::nesting::MAX_NESTING) {
+        return Incoming::Invalid(err.to_string());
+    }
     let Ok(Value::Object(mut message)) = serde_json::from_str::<Value>(text.as_str()) else {
         return Incoming::Invalid("a message is a JSON object".into());
     };
@@ -385,7 +376,7 @@ impl Connection {
         match credential {
             Credential::Session(id) => match self.gateway.sessions.peek(id).await {
                 Ok(Some(session)) => {
-                    !matches!(self.gateway.caller(session.user_id).await, Ok(None))
+                    !matches!(self.gateway.session_holds(id, &session).await, Ok(None))
                 }
                 Ok(None) => false,
                 Err(_) => true,
@@ -816,6 +807,7 @@ async fn export_progress(subscriber: &Subscriber, subscription: Subscription) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     #[test]
     fn origins_must_match_the_host() {
@@ -856,6 +848,12 @@ mod tests {
         assert!(matches!(msg(r#"{"type":"nope"}"#), Incoming::Invalid(_)));
         assert!(matches!(msg("[1]"), Incoming::Invalid(_)));
         assert!(matches!(msg("not json"), Incoming::Invalid(_)));
+        let deep = format!(
+            r#"{{"type":"subscribe","id":"1","payload":{{"query":"{{me{{id}}}}","variables":{{"x":{}{}}}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(matches!(msg(&deep), Incoming::Invalid(reason) if reason.contains("nested")));
         assert!(matches!(incoming(None), Incoming::Closed));
     }
 

@@ -11,7 +11,7 @@ use wiremock::{
     matchers::{header, method, path},
 };
 
-const NOTIFICATIONS: &str = "query($id: ID!) { ticket(id: $id) { notifications { recipient { email } subject status attempts lastError } } }";
+const NOTIFICATIONS: &str = "query($id: ID!) { ticket(id: $id) { notifications { recipient { name } subject status attempts lastError } } }";
 
 /// A platform whose emails go to `fake`, retrying fast.
 async fn platform(backend: Backend, fake: &MockServer) -> Platform {
@@ -236,7 +236,7 @@ async fn preferences_decide_who_gets_an_email(backend: Backend) {
         .iter()
         .map(|r| {
             (
-                r["recipient"]["email"].as_str().unwrap().to_string(),
+                r["recipient"]["name"].as_str().unwrap().to_string(),
                 r["status"].as_str().unwrap().to_string(),
             )
         })
@@ -244,8 +244,8 @@ async fn preferences_decide_who_gets_an_email(backend: Backend) {
     assert_eq!(
         by_recipient,
         HashMap::from([
-            (Who::FacultyA.email().to_string(), "SENT".to_string()),
-            (Who::FssA.email().to_string(), "SUPPRESSED".to_string()),
+            (Who::FacultyA.name().to_string(), "SENT".to_string()),
+            (Who::FssA.name().to_string(), "SUPPRESSED".to_string()),
         ])
     );
     let sent = received(&fake).await;
@@ -276,7 +276,7 @@ async fn a_429_then_202_sends_exactly_once(backend: Backend) {
     let rows = settled(&app, &budget, &id, 2).await;
     let faculty = rows
         .iter()
-        .find(|r| r["recipient"]["email"] == Who::FacultyA.email())
+        .find(|r| r["recipient"]["name"] == Who::FacultyA.name())
         .unwrap();
     assert_eq!(faculty["status"], "SENT", "{faculty}");
     assert_eq!(faculty["attempts"], 2, "{faculty}");
@@ -344,7 +344,7 @@ async fn five_500s_end_failed_with_the_error_visible(backend: Backend) {
     let rows = settled(&app, &faculty, &id, 3).await;
     let owner = rows
         .iter()
-        .find(|r| r["recipient"]["email"] == Who::FacultyA.email())
+        .find(|r| r["recipient"]["name"] == Who::FacultyA.name())
         .unwrap();
     assert_eq!(owner["status"], "FAILED", "{owner}");
     assert_eq!(owner["attempts"], 5, "{owner}");

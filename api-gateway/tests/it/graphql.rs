@@ -514,9 +514,10 @@ async fn one_query_crosses_two_subgraphs(backend: Backend) {
         "{body}"
     );
     // ...and one query reads the ticket (ticket-service), its owner's name (ticket-service),
-    // the owner's preferences and the ticket's emails (notify-service).
+    // the owner's preferences (an ADMIN's to read) and the ticket's emails (notify-service).
     let query = "query($id: ID!) { ticket(id: $id) { state owner { name notificationPreferences { email notes } } notifications { status attempts lastError recipient { email } ticket { number } } } }";
-    let body = app.gql(&budget, query, json!({"id": id.to_string()})).await;
+    let admin = app.signed_in(Who::Admin).await;
+    let body = app.gql(&admin, query, json!({"id": id.to_string()})).await;
     assert!(body.get("errors").is_none(), "{body}");
     let t = &body["data"]["ticket"];
     assert_eq!(t["owner"]["name"], "Alice Faculty");

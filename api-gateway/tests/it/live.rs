@@ -150,7 +150,10 @@ async fn gql(base: &str, cookie: &str, query: &str, variables: Value) -> Value {
 pub(crate) async fn open_subscriptions(base: &str, n: usize) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let metrics = reqwest::get(format!("{base}/metrics"))
+        let metrics = reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .bearer_auth(crate::support::METRICS_TOKEN)
+            .send()
             .await
             .unwrap()
             .text()

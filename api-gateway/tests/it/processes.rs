@@ -235,8 +235,8 @@ async fn separate_processes_on_postgres_and_redis() {
         ports: HashMap::new(),
     };
     // tessera.env: the example's settings with a signing key filled in. The test's own
-    // additions: a Redis prefix of its own, and no per-address rate limit (every request
-    // comes from 127.0.0.1).
+    // additions: a Redis prefix of its own, no per-address rate limit (every request comes
+    // from 127.0.0.1), and a metrics token (the replicas run in production mode).
     let mut extra: Vec<(String, String)> = env_file()
         .into_iter()
         .filter(|(k, _)| k != "TESSERA_SIGNING_KEY")
@@ -247,6 +247,7 @@ async fn separate_processes_on_postgres_and_redis() {
     ));
     extra.push(("REDIS_KEY_PREFIX".into(), name.clone()));
     extra.push(("RATE_LIMIT_PER_ADDRESS".into(), "0".into()));
+    extra.push(("METRICS_TOKEN".into(), crate::support::METRICS_TOKEN.into()));
 
     // The one-shot migration job, into an empty database.
     let migrated = local.command(&compose, "migrate", 0, &[]).output().unwrap();

@@ -8,6 +8,10 @@ use db::sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::{Value, json};
 use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
+/// The `METRICS_TOKEN` of gateways started in production mode by tests (development serves
+/// `/metrics` to anyone, with or without it).
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 /// Every test user's password.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -38,6 +42,10 @@ impl Who {
 
     pub fn email(self) -> &'static str {
         self.seed().0
+    }
+
+    pub fn name(self) -> &'static str {
+        self.seed().1
     }
 
     fn seed(self) -> (&'static str, &'static str, Role) {
@@ -73,6 +81,8 @@ pub struct Options {
     pub mail: Option<HashMap<&'static str, String>>,
     /// Run ticket-service's outbox relay on the platform's event stream (live updates).
     pub relay: bool,
+    /// More of the gateway's environment (`METRICS_TOKEN`, ...).
+    pub env: Vec<(&'static str, String)>,
 }
 
 /// A running platform.
@@ -194,6 +204,9 @@ impl Platform {
         if let Some(redis) = &options.redis {
             env.insert("REDIS_URL", redis.as_str());
             env.insert("REDIS_KEY_PREFIX", prefix.as_str());
+        }
+        for (name, value) in &options.env {
+            env.insert(name, value.as_str());
         }
         let mut settings = api_gateway::Settings::from_source(&env).expect("settings");
         if let Some((idle, absolute)) = options.session {
@@ -340,6 +353,19 @@ impl Platform {
         let response = self.login(&client, who.email(), PASSWORD).await;
         assert_eq!(response.status(), 200, "{who:?} signs in");
         client
+    }
+
+    /// Signs `who` in with `password` without a cookie jar and returns the raw cookie pair
+    /// `tessera_session=...`, to send by hand.
+    pub async fn session_cookie(&self, who: Who, password: &str) -> String {
+        let response = self
+            .login(&reqwest::Client::new(), who.email(), password)
+            .await;
+        assert_eq!(response.status(), 200, "{who:?} signs in");
+        let set = response.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .expect("a cookie");
+        set.split(';').next().unwrap_or_default().to_string()
     }
 
     pub async fn login(

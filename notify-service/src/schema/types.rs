@@ -1,7 +1,7 @@
 //! The types notify-service owns (`Notification`, `NotificationPreferences`,
 //! `NotificationStatus`) and its parts of the `User` and `Ticket` entities.
 
-use super::{loaders, signed_in};
+use super::{caller, loaders, signed_in};
 use crate::error::ServiceError;
 use crate::preferences::Preferences;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
@@ -50,9 +50,16 @@ impl User {
         ID(self.0.to_string())
     }
 
-    /// Owned by the notification service.
+    /// Owned by the notification service. Only the user themself and an ADMIN may read a
+    /// user's preferences; anyone else gets FORBIDDEN for this field.
     async fn notification_preferences(&self, ctx: &Context<'_>) -> Result<NotificationPreferences> {
-        signed_in(ctx)?;
+        let me = signed_in(ctx)?;
+        if me != self.0 && !caller(ctx).has_role(common::Role::Admin) {
+            return Err(ServiceError::Forbidden(
+                "only the user and an administrator may read notification preferences",
+            )
+            .into());
+        }
         let found = loaders(ctx)
             .preferences
             .load_one(self.0)

@@ -90,12 +90,15 @@ impl Query {
         Ok(rows.into_iter().map(User).collect())
     }
 
+    /// Null for a user `users::listed_for` does not show the caller, like a missing one.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         tickets::caller_id(caller(ctx))?;
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        find_user(ctx, id).await
+        Ok(find_user(ctx, id)
+            .await?
+            .filter(|user| users::listed_for(caller(ctx), &user.0)))
     }
 
     async fn applicants(

@@ -2,7 +2,7 @@
 //! related rows come through the request's DataLoaders.
 
 use super::{caller, loaders};
-use crate::{error::ServiceError, listing, workflow};
+use crate::{error::ServiceError, listing, users, workflow};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use db::entity::{applicant, note, ticket, ticket_event, user};
@@ -111,14 +111,23 @@ impl User {
     async fn id(&self) -> ID {
         id(self.0.id)
     }
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// FORBIDDEN unless `users::may_read_email`.
+    async fn email(&self, ctx: &Context<'_>) -> Result<&str> {
+        if users::may_read_email(caller(ctx), &self.0) {
+            Ok(&self.0.email)
+        } else {
+            Err(ServiceError::Forbidden("this user's email is not yours to read".into()).into())
+        }
     }
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn roles(&self) -> Vec<Role> {
-        self.0.role_list().into_iter().map(Role::from).collect()
+    /// As far as `users::visible_roles` shows them.
+    async fn roles(&self, ctx: &Context<'_>) -> Vec<Role> {
+        users::visible_roles(caller(ctx), &self.0)
+            .into_iter()
+            .map(Role::from)
+            .collect()
     }
     async fn active(&self) -> bool {
         self.0.active
