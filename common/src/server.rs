@@ -268,6 +268,20 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    #[tokio::test]
+    async fn a_check_that_fails_or_never_answers_is_down() {
+        assert!(answers("up", async { Ok::<_, String>(()) }).await);
+        assert!(!answers("failing", async { Err::<(), _>("refused") }).await);
+        // A dependency that never answers is down after READY_TIMEOUT, not waited for.
+        assert!(
+            !answers(
+                "silent",
+                std::future::pending::<Result<(), std::convert::Infallible>>()
+            )
+            .await
+        );
+    }
+
     /// A router that answers `/` with the name of the thread that served it.
     fn thread_names() -> Router {
         Router::new().route(

@@ -490,8 +490,94 @@ async fn an_admin_retries_failed_emails(backend: Backend) {
     app.cleanup().await;
 }
 
+/// An email queued again whose event the outbox no longer has cannot be written again: it
+/// ends FAILED saying so, rather than QUEUED for ever.
+async fn a_retried_email_without_its_event_fails_saying_why(backend: Backend) {
+    use db::sea_orm::ConnectionTrait;
+    let fake = MockServer::start().await;
+    sendgrid()
+        .respond_with(ResponseTemplate::new(500).set_body_string("incident"))
+        .mount(&fake)
+        .await;
+    let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "1")]).await;
+    let budget = app.signed_in(Who::Budget).await;
+    let admin = app.signed_in(Who::Admin).await;
+    let id = new_ticket(&app, &budget).await;
+    mutate(&app, &budget, GRANT, json!({"id": id})).await;
+    assert!(
+        settled(&app, &budget, &id, 2)
+            .await
+            .iter()
+            .all(|r| r["status"] == "FAILED")
+    );
+    app.db
+        .execute_unprepared("DELETE FROM outbox")
+        .await
+        .unwrap();
+    let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    mutate(&app, &admin, RETRY, json!({"since": since})).await;
+    let rows = settled(&app, &budget, &id, 2).await;
+    for row in &rows {
+        assert_eq!(row["status"], "FAILED", "{row}");
+        assert_eq!(
+            row["lastError"], "the event this email is about is gone",
+            "{row}"
+        );
+        assert_eq!(row["attempts"], 1, "{row}");
+    }
+    app.cleanup().await;
+}
+
+/// An email queued again for someone whose account was deactivated since is not sent: it
+/// ends FAILED saying so.
+async fn a_retried_email_to_a_deactivated_account_fails_saying_why(backend: Backend) {
+    let fake = MockServer::start().await;
+    let outage = sendgrid()
+        .respond_with(ResponseTemplate::new(500).set_body_string("incident"))
+        .with_priority(1)
+        .mount_as_scoped(&fake)
+        .await;
+    sendgrid().respond_with(accepted()).mount(&fake).await;
+    let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "1")]).await;
+    let budget = app.signed_in(Who::Budget).await;
+    let admin = app.signed_in(Who::Admin).await;
+    let id = new_ticket(&app, &budget).await;
+    mutate(&app, &budget, GRANT, json!({"id": id})).await;
+    assert!(
+        settled(&app, &budget, &id, 2)
+            .await
+            .iter()
+            .all(|r| r["status"] == "FAILED")
+    );
+    drop(outage);
+    mutate(
+        &app,
+        &admin,
+        "mutation($id: ID!) { updateUser(input: {id: $id, active: false}) { id } }",
+        json!({"id": app.id(Who::FssA).to_string()}),
+    )
+    .await;
+    let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    mutate(&app, &admin, RETRY, json!({"since": since})).await;
+    let rows = settled(&app, &budget, &id, 2).await;
+    for row in &rows {
+        if row["recipient"]["email"] == Who::FssA.email() {
+            assert_eq!(row["status"], "FAILED", "{row}");
+            assert_eq!(
+                row["lastError"], "the recipient's account is no longer active",
+                "{row}"
+            );
+        } else {
+            assert_eq!(row["status"], "SENT", "{row}");
+        }
+    }
+    app.cleanup().await;
+}
+
 on_both_databases!(
     rate_limits_do_not_use_up_the_retry_budget,
+    a_retried_email_to_a_deactivated_account_fails_saying_why,
+    a_retried_email_without_its_event_fails_saying_why,
     an_admin_retries_failed_emails,
     every_step_emails_the_people_it_concerns,
     preferences_decide_who_gets_an_email,
