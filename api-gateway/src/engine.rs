@@ -654,7 +654,29 @@ fn policy(
             "schema introspection is for administrators",
         ));
     }
+    if selects_under_typename(&operation.selection_set) {
+        return Err(GqlError::bad_request(
+            "`__typename` is a scalar: it takes no selection",
+        ));
+    }
     limits::check(operation, &params.variables, limits)
+}
+
+/// Whether a selection set selects fields under `__typename`: the engine's validation lets
+/// that through and its planner then fails with an internal error (a 500), which the
+/// property-based fuzz found. Depth is already bounded by validation.
+fn selects_under_typename(
+    set: &hive_router::query_planner::ast::selection_set::SelectionSet,
+) -> bool {
+    use hive_router::query_planner::ast::selection_item::SelectionItem;
+    set.items.iter().any(|item| match item {
+        SelectionItem::Field(field) => {
+            (field.name == "__typename" && !field.selections.items.is_empty())
+                || selects_under_typename(&field.selections)
+        }
+        SelectionItem::InlineFragment(fragment) => selects_under_typename(&fragment.selections),
+        SelectionItem::FragmentSpread(_) => false,
+    })
 }
 
 /// The root fields an operation selects, with `__schema` standing for any introspection.

@@ -472,6 +472,8 @@ fn the_public_surface_survives_any_input() {
     let cases = testkit::fuzz_cases(300);
     let mut runner = TestRunner::new(Config {
         cases,
+        // GET links longer than the client sends are skipped, about one case in fifty.
+        max_global_rejects: cases.max(1024),
         failure_persistence: None,
         ..Config::default()
     });

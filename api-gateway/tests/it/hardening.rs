@@ -735,3 +735,21 @@ async fn errors_name_subgraphs_only_to_admins_and_developers() {
         app.cleanup().await;
     }
 }
+
+/// Found by the fuzz: a selection under `__typename` made the engine fail with an internal
+/// error, answered 500 INTERNAL; it is the request's fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_under_a_scalar_is_bad_input_not_internal() {
+    let app = Platform::spawn(Backend::Sqlite).await;
+    for query in [
+        "{ __typename { id } }",
+        "{ me { __typename { name } } }",
+        "{ me { ... on User { __typename { id } } } }",
+    ] {
+        let response = app.post(&app.client(), query, json!({})).await;
+        assert!(response.status().as_u16() < 500, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{query}: {body}");
+    }
+    app.cleanup().await;
+}
