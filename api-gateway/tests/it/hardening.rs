@@ -133,6 +133,17 @@ async fn deep_json_is_refused_and_everything_keeps_serving(backend: Backend) {
         }
         healthy(&app).await;
     }
+    // A body over the subgraphs' 2 MiB is refused before it is read whole.
+    for subgraph in &app.gateway_settings.subgraphs {
+        let response = client
+            .post(&subgraph.url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(format!(r#"{{"query":"{}"}}"#, "a".repeat(3 * 1024 * 1024)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413, "{}", subgraph.name);
+    }
     // Honest nesting still works: a list variable a few levels deep reaches validation.
     let client = app.signed_in(Who::Budget).await;
     let body = app

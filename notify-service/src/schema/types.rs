@@ -50,8 +50,9 @@ impl User {
         ID(self.0.to_string())
     }
 
-    /// Owned by the notification service. Only the user themself and an ADMIN may read a
-    /// user's preferences; anyone else gets FORBIDDEN for this field.
+    /// Owned by the notification service.
+    // Only the user themself and an ADMIN may read a user's preferences; anyone else gets
+    // FORBIDDEN for this field.
     async fn notification_preferences(&self, ctx: &Context<'_>) -> Result<NotificationPreferences> {
         let me = signed_in(ctx)?;
         if me != self.0 && !caller(ctx).has_role(common::Role::Admin) {

@@ -90,7 +90,7 @@ impl Query {
         Ok(rows.into_iter().map(User).collect())
     }
 
-    /// Null for a user `users::listed_for` does not show the caller, like a missing one.
+    // Null for a user `users::listed_for` does not show the caller, like a missing one.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         tickets::caller_id(caller(ctx))?;
         let Some(id) = parse_id(&id) else {

@@ -111,7 +111,8 @@ impl User {
     async fn id(&self) -> ID {
         id(self.0.id)
     }
-    /// FORBIDDEN unless `users::may_read_email`.
+    // FORBIDDEN unless `users::may_read_email` (a comment, not a doc comment: docs here
+    // become the schema's descriptions).
     async fn email(&self, ctx: &Context<'_>) -> Result<&str> {
         if users::may_read_email(caller(ctx), &self.0) {
             Ok(&self.0.email)
@@ -122,7 +123,7 @@ impl User {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// As far as `users::visible_roles` shows them.
+    // As far as `users::visible_roles` shows them.
     async fn roles(&self, ctx: &Context<'_>) -> Vec<Role> {
         users::visible_roles(caller(ctx), &self.0)
             .into_iter()
