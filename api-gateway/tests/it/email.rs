@@ -378,7 +378,7 @@ async fn rate_limits_do_not_use_up_the_retry_budget(backend: Backend) {
     let rows = settled(&app, &budget, &id, 2).await;
     let faculty = rows
         .iter()
-        .find(|r| r["recipient"]["email"] == Who::FacultyA.email())
+        .find(|r| r["recipient"]["name"] == Who::FacultyA.name())
         .unwrap();
     assert_eq!(faculty["status"], "SENT", "{faculty}");
     assert_eq!(
@@ -435,7 +435,7 @@ async fn an_admin_retries_failed_emails(backend: Backend) {
     let ids = app
         .gql(
             &budget,
-            "query($id: ID!) { ticket(id: $id) { notifications { id recipient { email } } } }",
+            "query($id: ID!) { ticket(id: $id) { notifications { id recipient { name } } } }",
             json!({"id": first}),
         )
         .await;
@@ -443,7 +443,7 @@ async fn an_admin_retries_failed_emails(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|n| n["recipient"]["email"] == Who::FacultyA.email())
+        .find(|n| n["recipient"]["name"] == Who::FacultyA.name())
         .unwrap()["id"]
         .clone();
     let queued = mutate(&app, &admin, RETRY, json!({"ids": [one]})).await;
@@ -456,7 +456,7 @@ async fn an_admin_retries_failed_emails(backend: Backend) {
         .iter()
         .map(|r| {
             (
-                r["recipient"]["email"].as_str().unwrap().to_string(),
+                r["recipient"]["name"].as_str().unwrap().to_string(),
                 r["status"].as_str().unwrap().to_string(),
             )
         })
@@ -464,8 +464,8 @@ async fn an_admin_retries_failed_emails(backend: Backend) {
     assert_eq!(
         statuses,
         BTreeSet::from([
-            (Who::FacultyA.email().to_string(), "SENT".to_string()),
-            (Who::FssA.email().to_string(), "FAILED".to_string()),
+            (Who::FacultyA.name().to_string(), "SENT".to_string()),
+            (Who::FssA.name().to_string(), "FAILED".to_string()),
         ])
     );
     // Every FAILED email of a period: the three left.
@@ -561,7 +561,7 @@ async fn a_retried_email_to_a_deactivated_account_fails_saying_why(backend: Back
     mutate(&app, &admin, RETRY, json!({"since": since})).await;
     let rows = settled(&app, &budget, &id, 2).await;
     for row in &rows {
-        if row["recipient"]["email"] == Who::FssA.email() {
+        if row["recipient"]["name"] == Who::FssA.name() {
             assert_eq!(row["status"], "FAILED", "{row}");
             assert_eq!(
                 row["lastError"], "the recipient's account is no longer active",
