@@ -894,7 +894,12 @@ mod tests {
         // The configuration checks that the supergraph file exists.
         let path = std::env::temp_dir().join(format!("supergraph-{}.graphql", std::process::id()));
         std::fs::write(&path, crate::SUPERGRAPH).unwrap();
-        let config = router_config(&path, &subgraphs, Duration::from_secs(10), Limits::default());
+        let config = router_config(
+            &path,
+            &subgraphs,
+            Duration::from_secs(10),
+            Limits::default(),
+        );
         std::fs::remove_file(&path).unwrap();
         config.unwrap()
     }

@@ -127,7 +127,8 @@ impl CommonSettings {
         let data_dir = source
             .get("DATA_DIR")
             .unwrap_or_else(|| "tessera-data".into());
-        let data_dir = absolute(Path::new(&data_dir)).map_err(|m| ConfigError::new("DATA_DIR", m))?;
+        let data_dir =
+            absolute(Path::new(&data_dir)).map_err(|m| ConfigError::new("DATA_DIR", m))?;
         let configured = source.get("DATABASE_URL");
         let database_configured = configured.is_some();
         let database_url = match configured {
@@ -210,7 +211,10 @@ fn absolute_sqlite_url(url: &str) -> Result<String, String> {
     if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
         return Ok(url.to_owned());
     }
-    Ok(format!("sqlite://{}{query}", absolute(Path::new(path))?.display()))
+    Ok(format!(
+        "sqlite://{}{query}",
+        absolute(Path::new(path))?.display()
+    ))
 }
 
 /// What a subgraph needs to start: the shared settings, its port, and the key it verifies

@@ -28,10 +28,5 @@ pub fn init() {
 /// test starts (its runtime's workers, the engine's) inherit the capture.
 pub fn init_for_tests() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    drop(
-        fmt()
-            .with_test_writer()
-            .with_env_filter(filter)
-            .try_init(),
-    );
+    drop(fmt().with_test_writer().with_env_filter(filter).try_init());
 }

@@ -260,9 +260,9 @@ async fn separate_processes_on_postgres_and_redis() {
     for service in ["ticket-service", "notify-service", "export-service"] {
         let port = free_port();
         local.ports.insert(service.to_string(), port);
-        services.push(Proc::start(&mut local.command(
-            &compose, service, port, &extra,
-        )));
+        services.push(Proc::start(
+            &mut local.command(&compose, service, port, &extra),
+        ));
     }
     let mut gateways = Vec::new();
     let mut urls = Vec::new();
