@@ -292,9 +292,9 @@ async fn introspection_and_graphiql_are_for_admins_in_production() {
     // scripts: nothing from a CDN reaches a page with an admin's session.
     assert_eq!(
         r.headers()["content-security-policy"],
-        api_gateway::web::GRAPHIQL_CSP
+        api_gateway::http::CONTENT_SECURITY_POLICY
     );
-    assert!(api_gateway::web::GRAPHIQL_CSP.contains("script-src 'self';"));
+    assert!(api_gateway::http::CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
     let page = r.text().await.unwrap();
     assert!(page.contains(r#"src="/assets/graphiql-"#), "{page}");
     assert!(!page.contains("://"), "an outside address: {page}");
