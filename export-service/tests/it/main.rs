@@ -10,4 +10,5 @@ pub(crate) use testkit::on_both_databases;
 mod errors;
 mod files;
 mod jobs;
+mod kit;
 mod restart;
