@@ -30,7 +30,7 @@ impl Mutation {
         let me = signed_in(ctx)?;
         let filter: listing::Filter = filter.unwrap_or_default().into();
         // The same checks, and the same codes, as `tickets(filter:)`.
-        listing::condition(caller(ctx), &filter).map_err(ServiceError::from)?;
+        listing::condition(caller(ctx), &filter)?;
         let ordering: listing::Ordering = order_by.map(Into::into).unwrap_or_default();
         let job = jobs::create(
             db(ctx),
