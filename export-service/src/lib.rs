@@ -23,7 +23,6 @@ pub use worker::Worker;
 use anyhow::Context;
 use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
-use std::net::SocketAddr;
 
 /// Builds export-service, bound and ready to run.
 #[derive(Debug)]
@@ -65,13 +64,13 @@ impl Application {
         db: DatabaseConnection,
         stream: EventStream,
     ) -> anyhow::Result<Server> {
-        let common = &settings.subgraph.common;
-        let routes = Routes::new(
-            schema::build(db.clone(), stream, common.mode),
-            settings.subgraph.verifier.clone(),
+        let subgraph = &settings.subgraph;
+        Routes::new(
+            schema::build(db.clone(), stream, subgraph.common.mode),
+            subgraph.verifier.clone(),
         )
-        .ready_with(db);
-        let addr = SocketAddr::new(common.bind, settings.subgraph.port);
-        Server::bind(addr, routes.into_router()).await
+        .ready_with(db)
+        .bind(subgraph)
+        .await
     }
 }

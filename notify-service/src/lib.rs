@@ -26,7 +26,6 @@ pub use config::{MailSettings, Settings};
 use anyhow::Context;
 use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
-use std::net::SocketAddr;
 
 /// Builds notify-service, bound and ready to run.
 #[derive(Debug)]
@@ -61,7 +60,6 @@ impl Application {
         )
         .prepare(move |request, caller| schema::prepare(request, caller, &loaders_db))
         .ready_with(db);
-        let addr = SocketAddr::new(settings.common.bind, settings.port);
-        Server::bind(addr, routes.into_router()).await
+        routes.bind(&settings).await
     }
 }

@@ -29,7 +29,6 @@ pub use config::Settings;
 use anyhow::Context;
 use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
-use std::net::SocketAddr;
 
 /// Builds ticket-service, bound and ready to run.
 #[derive(Debug)]
@@ -69,7 +68,6 @@ impl Application {
         // A change's outbox row is committed by now: the relay need not wait for its poll.
         .after_mutation(relay::nudge)
         .ready_with(db);
-        let addr = SocketAddr::new(settings.common.bind, settings.port);
-        Server::bind(addr, routes.into_router()).await
+        routes.bind(&settings).await
     }
 }

@@ -5,7 +5,8 @@
 use super::schema::SubgraphSchema;
 use crate::{
     Principal, TokenVerifier,
-    server::{self, answers, gateway_caller, readiness},
+    config::SubgraphSettings,
+    server::{self, Server, answers, gateway_caller, readiness},
 };
 use async_graphql::ObjectType;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
@@ -17,7 +18,7 @@ use axum::{
     routing::{get, post},
 };
 use sea_orm::DatabaseConnection;
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 /// Attaches what a subgraph's resolvers need per request (loaders) besides the caller.
 type Prepare = dyn Fn(async_graphql::Request, &Principal) -> async_graphql::Request + Send + Sync;
@@ -84,6 +85,12 @@ where
         }
         let routes = routes.layer(DefaultBodyLimit::max(server::MAX_BODY));
         server::shallow_bodies(routes, server::MAX_BODY).with_state(Arc::new(self))
+    }
+
+    /// The router, bound to the subgraph's address and port, ready to run.
+    pub async fn bind(self, settings: &SubgraphSettings) -> anyhow::Result<Server> {
+        let addr = SocketAddr::new(settings.common.bind, settings.port);
+        Server::bind(addr, self.into_router()).await
     }
 }
 
