@@ -160,7 +160,7 @@ async fn main() {
         &caller,
         grad.id,
         &FilterSpec::default(),
-        OrderSpec::from(ticket_service::listing::Ordering::default()),
+        OrderSpec::from(ticket_domain::listing::Ordering::default()),
     )
     .await
     .unwrap();

@@ -1,6 +1,6 @@
 //! Input checks. Each returns BAD_USER_INPUT naming the field as the schema spells it.
 
-use crate::error::{Result, ServiceError};
+use common::subgraph::error::{Result, ServiceError};
 
 /// The longest note body.
 pub const NOTE_MAX: usize = 10_000;

@@ -1,4 +1,5 @@
-//! export-service's integration tests: ticket-service and export-service on port 0 over one
+//! export-service's integration tests (here, in the platform's tests, because they need
+//! ticket-service and export-service links only ticket-domain): both subgraphs on port 0 over one
 //! fresh database (SQLite and PostgreSQL: see `testkit::on_both_databases`), with the worker
 //! on its own task, talked to over HTTP with tokens signed the way the gateway signs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,4 +11,5 @@ pub(crate) use testkit::on_both_databases;
 mod errors;
 mod files;
 mod jobs;
+mod kit;
 mod restart;

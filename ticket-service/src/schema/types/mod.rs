@@ -2,16 +2,27 @@
 //! related rows come through the request's DataLoaders.
 
 use super::{caller, loaders};
-use crate::{error::ServiceError, listing, users, workflow};
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use crate::{error::ServiceError, users, workflow};
+use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use db::entity::{applicant, note, ticket, ticket_event, user};
 
-fn id(value: i64) -> ID {
+/// Mutation inputs.
+mod inputs;
+/// Relay's connection of tickets and the dashboard's statistics.
+mod lists;
+
+pub use inputs::*;
+pub use lists::*;
+pub use ticket_domain::inputs::{
+    OrderDirection, Residency, TicketFilter, TicketOrder, TicketOrderField, TicketState,
+};
+
+pub(super) fn id(value: i64) -> ID {
     ID(value.to_string())
 }
 
-fn int(value: i64) -> i32 {
+pub(super) fn int(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
@@ -26,7 +37,7 @@ pub(crate) async fn find_user(ctx: &Context<'_>, user_id: i64) -> Result<Option<
 }
 
 /// Loads a user that a row points at; a dangling reference is an internal error.
-async fn user_by_id(ctx: &Context<'_>, user_id: i64) -> Result<User> {
+pub(super) async fn user_by_id(ctx: &Context<'_>, user_id: i64) -> Result<User> {
     find_user(ctx, user_id)
         .await?
         .ok_or_else(|| ServiceError::Internal(format!("user {user_id} is missing")).into())
@@ -48,36 +59,6 @@ pub enum Role {
     GradOffice,
     /// Manages users; may open the GraphQL playground.
     Admin,
-}
-
-/// Domestic or international funding.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "common::Residency")]
-pub enum Residency {
-    /// A domestic student.
-    Domestic,
-    /// An international student.
-    International,
-}
-
-/// The workflow's states.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "common::TicketState")]
-pub enum TicketState {
-    /// Created by the budget director, not yet usable.
-    Initial,
-    /// The faculty member may use it for an offer.
-    Granted,
-    /// Faculty asked to make an offer to a named applicant.
-    OfferRequested,
-    /// Approved; the offer is out with the applicant.
-    OfferPending,
-    /// The applicant accepted: the ticket is spent (final).
-    OfferAccepted,
-    /// The applicant refused; the ticket may be used again.
-    OfferRefused,
-    /// Withdrawn by the budget director (final).
-    Cancelled,
 }
 
 /// What a history entry records.
@@ -359,242 +340,4 @@ impl TicketEvent {
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
     }
-}
-
-/// Which tickets a list shows.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct TicketFilter {
-    pub states: Option<Vec<TicketState>>,
-    pub residency: Option<Residency>,
-    pub cycle: Option<String>,
-    pub owner_id: Option<ID>,
-    pub applicant_number: Option<String>,
-    /// Matches ticket number, applicant name or number, owner name.
-    pub search: Option<String>,
-}
-
-impl From<TicketFilter> for listing::Filter {
-    fn from(f: TicketFilter) -> Self {
-        listing::Filter {
-            states: f.states.map(|s| s.into_iter().map(Into::into).collect()),
-            residency: f.residency.map(Into::into),
-            cycle: f.cycle,
-            owner_id: f.owner_id.map(|i| i.0),
-            applicant_number: f.applicant_number,
-            search: f.search,
-        }
-    }
-}
-
-/// What a list can be ordered by.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum TicketOrderField {
-    Number,
-    CreatedAt,
-    UpdatedAt,
-    State,
-    OwnerName,
-}
-
-/// Ascending or descending.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
-pub enum OrderDirection {
-    #[default]
-    Asc,
-    Desc,
-}
-
-/// A list's ordering.
-#[derive(InputObject, Clone, Copy, Debug)]
-pub struct TicketOrder {
-    pub field: TicketOrderField,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-impl From<TicketOrder> for listing::Ordering {
-    fn from(o: TicketOrder) -> Self {
-        let field = match o.field {
-            TicketOrderField::Number => listing::OrderField::Number,
-            TicketOrderField::CreatedAt => listing::OrderField::CreatedAt,
-            TicketOrderField::UpdatedAt => listing::OrderField::UpdatedAt,
-            TicketOrderField::State => listing::OrderField::State,
-            TicketOrderField::OwnerName => listing::OrderField::OwnerName,
-        };
-        listing::Ordering {
-            field,
-            descending: o.direction == OrderDirection::Desc,
-        }
-    }
-}
-
-/// Relay's page information.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
-    pub start_cursor: Option<String>,
-    pub end_cursor: Option<String>,
-}
-
-/// A ticket and its cursor.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct TicketEdge {
-    pub cursor: String,
-    pub node: Ticket,
-}
-
-/// A page of tickets.
-pub struct TicketConnection(pub listing::Page);
-
-#[Object]
-impl TicketConnection {
-    async fn edges(&self) -> Vec<TicketEdge> {
-        self.0
-            .rows
-            .iter()
-            .map(|(t, c)| TicketEdge {
-                cursor: c.clone(),
-                node: Ticket(t.clone()),
-            })
-            .collect()
-    }
-    async fn nodes(&self) -> Vec<Ticket> {
-        self.0.rows.iter().map(|(t, _)| Ticket(t.clone())).collect()
-    }
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.0.has_next,
-            has_previous_page: self.0.has_previous,
-            start_cursor: self.0.rows.first().map(|(_, c)| c.clone()),
-            end_cursor: self.0.rows.last().map(|(_, c)| c.clone()),
-        }
-    }
-    /// Every ticket matching the filter, not just this page (counted only when asked for).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        Ok(int(listing::count(
-            super::db(ctx),
-            self.0.condition.clone(),
-        )
-        .await?))
-    }
-}
-
-/// Tickets in one state.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct StateCount {
-    pub state: TicketState,
-    pub count: i32,
-}
-
-fn state_counts(counts: &[(common::TicketState, i64)]) -> Vec<StateCount> {
-    counts
-        .iter()
-        .map(|(s, n)| StateCount {
-            state: (*s).into(),
-            count: int(*n),
-        })
-        .collect()
-}
-
-/// One faculty member's tickets.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
-pub struct OwnerCount {
-    #[graphql(skip)]
-    pub owner_id: i64,
-    pub total: i32,
-    pub by_state: Vec<StateCount>,
-}
-
-#[ComplexObject]
-impl OwnerCount {
-    async fn owner(&self, ctx: &Context<'_>) -> Result<User> {
-        user_by_id(ctx, self.owner_id).await
-    }
-}
-
-/// Dashboard totals of the tickets the caller may see.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct TicketStats {
-    pub cycle: Option<String>,
-    pub total: i32,
-    pub domestic: i32,
-    pub international: i32,
-    pub by_state: Vec<StateCount>,
-    pub by_owner: Vec<OwnerCount>,
-}
-
-impl TicketStats {
-    /// The GraphQL shape of `stats`.
-    pub fn new(cycle: Option<String>, stats: listing::Stats) -> Self {
-        Self {
-            cycle,
-            total: int(stats.total),
-            domestic: int(stats.domestic),
-            international: int(stats.international),
-            by_state: state_counts(&stats.by_state),
-            by_owner: stats
-                .by_owner
-                .iter()
-                .map(|o| OwnerCount {
-                    owner_id: o.owner_id,
-                    total: int(o.total),
-                    by_state: state_counts(&o.by_state),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// `createTickets`' input.
-#[derive(InputObject, Clone, Debug)]
-pub struct CreateTicketsInput {
-    pub owner_id: ID,
-    pub residency: Residency,
-    pub cycle: String,
-    /// 1 to 50 tickets in one call.
-    #[graphql(default = 1)]
-    pub count: i32,
-}
-
-/// The applicant an offer is for.
-#[derive(InputObject, Clone, Debug)]
-pub struct ApplicantInput {
-    pub applicant_number: String,
-    pub name: String,
-    pub email: Option<String>,
-}
-
-/// `requestOffer`'s input.
-#[derive(InputObject, Clone, Debug)]
-pub struct RequestOfferInput {
-    pub ticket_id: ID,
-    pub applicant: ApplicantInput,
-    /// Other interested faculty; the owner is added automatically.
-    #[graphql(default_with = "Some(Vec::new())")]
-    pub supervisor_ids: Option<Vec<ID>>,
-    pub expected_version: Option<i32>,
-}
-
-/// `createUser`'s input.
-#[derive(InputObject, Clone, Debug)]
-pub struct CreateUserInput {
-    pub email: String,
-    pub name: String,
-    pub roles: Vec<Role>,
-    pub password: String,
-    #[graphql(default_with = "Some(Vec::new())")]
-    pub supports_ids: Option<Vec<ID>>,
-}
-
-/// `updateUser`'s input; absent fields stay as they are.
-#[derive(InputObject, Clone, Debug)]
-pub struct UpdateUserInput {
-    pub id: ID,
-    pub name: Option<String>,
-    pub roles: Option<Vec<Role>>,
-    pub active: Option<bool>,
-    pub password: Option<String>,
-    pub supports_ids: Option<Vec<ID>>,
 }

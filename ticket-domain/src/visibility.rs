@@ -1,11 +1,11 @@
-//! Which tickets a caller may see, as a SQL condition. The same rule, in Rust, is
+//! Which tickets a caller may see, as a SQL condition, and the lookups of one ticket under it. The same rule, in Rust, is
 //! `Principal::can_see_ticket`; both say what DESIGN.md says: FACULTY see tickets they own or
 //! supervise, FSS those of the faculty they support, every other role every ticket.
 
-use common::{Principal, Role};
+use common::{Principal, Role, subgraph::error::Result};
 use db::entity::{ticket, ticket_supervisor};
 use sea_orm::{
-    ColumnTrait, Condition,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, Query},
 };
 
@@ -37,4 +37,29 @@ pub fn tickets_visible_to(caller: &Principal) -> Condition {
         any = any.add(ticket::Column::OwnerId.is_in(caller.supports.clone()));
     }
     if some { any } else { nothing }
+}
+
+/// The ticket `id` if `caller` may see it.
+pub async fn find_visible<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Principal,
+    id: i64,
+) -> Result<Option<ticket::Model>> {
+    Ok(ticket::Entity::find_by_id(id)
+        .filter(tickets_visible_to(caller))
+        .one(conn)
+        .await?)
+}
+
+/// The ticket numbered `number` if `caller` may see it.
+pub async fn find_visible_by_number(
+    db: &impl ConnectionTrait,
+    caller: &Principal,
+    number: i64,
+) -> Result<Option<ticket::Model>> {
+    Ok(ticket::Entity::find()
+        .filter(ticket::Column::Number.eq(number))
+        .filter(tickets_visible_to(caller))
+        .one(db)
+        .await?)
 }
