@@ -8,7 +8,10 @@ mod workflow;
 
 use crate::support::{Backend, Options, Platform, Who};
 use serde_json::{Value, json};
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
     matchers::{header, method, path},
@@ -143,3 +146,56 @@ pub const CANCEL: &str =
 pub const NOTE: &str =
     "mutation($id: ID!) { addNote(ticketId: $id, body: \"Call her before Friday\") { id } }";
 pub const PREFS: &str = "mutation($email: Boolean, $notes: Boolean) { updateNotificationPreferences(email: $email, notes: $notes) { email notes } }";
+
+/// SendGrid down (500) until the returned guard is dropped, accepting after.
+pub async fn down_until_dropped(fake: &MockServer) -> wiremock::MockGuard {
+    let outage = sendgrid()
+        .respond_with(ResponseTemplate::new(500).set_body_string("incident"))
+        .with_priority(1)
+        .mount_as_scoped(fake)
+        .await;
+    sendgrid().respond_with(accepted()).mount(fake).await;
+    outage
+}
+
+/// SendGrid answering 429 (retry after a second) `times` times, accepting after.
+pub async fn rate_limited_then_accepted(fake: &MockServer, times: u64) {
+    sendgrid()
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(fake)
+        .await;
+    sendgrid().respond_with(accepted()).mount(fake).await;
+}
+
+/// The FSS turns emails off, then a new ticket is granted, so the owner is the one
+/// recipient emailed: the ticket's id and its notifications once settled.
+pub async fn a_grant_emailing_the_owner_only(app: &Platform) -> (String, Vec<Value>) {
+    let budget = app.signed_in(Who::Budget).await;
+    let fss = app.signed_in(Who::FssA).await;
+    mutate(app, &fss, PREFS, json!({"email": false})).await;
+    let id = new_ticket(app, &budget).await;
+    mutate(app, &budget, GRANT, json!({"id": id})).await;
+    let rows = settled(app, &budget, &id, 2).await;
+    (id, rows)
+}
+
+/// Each notification's status by its recipient's name.
+pub fn status_by_recipient(rows: &[Value]) -> BTreeMap<String, String> {
+    rows.iter()
+        .map(|r| {
+            (
+                r["recipient"]["name"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The notification to faculty A among `rows`.
+pub fn the_owners(rows: &[Value]) -> &Value {
+    rows.iter()
+        .find(|r| r["recipient"]["name"] == Who::FacultyA.name())
+        .unwrap()
+}

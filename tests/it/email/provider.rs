@@ -1,9 +1,10 @@
 //! What SendGrid's answers do to an email: a 429 is retried without using up the budget, a
 //! 400 fails at once with the provider's words, 500s fail after the last attempt.
 
-use super::{GRANT, PREFS, REQUEST};
+use super::{GRANT, REQUEST};
 use super::{
-    accepted, mutate, new_ticket, platform, platform_with, received, sendgrid, settled, to,
+    a_grant_emailing_the_owner_only, mutate, new_ticket, platform, platform_with,
+    rate_limited_then_accepted, received, sendgrid, settled, the_owners, to,
 };
 use crate::on_both_databases;
 use crate::support::{Backend, Who};
@@ -13,26 +14,11 @@ use wiremock::{MockServer, ResponseTemplate};
 
 async fn a_429_then_202_sends_exactly_once(backend: Backend) {
     let fake = MockServer::start().await;
-    sendgrid()
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&fake)
-        .await;
-    sendgrid().respond_with(accepted()).mount(&fake).await;
+    rate_limited_then_accepted(&fake, 1).await;
     let app = platform(backend, &fake).await;
-    let budget = app.signed_in(Who::Budget).await;
-    let fss = app.signed_in(Who::FssA).await;
     // One recipient only, so the 429 is hers.
-    mutate(&app, &fss, PREFS, json!({"email": false})).await;
-    let id = new_ticket(&app, &budget).await;
-    mutate(&app, &budget, GRANT, json!({"id": id})).await;
-
-    let rows = settled(&app, &budget, &id, 2).await;
-    let faculty = rows
-        .iter()
-        .find(|r| r["recipient"]["name"] == Who::FacultyA.name())
-        .unwrap();
+    let (_, rows) = a_grant_emailing_the_owner_only(&app).await;
+    let faculty = the_owners(&rows);
     assert_eq!(faculty["status"], "SENT", "{faculty}");
     assert_eq!(faculty["attempts"], 2, "{faculty}");
     assert!(
@@ -97,10 +83,7 @@ async fn five_500s_end_failed_with_the_error_visible(backend: Backend) {
 
     // The owner reads it through the gateway.
     let rows = settled(&app, &faculty, &id, 3).await;
-    let owner = rows
-        .iter()
-        .find(|r| r["recipient"]["name"] == Who::FacultyA.name())
-        .unwrap();
+    let owner = the_owners(&rows);
     assert_eq!(owner["status"], "FAILED", "{owner}");
     assert_eq!(owner["attempts"], 5, "{owner}");
     assert_eq!(
@@ -116,25 +99,10 @@ async fn five_500s_end_failed_with_the_error_visible(backend: Backend) {
 /// `SENDGRID_MAX_ATTEMPTS` (a burst of 429s used to end emails FAILED).
 async fn rate_limits_do_not_use_up_the_retry_budget(backend: Backend) {
     let fake = MockServer::start().await;
-    sendgrid()
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&fake)
-        .await;
-    sendgrid().respond_with(accepted()).mount(&fake).await;
+    rate_limited_then_accepted(&fake, 2).await;
     let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "1")]).await;
-    let budget = app.signed_in(Who::Budget).await;
-    let fss = app.signed_in(Who::FssA).await;
-    mutate(&app, &fss, PREFS, json!({"email": false})).await;
-    let id = new_ticket(&app, &budget).await;
-    mutate(&app, &budget, GRANT, json!({"id": id})).await;
-
-    let rows = settled(&app, &budget, &id, 2).await;
-    let faculty = rows
-        .iter()
-        .find(|r| r["recipient"]["name"] == Who::FacultyA.name())
-        .unwrap();
+    let (_, rows) = a_grant_emailing_the_owner_only(&app).await;
+    let faculty = the_owners(&rows);
     assert_eq!(faculty["status"], "SENT", "{faculty}");
     assert_eq!(
         faculty["attempts"], 3,

@@ -2,11 +2,13 @@
 //! when they can no longer be sent.
 
 use super::GRANT;
-use super::{accepted, mutate, new_ticket, platform_with, sendgrid, settled};
+use super::{
+    down_until_dropped, mutate, new_ticket, platform_with, sendgrid, settled, status_by_recipient,
+};
 use crate::on_both_databases;
 use crate::support::{Backend, Platform, Who, code};
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use wiremock::{MockServer, ResponseTemplate};
 
 const RETRY: &str = "mutation($ids: [ID!], $since: DateTime, $until: DateTime) { retryNotifications(ids: $ids, since: $since, until: $until) { id status attempts } }";
@@ -60,18 +62,9 @@ async fn one_failed_email_is_retried_by_id(
         json!([{"id": one, "status": "QUEUED", "attempts": 1}])
     );
     let rows = settled(app, budget, first, 2).await;
-    let statuses: BTreeSet<(String, String)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r["recipient"]["name"].as_str().unwrap().to_string(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
     assert_eq!(
-        statuses,
-        BTreeSet::from([
+        status_by_recipient(&rows),
+        BTreeMap::from([
             (Who::FacultyA.name().to_string(), "SENT".to_string()),
             (Who::FssA.name().to_string(), "FAILED".to_string()),
         ])
@@ -82,12 +75,7 @@ async fn one_failed_email_is_retried_by_id(
 /// period; then they are sent with a fresh budget.
 async fn an_admin_retries_failed_emails(backend: Backend) {
     let fake = MockServer::start().await;
-    let outage = sendgrid()
-        .respond_with(ResponseTemplate::new(500).set_body_string("incident"))
-        .with_priority(1)
-        .mount_as_scoped(&fake)
-        .await;
-    sendgrid().respond_with(accepted()).mount(&fake).await;
+    let outage = down_until_dropped(&fake).await;
     let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "1")]).await;
     let budget = app.signed_in(Who::Budget).await;
     let admin = app.signed_in(Who::Admin).await;
@@ -154,12 +142,7 @@ async fn a_retried_email_without_its_event_fails_saying_why(backend: Backend) {
 /// ends FAILED saying so.
 async fn a_retried_email_to_a_deactivated_account_fails_saying_why(backend: Backend) {
     let fake = MockServer::start().await;
-    let outage = sendgrid()
-        .respond_with(ResponseTemplate::new(500).set_body_string("incident"))
-        .with_priority(1)
-        .mount_as_scoped(&fake)
-        .await;
-    sendgrid().respond_with(accepted()).mount(&fake).await;
+    let outage = down_until_dropped(&fake).await;
     let app = platform_with(backend, &fake, &[("SENDGRID_MAX_ATTEMPTS", "1")]).await;
     let budget = app.signed_in(Who::Budget).await;
     let admin = app.signed_in(Who::Admin).await;

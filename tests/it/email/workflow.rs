@@ -3,12 +3,16 @@
 
 use super::{APPROVE, CANCEL, DECLINE, GRANT, NOTE, PREFS, REQUEST, RESPOND, WITHDRAW};
 use super::{
-    accepted, mutate, new_ticket, platform, received, sendgrid, settled, to, wait_for_requests,
+    a_grant_emailing_the_owner_only, accepted, mutate, new_ticket, platform, received, sendgrid,
+    settled, status_by_recipient, to, wait_for_requests,
 };
 use crate::on_both_databases;
 use crate::support::{Backend, Platform, Who};
 use serde_json::{Value, json};
-use std::{collections::BTreeSet, collections::HashMap, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 use wiremock::MockServer;
 
 /// The fake SendGrid's requests, as far as a test has checked them.
@@ -167,25 +171,10 @@ async fn preferences_decide_who_gets_an_email(backend: Backend) {
     let fake = MockServer::start().await;
     sendgrid().respond_with(accepted()).mount(&fake).await;
     let app = platform(backend, &fake).await;
-    let budget = app.signed_in(Who::Budget).await;
-    let fss = app.signed_in(Who::FssA).await;
-    mutate(&app, &fss, PREFS, json!({"email": false})).await;
-
-    let id = new_ticket(&app, &budget).await;
-    mutate(&app, &budget, GRANT, json!({"id": id})).await;
-    let rows = settled(&app, &budget, &id, 2).await;
-    let by_recipient: HashMap<String, String> = rows
-        .iter()
-        .map(|r| {
-            (
-                r["recipient"]["name"].as_str().unwrap().to_string(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let (_, rows) = a_grant_emailing_the_owner_only(&app).await;
     assert_eq!(
-        by_recipient,
-        HashMap::from([
+        status_by_recipient(&rows),
+        BTreeMap::from([
             (Who::FacultyA.name().to_string(), "SENT".to_string()),
             (Who::FssA.name().to_string(), "SUPPRESSED".to_string()),
         ])
