@@ -107,55 +107,33 @@ async fn every_step_emails_the_people_it_concerns(backend: Backend) {
             .unwrap()
             .contains("Ada Lovelace")
     );
-    inbox
-        .step(
-            &app,
-            &chair,
-            DECLINE,
-            ticket.clone(),
-            &[Who::FacultyA, Who::FssA],
-        )
-        .await;
-    inbox
-        .step(&app, &fss, REQUEST, request.clone(), &[Who::Chair])
-        .await;
-    inbox
-        .step(&app, &faculty, WITHDRAW, ticket.clone(), &[Who::FssA])
-        .await;
-    inbox
-        .step(&app, &faculty, REQUEST, request.clone(), &[Who::Chair])
-        .await;
-    inbox
-        .step(
-            &app,
+    let refused = json!({"id": id, "accepted": false});
+    let rest: [(&reqwest::Client, &str, &Value, &[Who]); 8] = [
+        (&chair, DECLINE, &ticket, &[Who::FacultyA, Who::FssA]),
+        (&fss, REQUEST, &request, &[Who::Chair]),
+        (&faculty, WITHDRAW, &ticket, &[Who::FssA]),
+        (&faculty, REQUEST, &request, &[Who::Chair]),
+        (
             &chair,
             APPROVE,
-            ticket.clone(),
+            &ticket,
             &[Who::FacultyA, Who::FssA, Who::Grad],
-        )
-        .await;
-    // A note: only the supervisor who turned note emails on (the writer never).
-    inbox
-        .step(&app, &faculty, NOTE, ticket.clone(), &[Who::FacultyB])
-        .await;
-    inbox
-        .step(
-            &app,
+        ),
+        // A note: only the supervisor who turned note emails on (the writer never).
+        (&faculty, NOTE, &ticket, &[Who::FacultyB]),
+        (
             &grad,
             RESPOND,
-            json!({"id": id, "accepted": false}),
+            &refused,
             &[Who::FacultyA, Who::FssA, Who::FacultyB, Who::Budget],
-        )
-        .await;
-    inbox
-        .step(
-            &app,
-            &budget,
-            CANCEL,
-            ticket.clone(),
-            &[Who::FacultyA, Who::FssA],
-        )
-        .await;
+        ),
+        (&budget, CANCEL, &ticket, &[Who::FacultyA, Who::FssA]),
+    ];
+    for (client, query, variables, expected) in rest {
+        inbox
+            .step(&app, client, query, variables.clone(), expected)
+            .await;
+    }
 
     // The record, read through the gateway by the owner: every email SENT, once.
     let rows = settled(&app, &faculty, &id, inbox.seen).await;
