@@ -266,24 +266,6 @@ async fn start_gateway(
     (gateway, gateway_url)
 }
 
-/// Signs the graduate office in through the gateway; the session cookie.
-async fn sign_in(gateway_url: &str) -> String {
-    let login = reqwest::Client::new()
-        .post(format!("{gateway_url}/auth/login"))
-        .json(&json!({"email": "grad@bench.edu", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 /// The stock Hive Router at `bin` on our supergraph, adding `token` to every subgraph call,
 /// once it answers: the process and its target.
 async fn start_stock(
@@ -443,7 +425,7 @@ async fn main() {
     let (subgraphs, ticket_url, notify_url) = start_subgraphs(&env_map).await;
     let urls = (ticket_url.as_str(), notify_url.as_str());
     let (gateway, gateway_url) = start_gateway(&env_map, urls, settings.workers).await;
-    let cookie = sign_in(&gateway_url).await;
+    let cookie = support::sign_in(&gateway_url, "grad@bench.edu", PASSWORD).await;
     let token = minter
         .mint(&Principal::user(
             seeded.reader,

@@ -30,7 +30,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use support::{Killed, env, free_port};
+use support::{Killed, env, free_port, sign_in};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 const SUBSCRIPTION: &str = "subscription { ticketEvents { id kind at fromState toState ticket { id number state owner { name } } actor { name } } }";
@@ -47,23 +47,6 @@ fn memory(pid: u32) -> (f64, f64) {
             / 1024.0
     };
     (field("VmRSS:"), field("VmHWM:"))
-}
-
-async fn login(url: &str, email: &str, password: &str) -> String {
-    let login = reqwest::Client::new()
-        .post(format!("{url}/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200, "{email} signs in");
-    login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 async fn open_subscriptions(url: &str) -> usize {
@@ -450,7 +433,7 @@ async fn main() {
 
     let mut run = Run {
         pid: gateway_process.0.id(),
-        budget: login(&gateway, "budget@bench.edu", PASSWORD).await,
+        budget: sign_in(&gateway, "budget@bench.edu", PASSWORD).await,
         office: Vec::new(),
         faculty: Vec::new(),
         rate: env("BENCH_RATE", 10),
@@ -459,11 +442,11 @@ async fn main() {
         url: gateway,
     };
     for email in &office_emails {
-        run.office.push(login(&run.url, email, PASSWORD).await);
+        run.office.push(sign_in(&run.url, email, PASSWORD).await);
     }
     for (id, email) in &faculty_ids {
         run.faculty
-            .push((*id, login(&run.url, email, PASSWORD).await));
+            .push((*id, sign_in(&run.url, email, PASSWORD).await));
     }
     println!(
         "live updates: one gateway process (release), PostgreSQL + Redis, {} cores; {}% of subscribers see every ticket",
