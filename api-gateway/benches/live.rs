@@ -49,8 +49,15 @@ fn memory(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// The gateway's `METRICS_TOKEN`: it runs in production mode (a `DATABASE_URL` is set), where
+/// `/metrics` answers only its bearer.
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789";
+
 async fn open_subscriptions(url: &str) -> usize {
-    let metrics = reqwest::get(format!("{url}/metrics"))
+    let metrics = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
         .await
         .unwrap()
         .text()
@@ -379,6 +386,7 @@ async fn start_gateway(env_map: &HashMap<&str, &str>, ticket_url: &str) -> (Kill
         .env("TICKET_SERVICE_URL", ticket_url)
         .env("RATE_LIMIT_PER_ADDRESS", "0")
         .env("RATE_LIMIT_PER_USER", "0")
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
