@@ -130,3 +130,13 @@ pub async fn losses(db: &DatabaseConnection, load: &Load, fake: &FakeSendGrid) -
     let lost = missing + failed.max(0) as u64 + never_taken as u64 + live_missed as u64;
     (lost, text)
 }
+
+/// How long after `restored`, in words ("never" when it did not happen).
+pub fn after(restored: Instant, at: Option<Instant>) -> String {
+    at.map_or("never".to_string(), |s| {
+        format!(
+            "{:.1} s",
+            s.saturating_duration_since(restored).as_secs_f64()
+        )
+    })
+}

@@ -33,11 +33,10 @@ mod sendgrid;
 
 use crate::compose::{Local, compose, env_file, wait_ready};
 use crate::support::{Who, clients::cookie, seed_cast};
-use accounting::{Row, emails_settled};
+use accounting::{Row, after, emails_settled};
 use db::sea_orm::DatabaseConnection;
 use load::Load;
 use platform::Processes;
-use recovery::after;
 use reqwest::header::COOKIE;
 use sendgrid::{FakeSendGrid, MODE_429, MODE_500, MODE_OK, MODE_SLOW};
 use serde_json::{Value, json};

@@ -2,22 +2,12 @@
 //! again, emails settled, the live subscriber caught up), measures what the fault cost, adds
 //! a row to the table and records what did not hold.
 
-use super::accounting::{Row, emails_settled, live_caught_up, losses};
+use super::accounting::{Row, after, emails_settled, live_caught_up, losses};
 use super::{KINDS, RECOVERY_BOUND, SUBGRAPH_TIMEOUT, Suite};
 use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
 };
-
-/// How long after `restored`, in words ("never" when it did not happen).
-pub fn after(restored: Instant, at: Option<Instant>) -> String {
-    at.map_or("never".to_string(), |s| {
-        format!(
-            "{:.1} s",
-            s.saturating_duration_since(restored).as_secs_f64()
-        )
-    })
-}
 
 /// What one fault cost, measured once it is over.
 struct Outcome {
