@@ -2,15 +2,17 @@
 //! POST and GET, content negotiation, the CSRF rule, introspection and GraphiQL, and a
 //! subgraph that dies.
 
+mod availability;
+mod federation;
+
 use crate::on_both_databases;
 use crate::support::{Backend, Options, Platform, Who, code};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 const CREATE: &str = "mutation($input: CreateTicketsInput!) { createTickets(input: $input) { id number state owner { name } } }";
 
-async fn create_ticket(app: &Platform, budget: &reqwest::Client) -> Value {
+pub async fn create_ticket(app: &Platform, budget: &reqwest::Client) -> Value {
     let body = app
         .gql(
             budget,
@@ -321,153 +323,8 @@ async fn introspection_is_for_anyone_signed_in_in_development() {
     app.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_subgraph_is_unavailable_not_a_hang() {
-    let app = Platform::spawn_with(
-        Backend::Sqlite,
-        Options {
-            subgraph_timeout: Some(Duration::from_secs(2)),
-            ..Options::default()
-        },
-    )
-    .await;
-    let client = app.signed_in(Who::Grad).await;
-    let ready = reqwest::get(format!("{}/readyz", app.url)).await.unwrap();
-    assert_eq!(ready.status(), 200);
-    let body = app
-        .gql(&client, "{ ticketStats { total } }", json!({}))
-        .await;
-    assert_eq!(body["data"]["ticketStats"]["total"], 0, "{body}");
-
-    let mut app = app;
-    app.ticket_service.kill();
-    // UNAVAILABLE is 503 whichever dependency is down (the session store's is 503 too).
-    let response = app
-        .post(&client, "{ __typename ticketStats { total } }", json!({}))
-        .await;
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "1");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(code(&body), Some("UNAVAILABLE"), "{body}");
-    assert!(
-        !body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("127.0.0.1"),
-        "no internals leak: {body}"
-    );
-    let ready = reqwest::get(format!("{}/readyz", app.url)).await.unwrap();
-    assert_eq!(ready.status(), 503);
-    let ready: Value = ready.json().await.unwrap();
-    assert_eq!(ready["down"], json!(["ticket_service"]), "{ready}");
-    app.cleanup().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_subgraph_that_never_answers_times_out_as_unavailable() {
-    // Accepts connections and reads requests, but never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let app = Platform::spawn_with(
-        Backend::Sqlite,
-        Options {
-            subgraph_timeout: Some(Duration::from_millis(500)),
-            ticket_service_url: Some(format!("http://127.0.0.1:{port}/graphql")),
-            ..Options::default()
-        },
-    )
-    .await;
-    let client = app.signed_in(Who::Grad).await;
-    let body = app
-        .gql(&client, "{ ticketStats { total } }", json!({}))
-        .await;
-    assert_eq!(code(&body), Some("UNAVAILABLE"), "{body}");
-    app.cleanup().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_metrics_and_the_start_page() {
-    let app = Platform::spawn(Backend::Sqlite).await;
-    assert_eq!(
-        reqwest::get(format!("{}/healthz", app.url))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let client = app.signed_in(Who::Chair).await;
-    app.gql(&client, "{ ticketStats { total } }", json!({}))
-        .await;
-    let metrics = reqwest::get(format!("{}/metrics", app.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(
-            "tessera_gateway_graphql_requests_total{operation=\"query\",status=\"200\"} 1"
-        ),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("tessera_gateway_login_attempts_total{outcome=\"ok\"} 1"),
-        "{metrics}"
-    );
-    // Emails by status and queue depths, read from the database: one failed email, and
-    // one change waiting in the outbox (no relay runs in this platform).
-    let budget = app.signed_in(Who::Budget).await;
-    let ticket = create_ticket(&app, &budget).await;
-    let id: i64 = ticket["id"].as_str().unwrap().parse().unwrap();
-    record_notification(&app, id, Who::FacultyA, "FAILED").await;
-    let metrics = reqwest::get(format!("{}/metrics", app.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for line in [
-        "tessera_gateway_emails{status=\"FAILED\"} 1",
-        "tessera_gateway_emails{status=\"SENT\"} 0",
-        "tessera_gateway_queue_depth{queue=\"outbox\"} 1",
-        "tessera_gateway_queue_depth{queue=\"exports\"} 0",
-    ] {
-        assert!(metrics.contains(line), "{line} in {metrics}");
-    }
-    assert!(
-        metrics.contains("tessera_gateway_graphql_request_duration_seconds_bucket"),
-        "{metrics}"
-    );
-    let page = reqwest::get(format!("{}/some/deep/link", app.url))
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    // Every other path is the web client (its own test checks the assets).
-    assert!(
-        page.text()
-            .await
-            .unwrap()
-            .contains("<div id=\"root\"></div>")
-    );
-    // Logging out without a session is harmless.
-    let r = reqwest::Client::new()
-        .post(format!("{}/auth/logout", app.url))
-        .header(COOKIE, "tessera_session=nothing")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    app.cleanup().await;
-}
-
 /// Inserts a notification row the way the email worker records one.
-async fn record_notification(app: &Platform, ticket_id: i64, recipient: Who, status: &str) {
+pub async fn record_notification(app: &Platform, ticket_id: i64, recipient: Who, status: &str) {
     use db::entity::{notification, ticket_event};
     use db::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
     let event = ticket_event::Entity::find()
@@ -491,97 +348,3 @@ async fn record_notification(app: &Platform, ticket_id: i64, recipient: Who, sta
     .await
     .unwrap();
 }
-
-async fn one_query_crosses_two_subgraphs(backend: Backend) {
-    let app = Platform::spawn(backend).await;
-    let budget = app.signed_in(Who::Budget).await;
-    let ticket = create_ticket(&app, &budget).await;
-    let id: i64 = ticket["id"].as_str().unwrap().parse().unwrap();
-    record_notification(&app, id, Who::FacultyA, "FAILED").await;
-
-    // Faculty A turns note emails on through notify-service...
-    let faculty = app.signed_in(Who::FacultyA).await;
-    let body = app
-        .gql(
-            &faculty,
-            "mutation { updateNotificationPreferences(notes: true) { email notes } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        body["data"]["updateNotificationPreferences"],
-        json!({"email": true, "notes": true}),
-        "{body}"
-    );
-    // ...and one query reads the ticket (ticket-service), its owner's name (ticket-service),
-    // the owner's preferences (an ADMIN's to read) and the ticket's emails (notify-service).
-    let query = "query($id: ID!) { ticket(id: $id) { state owner { name notificationPreferences { email notes } } notifications { status attempts lastError recipient { email } ticket { number } } } }";
-    let admin = app.signed_in(Who::Admin).await;
-    let body = app.gql(&admin, query, json!({"id": id.to_string()})).await;
-    assert!(body.get("errors").is_none(), "{body}");
-    let t = &body["data"]["ticket"];
-    assert_eq!(t["owner"]["name"], "Alice Faculty");
-    assert_eq!(
-        t["owner"]["notificationPreferences"],
-        json!({"email": true, "notes": true})
-    );
-    assert_eq!(t["notifications"][0]["status"], "FAILED");
-    assert_eq!(t["notifications"][0]["lastError"], "provider said 500");
-    assert_eq!(
-        t["notifications"][0]["recipient"]["email"],
-        Who::FacultyA.email()
-    );
-    assert_eq!(t["notifications"][0]["ticket"]["number"], ticket["number"]);
-    // Another user's preferences are untouched defaults.
-    let body = app
-        .gql(
-            &budget,
-            "{ me { notificationPreferences { email notes } } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        body["data"]["me"]["notificationPreferences"],
-        json!({"email": true, "notes": false})
-    );
-
-    // The owner lists their own emails; a faculty member who cannot see the ticket gets
-    // NOT_FOUND for its emails, and bad arguments name the field.
-    let body = app
-        .gql(
-            &faculty,
-            "{ notifications { subject ticket { id } } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        body["data"]["notifications"].as_array().unwrap().len(),
-        1,
-        "{body}"
-    );
-    let other = app.signed_in(Who::FacultyB).await;
-    let body = app
-        .gql(
-            &other,
-            "query($t: ID) { notifications(ticketId: $t) { id } }",
-            json!({"t": id.to_string()}),
-        )
-        .await;
-    assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
-    let body = app
-        .gql(&other, "{ notifications(first: 0) { id } }", json!({}))
-        .await;
-    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["field"], "first");
-    let body = app
-        .gql(
-            &app.client(),
-            "mutation { updateNotificationPreferences(email: false) { email } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
-    app.cleanup().await;
-}
-
-on_both_databases!(one_query_crosses_two_subgraphs);

@@ -1,65 +1,27 @@
 //! The test harness: a real ticket-service and a real gateway on port 0 over a fresh database
 //! (a SQLite file or a UUID-named PostgreSQL database), sessions in-process or in Redis, a
 //! small cast of users with passwords, and a cookie-keeping client per user.
+//!
+//! Two test targets use it: the gateway's own tests (`api-gateway/tests/it`) and the platform
+//! tests at the repository's root (`tests/it`, which include this folder by path), so that
+//! both start the platform the same way.
 
-use common::{Role, config::CommonSettings};
-use db::entity::{user, user_support};
-use db::sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+mod cast;
+pub mod clients;
+mod killable;
+
+use common::config::CommonSettings;
+use db::sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-use std::{collections::HashMap, sync::OnceLock, time::Duration};
+use std::{collections::HashMap, time::Duration};
+
+pub use cast::{PASSWORD, Who, seed_cast};
+pub use killable::Killable;
+pub use testkit::{Backend, redis_or_skip};
 
 /// The `METRICS_TOKEN` of gateways started in production mode by tests (development serves
 /// `/metrics` to anyone, with or without it).
 pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
-
-/// Every test user's password.
-pub const PASSWORD: &str = "correct horse battery";
-
-pub use testkit::{Backend, postgres_or_skip, redis_or_skip};
-
-/// The cast.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Who {
-    Admin,
-    Budget,
-    Chair,
-    Grad,
-    FacultyA,
-    FacultyB,
-    FssA,
-}
-
-impl Who {
-    pub const ALL: [Who; 7] = [
-        Who::Admin,
-        Who::Budget,
-        Who::Chair,
-        Who::Grad,
-        Who::FacultyA,
-        Who::FacultyB,
-        Who::FssA,
-    ];
-
-    pub fn email(self) -> &'static str {
-        self.seed().0
-    }
-
-    pub fn name(self) -> &'static str {
-        self.seed().1
-    }
-
-    fn seed(self) -> (&'static str, &'static str, Role) {
-        match self {
-            Who::Admin => ("admin@test.edu", "Ann Admin", Role::Admin),
-            Who::Budget => ("budget@test.edu", "Bea Budget", Role::BudgetDirector),
-            Who::Chair => ("chair@test.edu", "Cy Chair", Role::AssociateChair),
-            Who::Grad => ("grad@test.edu", "Gil Grad", Role::GradOffice),
-            Who::FacultyA => ("a@test.edu", "Alice Faculty", Role::Faculty),
-            Who::FacultyB => ("b@test.edu", "Bob Faculty", Role::Faculty),
-            Who::FssA => ("fss.a@test.edu", "Fay Support", Role::Fss),
-        }
-    }
-}
 
 /// How the platform is put together for a test.
 #[derive(Debug, Clone, Default)]
@@ -102,6 +64,8 @@ pub struct Platform {
     /// The export worker.
     pub export_worker: tokio::task::JoinHandle<()>,
     /// `DATA_DIR` (export files are under `exports/`).
+    // Read by the platform tests (`tests/it`) only.
+    #[allow(dead_code)]
     pub data_dir: std::path::PathBuf,
     /// The event stream the services share (in Redis with `Options::redis`).
     pub stream: common::stream::EventStream,
@@ -112,103 +76,50 @@ pub struct Platform {
     database: testkit::TestDatabase,
 }
 
-/// A service on its own runtime and thread: `kill` drops the runtime, which ends every task
-/// of it, open keep-alive connections included (what a crashed process looks like to its
-/// clients).
-pub struct Killable {
-    kill: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// The environment every service of one platform reads its settings from.
+struct Environment(HashMap<&'static str, String>);
 
-impl Killable {
-    fn ticket_service(settings: ticket_service::Settings, conn: DatabaseConnection) -> (u16, Self) {
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let (kill, killed) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let app = ticket_service::Application::serve(settings, conn)
-                    .await
-                    .expect("ticket-service");
-                port_tx.send(app.port()).expect("port");
-                tokio::select! {
-                    _ = app.run_until_stopped() => {}
-                    _ = killed => {}
-                }
-            });
-        });
-        let port = port_rx.recv().expect("ticket-service started");
-        (
-            port,
-            Self {
-                kill: Some(kill),
-                thread: Some(thread),
-            },
-        )
-    }
-
-    /// Stops the service and every connection it had open.
-    pub fn kill(&mut self) {
-        if let Some(kill) = self.kill.take() {
-            let _ = kill.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn password_hash() -> String {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| common::password::hash(PASSWORD).expect("hash"))
-        .clone()
-}
-
-impl Platform {
-    pub async fn spawn(backend: Backend) -> Platform {
-        Self::spawn_with(backend, Options::default()).await
-    }
-
-    pub async fn spawn_with(backend: Backend, options: Options) -> Platform {
-        common::telemetry::init_for_tests();
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        let data_dir = std::env::temp_dir().join(format!("tessera-gw-data-{unique}"));
-        let database = testkit::TestDatabase::create(&backend, "gw_test").await;
-        let url = database.url.clone();
-        let conn = db::connect(&url).await.expect("connect");
-        db::migrate(&conn).await.expect("migrate");
-        let ids = seed_cast(&conn).await;
-
-        let data = data_dir.display().to_string();
+impl Environment {
+    fn new(
+        database_url: &str,
+        data_dir: &std::path::Path,
+        unique: &str,
+        options: &Options,
+    ) -> Self {
+        let mode = if options.production {
+            "production"
+        } else {
+            "development"
+        };
         let mut env = HashMap::from([
-            ("DATABASE_URL", url.as_str()),
-            ("DATA_DIR", data.as_str()),
-            (
-                "TESSERA_ENV",
-                if options.production {
-                    "production"
-                } else {
-                    "development"
-                },
-            ),
-            ("PORT", "0"),
-            ("RATE_LIMIT_PER_ADDRESS", "0"),
-            ("RATE_LIMIT_PER_USER", "0"),
+            ("DATABASE_URL", database_url.to_string()),
+            ("DATA_DIR", data_dir.display().to_string()),
+            ("TESSERA_ENV", mode.to_string()),
+            ("PORT", "0".to_string()),
+            ("RATE_LIMIT_PER_ADDRESS", "0".to_string()),
+            ("RATE_LIMIT_PER_USER", "0".to_string()),
         ]);
         // Every test gets its own Redis keys, so one test's lockout cannot lock another out.
-        let prefix = format!("tessera-test-{unique}");
         if let Some(redis) = &options.redis {
-            env.insert("REDIS_URL", redis.as_str());
-            env.insert("REDIS_KEY_PREFIX", prefix.as_str());
+            env.insert("REDIS_URL", redis.clone());
+            env.insert("REDIS_KEY_PREFIX", format!("tessera-test-{unique}"));
         }
-        for (name, value) in &options.env {
-            env.insert(name, value.as_str());
-        }
-        let mut settings = api_gateway::Settings::from_source(&env).expect("settings");
+        env.extend(options.env.iter().cloned());
+        Self(env)
+    }
+
+    /// The settings' source: the configuration readers take borrowed pairs.
+    fn source(&self) -> HashMap<&str, &str> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+
+    fn common(&self) -> CommonSettings {
+        CommonSettings::from_source(&self.source()).expect("settings")
+    }
+
+    /// The gateway's settings with the test's overrides (its subgraph URLs come later).
+    fn gateway(&self, options: &Options) -> api_gateway::Settings {
+        let mut settings = api_gateway::Settings::from_source(&self.source()).expect("settings");
         if let Some((idle, absolute)) = options.session {
             settings.session_idle = idle;
             settings.session_absolute = absolute;
@@ -222,26 +133,48 @@ impl Platform {
         }
         // Tests poll for `lastUsedAt`; no need to make them wait the production interval.
         settings.token_use_flush = Duration::from_millis(200);
-        let minter = settings.minter.clone();
+        settings
+    }
+}
+
+/// The three subgraphs and the export worker, serving; the gateway is not started yet.
+struct Subgraphs {
+    ticket_port: u16,
+    ticket_service: Killable,
+    notify_port: u16,
+    notify_service: tokio::task::JoinHandle<std::io::Result<()>>,
+    export_port: u16,
+    export_service: tokio::task::JoinHandle<std::io::Result<()>>,
+    export_worker: tokio::task::JoinHandle<()>,
+    stream: common::stream::EventStream,
+}
+
+impl Subgraphs {
+    async fn start(
+        env: &Environment,
+        gateway: &api_gateway::Settings,
+        conn: &DatabaseConnection,
+        data_dir: &std::path::Path,
+    ) -> Self {
         let (ticket_port, ticket_service) = Killable::ticket_service(
             ticket_service::Settings {
-                common: CommonSettings::from_source(&env).expect("settings"),
+                common: env.common(),
                 port: 0,
-                verifier: settings.minter.verifier(),
+                verifier: gateway.minter.verifier(),
             },
             conn.clone(),
         );
         let notify = notify_service::Application::build_with_db(
             notify_service::Settings {
-                common: CommonSettings::from_source(&env).expect("settings"),
+                common: env.common(),
                 port: 0,
-                verifier: settings.minter.verifier(),
+                verifier: gateway.minter.verifier(),
             },
             conn.clone(),
         )
         .await
         .expect("notify-service");
-        let export_common = CommonSettings::from_source(&env).expect("settings");
+        let export_common = env.common();
         let stream = common::stream::EventStream::connect(&export_common)
             .await
             .expect("event stream");
@@ -250,7 +183,7 @@ impl Platform {
                 subgraph: common::config::SubgraphSettings {
                     common: export_common,
                     port: 0,
-                    verifier: settings.minter.verifier(),
+                    verifier: gateway.minter.verifier(),
                 },
                 worker: export_service::config::WorkerSettings::default(),
             },
@@ -262,46 +195,105 @@ impl Platform {
         let export_worker = export_service::Worker::new(
             conn.clone(),
             stream.clone(),
-            data_dir.clone(),
+            data_dir.to_path_buf(),
             export_service::config::WorkerSettings::default(),
         )
         .start();
-        let settings = settings
-            .with_subgraph_url(
-                "ticket_service",
-                options
-                    .ticket_service_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://127.0.0.1:{ticket_port}/graphql")),
-            )
+        Self {
+            ticket_port,
+            ticket_service,
+            notify_port: notify.port(),
+            notify_service: tokio::spawn(notify.run_until_stopped()),
+            export_port: exports.port(),
+            export_service: tokio::spawn(exports.run_until_stopped()),
+            export_worker,
+            stream,
+        }
+    }
+
+    /// The gateway's settings pointed at these subgraphs (or at `Options::ticket_service_url`).
+    fn route(&self, settings: api_gateway::Settings, options: &Options) -> api_gateway::Settings {
+        let ticket_service = options
+            .ticket_service_url
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}/graphql", self.ticket_port));
+        settings
+            .with_subgraph_url("ticket_service", ticket_service)
             .with_subgraph_url(
                 "notify_service",
-                format!("http://127.0.0.1:{}/graphql", notify.port()),
+                format!("http://127.0.0.1:{}/graphql", self.notify_port),
             )
             .with_subgraph_url(
                 "export_service",
-                format!("http://127.0.0.1:{}/graphql", exports.port()),
-            );
-        let notify_service = tokio::spawn(notify.run_until_stopped());
+                format!("http://127.0.0.1:{}/graphql", self.export_port),
+            )
+    }
+}
+
+/// The email worker, with the test's mail settings, on the platform's stream.
+fn start_email_worker(
+    mail: &HashMap<&'static str, String>,
+    env: &Environment,
+    conn: &DatabaseConnection,
+    stream: &common::stream::EventStream,
+) {
+    let source: HashMap<&str, &str> = mail.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mail =
+        notify_service::MailSettings::from_source(&source, &env.common()).expect("mail settings");
+    notify_service::worker::Worker::new(conn.clone(), stream.clone(), mail)
+        .expect("email worker")
+        .start();
+}
+
+/// Starts a gateway; its base URL.
+async fn start_gateway(
+    settings: api_gateway::Settings,
+    conn: &DatabaseConnection,
+    stream: &common::stream::EventStream,
+) -> String {
+    let gateway =
+        api_gateway::Application::build_with_stream(settings, conn.clone(), stream.clone())
+            .await
+            .expect("gateway");
+    let url = format!("http://127.0.0.1:{}", gateway.port());
+    tokio::spawn(gateway.run_until_stopped());
+    url
+}
+
+impl Platform {
+    pub async fn spawn(backend: Backend) -> Platform {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Platform {
+        common::telemetry::init_for_tests();
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let data_dir = std::env::temp_dir().join(format!("tessera-gw-data-{unique}"));
+        let database = testkit::TestDatabase::create(&backend, "gw_test").await;
+        let conn = db::connect(&database.url).await.expect("connect");
+        db::migrate(&conn).await.expect("migrate");
+        let ids = seed_cast(&conn).await;
+
+        let env = Environment::new(&database.url, &data_dir, &unique, &options);
+        let settings = env.gateway(&options);
+        let minter = settings.minter.clone();
+        let subgraphs = Subgraphs::start(&env, &settings, &conn, &data_dir).await;
+        let settings = subgraphs.route(settings, &options);
+        let Subgraphs {
+            ticket_service,
+            notify_service,
+            export_service,
+            export_worker,
+            stream,
+            ..
+        } = subgraphs;
         if let Some(mail) = &options.mail {
-            let source: HashMap<&str, &str> = mail.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let common = CommonSettings::from_source(&env).expect("settings");
-            let mail =
-                notify_service::MailSettings::from_source(&source, &common).expect("mail settings");
-            notify_service::worker::Worker::new(conn.clone(), stream.clone(), mail)
-                .expect("email worker")
-                .start();
+            start_email_worker(mail, &env, &conn, &stream);
         }
         let relay = (options.relay || options.mail.is_some())
             .then(|| ticket_service::relay::start(conn.clone(), stream.clone()));
-        let export_service = tokio::spawn(exports.run_until_stopped());
         let gateway_settings = settings.clone();
-        let gateway =
-            api_gateway::Application::build_with_stream(settings, conn.clone(), stream.clone())
-                .await
-                .expect("gateway");
-        let url = format!("http://127.0.0.1:{}", gateway.port());
-        tokio::spawn(gateway.run_until_stopped());
+        let url = start_gateway(settings, &conn, &stream).await;
         Platform {
             url,
             db: conn,
@@ -323,16 +315,7 @@ impl Platform {
     /// process as far as its state goes: its own sessions cache, hub and engine); returns its
     /// base URL.
     pub async fn another_gateway(&self) -> String {
-        let gateway = api_gateway::Application::build_with_stream(
-            self.gateway_settings.clone(),
-            self.db.clone(),
-            self.stream.clone(),
-        )
-        .await
-        .expect("gateway");
-        let url = format!("http://127.0.0.1:{}", gateway.port());
-        tokio::spawn(gateway.run_until_stopped());
-        url
+        start_gateway(self.gateway_settings.clone(), &self.db, &self.stream).await
     }
 
     pub fn id(&self, who: Who) -> i64 {
@@ -419,34 +402,13 @@ impl Platform {
     }
 }
 
-pub async fn seed_cast(conn: &DatabaseConnection) -> HashMap<Who, i64> {
-    let mut ids = HashMap::new();
-    let now = db::now();
-    for who in Who::ALL {
-        let (email, name, role) = who.seed();
-        let row = user::ActiveModel {
-            email: Set(email.into()),
-            name: Set(name.into()),
-            roles: Set(user::format_roles(&[role])),
-            password_hash: Set(Some(password_hash())),
-            active: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(conn)
-        .await
-        .expect("seed user");
-        ids.insert(who, row.id);
-    }
-    user_support::ActiveModel {
-        fss_id: Set(ids[&Who::FssA]),
-        faculty_id: Set(ids[&Who::FacultyA]),
-    }
-    .insert(conn)
-    .await
-    .expect("seed support");
-    ids
+/// A port nobody listens on now, for a server the test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
 }
 
 /// The first error's `extensions.code`, if any.

@@ -25,8 +25,9 @@ async fn done(app: &Platform, client: &reqwest::Client, id: &str) -> Value {
     panic!("export {id} never finished");
 }
 
-async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Backend) {
-    let app = Platform::spawn(backend).await;
+/// Three tickets of Alice's, exported by her (DESC by number) and DONE: her client, the
+/// job's id and its download URL.
+async fn alices_finished_export(app: &Platform) -> (reqwest::Client, String, String) {
     let budget = app.signed_in(Who::Budget).await;
     let r = app
         .gql(
@@ -51,7 +52,7 @@ async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Ba
         "through federation"
     );
     let id = job["id"].as_str().unwrap().to_owned();
-    let job = done(&app, &alice, &id).await;
+    let job = done(app, &alice, &id).await;
     assert_eq!(job["status"], "DONE", "{job}");
     assert_eq!(
         (job["rowsWritten"].as_i64(), job["totalRows"].as_i64()),
@@ -60,32 +61,39 @@ async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Ba
     let path = job["downloadUrl"].as_str().unwrap().to_owned();
     assert_eq!(path, format!("/exports/{id}.csv"));
     let url = format!("{}{path}", app.url);
+    (alice, id, url)
+}
 
-    for who in [Who::FacultyA, Who::Grad, Who::Admin] {
-        let client = app.signed_in(who).await;
-        let response = client.get(&url).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{who:?}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "text/csv; charset=utf-8"
-        );
-        assert!(
-            response.headers()["content-disposition"]
-                .to_str()
-                .unwrap()
-                .starts_with("attachment;")
-        );
-        let body = response.bytes().await.unwrap();
-        assert!(body.starts_with(
-            b"\xEF\xBB\xBF\"Ticket\",\"Cycle\",\"Funding\",\"State\",\"Faculty member\","
-        ));
-        let text = std::str::from_utf8(&body[3..]).unwrap();
-        assert_eq!(text.matches("\r\n").count(), 4, "a header and three rows");
-        assert!(text.contains("\"Domestic\",\"Issued\",\"Alice Faculty\""));
-    }
+/// `who` downloads the export at `url`: a CSV attachment with a BOM, a header and three rows.
+async fn downloads_the_csv(app: &Platform, url: &str, who: Who) {
+    let client = app.signed_in(who).await;
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{who:?}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let body = response.bytes().await.unwrap();
+    assert!(body.starts_with(
+        b"\xEF\xBB\xBF\"Ticket\",\"Cycle\",\"Funding\",\"State\",\"Faculty member\","
+    ));
+    let text = std::str::from_utf8(&body[3..]).unwrap();
+    assert_eq!(text.matches("\r\n").count(), 4, "a header and three rows");
+    assert!(text.contains("\"Domestic\",\"Issued\",\"Alice Faculty\""));
+}
+
+/// Everyone else gets 404 for export `id` (and cannot read its job), as does anyone for an
+/// export that does not exist.
+async fn others_and_missing_exports_are_404(app: &Platform, url: &str, id: &str) {
     for who in [Who::FacultyB, Who::FssA] {
         let client = app.signed_in(who).await;
-        let response = client.get(&url).send().await.unwrap();
+        let response = client.get(url).send().await.unwrap();
         assert_eq!(response.status(), 404, "{who:?} is not the requester");
         // Nor can they read the job.
         let r = app
@@ -98,7 +106,7 @@ async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Ba
         assert_eq!(r["data"]["exportJob"], Value::Null, "{r}");
     }
     let anonymous = app.client();
-    assert_eq!(anonymous.get(&url).send().await.unwrap().status(), 404);
+    assert_eq!(anonymous.get(url).send().await.unwrap().status(), 404);
     let grad = app.signed_in(Who::Grad).await;
     for missing in [
         "/exports/999999.csv",
@@ -112,6 +120,15 @@ async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Ba
             .unwrap();
         assert_eq!(response.status(), 404, "{missing}");
     }
+}
+
+async fn downloads_go_to_the_requester_and_roles_that_see_everything(backend: Backend) {
+    let app = Platform::spawn(backend).await;
+    let (alice, id, url) = alices_finished_export(&app).await;
+    for who in [Who::FacultyA, Who::Grad, Who::Admin] {
+        downloads_the_csv(&app, &url, who).await;
+    }
+    others_and_missing_exports_are_404(&app, &url, &id).await;
 
     // Expired: the file is gone, the job says so, the download is 404 like the rest.
     let expired = export_service::jobs::expire(&app.db, &app.data_dir, Duration::ZERO)
