@@ -5,9 +5,11 @@
 //! `EventStream` is the handle the rest of the code holds: cheap to clone, with one method per
 //! operation that hands the call to the implementation chosen at start. It is an enum over
 //! the two rather than an `Arc<dyn Log>`: the set is closed (configuration picks one of two),
-//! the calls stay statically dispatched with no boxed future per publish or read, and `Log`
-//! can keep plain `async fn`s. The handle alone checks what both would (ids well formed
-//! before any work, nothing to do for no ids).
+//! the calls stay statically dispatched with no boxed future per publish or read (measured
+//! against the interleaved version it replaced: the same time per publish, group read and
+//! follow, in process and in Redis), and the implementations are plain `async fn`s. The
+//! handle alone checks what both would (ids well formed before any work, nothing to do for
+//! no ids).
 
 mod memory;
 mod redis;
