@@ -6,8 +6,10 @@
 use anyhow::Context;
 use common::{
     config::{CommonSettings, Mode},
+    server::Server,
     stream::EventStream,
 };
+use db::DatabaseConnection;
 use std::net::{IpAddr, Ipv4Addr};
 
 #[global_allocator]
@@ -16,7 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init();
-    let (gateway, subgraph) = match settings() {
+    let (gateway, subgraphs) = match settings() {
         Ok(s) => s,
         Err(err) => {
             eprintln!("{err}");
@@ -24,6 +26,45 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let common: &CommonSettings = &gateway.common;
+    let (conn, seeded) = open_database(common).await?;
+    let (mode, demo) = (common.mode, common.demo);
+
+    // One event stream for the process: ticket-service's relay writes it, the export worker
+    // takes its jobs from it, and the gateway's live updates and the other workers will read it.
+    let stream = EventStream::connect(common)
+        .await
+        .context("REDIS_URL: cannot connect")?;
+    ticket_service::relay::start(conn.clone(), stream.clone());
+    let outbox = match &subgraphs.mail.provider {
+        notify_service::config::Provider::Outbox(dir) => Some(dir.clone()),
+        notify_service::config::Provider::SendGrid { .. } => None,
+    };
+    let (running, mut mail) = start_subgraphs(subgraphs, &conn, &stream).await?;
+    let gateway = api_gateway::Application::build_with_stream(
+        running.route(gateway),
+        conn.clone(),
+        stream.clone(),
+    )
+    .await?;
+    let port = gateway.port();
+    // Links in emails lead to this process unless PUBLIC_URL says where people reach it.
+    if std::env::var_os("PUBLIC_URL").is_none() {
+        mail.public_url = format!("http://127.0.0.1:{port}");
+    }
+    notify_service::worker::Worker::new(conn.clone(), stream.clone(), mail)
+        .context("cannot set up the email client")?
+        .start();
+
+    greet(port, mode, seeded, outbox.as_deref());
+    if demo && mode == Mode::Development {
+        show_demo_logins(port);
+    }
+    running.serve_with(gateway).await
+}
+
+/// Connects, migrates, and seeds the demo into an empty database when `TESSERA_DEMO` asks;
+/// says whether it seeded.
+async fn open_database(common: &CommonSettings) -> anyhow::Result<(DatabaseConnection, bool)> {
     let conn = db::connect(&common.database_url)
         .await
         .context("DATABASE_URL: cannot connect")?;
@@ -37,55 +78,74 @@ async fn main() -> anyhow::Result<()> {
     } else {
         false
     };
-    let mode = common.mode;
-    let demo = common.demo;
+    Ok((conn, seeded))
+}
 
-    // One event stream for the process: ticket-service's relay writes it, the export worker
-    // takes its jobs from it, and the gateway's live updates and the other workers will read it.
-    let stream = EventStream::connect(common)
-        .await
-        .context("REDIS_URL: cannot connect")?;
-    ticket_service::relay::start(conn.clone(), stream.clone());
-    let outbox = match &subgraph.mail.provider {
-        notify_service::config::Provider::Outbox(dir) => Some(dir.clone()),
-        notify_service::config::Provider::SendGrid { .. } => None,
-    };
-    let mut mail = subgraph.mail;
-    let tickets = ticket_service::Application::serve(subgraph.tickets, conn.clone()).await?;
-    let notify = notify_service::Application::build_with_db(subgraph.notify, conn.clone()).await?;
+/// The subgraphs, bound to their loopback ports and not yet serving.
+struct Running {
+    tickets: Server,
+    notify: Server,
+    exports: Server,
+}
+
+/// Binds the three subgraphs and starts the export worker; hands back the mail settings for
+/// the email worker, which starts once the gateway's port is known.
+async fn start_subgraphs(
+    subgraphs: Subgraphs,
+    conn: &DatabaseConnection,
+    stream: &EventStream,
+) -> anyhow::Result<(Running, notify_service::MailSettings)> {
+    let Subgraphs {
+        tickets,
+        notify,
+        mail,
+        export,
+    } = subgraphs;
+    let tickets = ticket_service::Application::serve(tickets, conn.clone()).await?;
+    let notify = notify_service::Application::build_with_db(notify, conn.clone()).await?;
     export_service::Worker::new(
         conn.clone(),
         stream.clone(),
-        subgraph.export.subgraph.common.data_dir.clone(),
-        subgraph.export.worker.clone(),
+        export.subgraph.common.data_dir.clone(),
+        export.worker.clone(),
     )
     .start();
-    let exports =
-        export_service::Application::serve(subgraph.export, conn.clone(), stream.clone()).await?;
-    let gateway = gateway
-        .with_subgraph_url(
-            "ticket_service",
-            format!("http://127.0.0.1:{}/graphql", tickets.port()),
-        )
-        .with_subgraph_url(
-            "notify_service",
-            format!("http://127.0.0.1:{}/graphql", notify.port()),
-        )
-        .with_subgraph_url(
-            "export_service",
-            format!("http://127.0.0.1:{}/graphql", exports.port()),
-        );
-    let gateway =
-        api_gateway::Application::build_with_stream(gateway, conn.clone(), stream.clone()).await?;
-    let port = gateway.port();
-    // Links in emails lead to this process unless PUBLIC_URL says where people reach it.
-    if std::env::var_os("PUBLIC_URL").is_none() {
-        mail.public_url = format!("http://127.0.0.1:{port}");
-    }
-    notify_service::worker::Worker::new(conn.clone(), stream.clone(), mail)
-        .context("cannot set up the email client")?
-        .start();
+    let exports = export_service::Application::serve(export, conn.clone(), stream.clone()).await?;
+    let running = Running {
+        tickets,
+        notify,
+        exports,
+    };
+    Ok((running, mail))
+}
 
+impl Running {
+    /// `gateway` with each subgraph's URL on its loopback port.
+    fn route(&self, gateway: api_gateway::Settings) -> api_gateway::Settings {
+        let url = |server: &Server| format!("http://127.0.0.1:{}/graphql", server.port());
+        gateway
+            .with_subgraph_url("ticket_service", url(&self.tickets))
+            .with_subgraph_url("notify_service", url(&self.notify))
+            .with_subgraph_url("export_service", url(&self.exports))
+    }
+
+    /// Serves the subgraphs and `gateway` until one of them stops.
+    async fn serve_with(self, gateway: Server) -> anyhow::Result<()> {
+        let tickets = tokio::spawn(self.tickets.run_until_stopped());
+        let notify = tokio::spawn(self.notify.run_until_stopped());
+        let exports = tokio::spawn(self.exports.run_until_stopped());
+        tokio::select! {
+            served = gateway.run_until_stopped() => served?,
+            stopped = tickets => stopped.context("ticket-service stopped")??,
+            stopped = notify => stopped.context("notify-service stopped")??,
+            stopped = exports => stopped.context("export-service stopped")??,
+        }
+        Ok(())
+    }
+}
+
+/// Where the platform answers, and where emails go when they are written to files.
+fn greet(port: u16, mode: Mode, seeded: bool, outbox: Option<&std::path::Path>) {
     println!("Tessera is running at http://127.0.0.1:{port}/ ({mode:?} mode)");
     println!("  GraphQL   http://127.0.0.1:{port}/graphql");
     println!("  GraphiQL  http://127.0.0.1:{port}/graphiql (after signing in)");
@@ -98,32 +158,25 @@ async fn main() -> anyhow::Result<()> {
             outbox.display()
         );
     }
-    if demo && mode == Mode::Development {
-        println!(
-            "Demo logins (every password is `{}`):",
-            db::seed::DEMO_PASSWORD
-        );
-        for login in db::seed::logins() {
-            println!("  {:<16} {}", login.role.as_str(), login.email);
-        }
-        println!(
-            "Try: curl -s -c /tmp/tessera.cookies http://127.0.0.1:{port}/auth/login -H 'content-type: application/json' \\\n       -d '{{\"email\":\"budget@example.edu\",\"password\":\"{}\"}}'",
-            db::seed::DEMO_PASSWORD
-        );
-        println!(
-            "     curl -s -b /tmp/tessera.cookies http://127.0.0.1:{port}/graphql -H 'content-type: application/json' \\\n       -d '{{\"query\":\"{{ ticketStats {{ total byState {{ state count }} }} }}\"}}'"
-        );
+}
+
+/// The demo's logins and a first request to try (development mode only: they print the
+/// shared demo password).
+fn show_demo_logins(port: u16) {
+    println!(
+        "Demo logins (every password is `{}`):",
+        db::seed::DEMO_PASSWORD
+    );
+    for login in db::seed::logins() {
+        println!("  {:<16} {}", login.role.as_str(), login.email);
     }
-    let tickets = tokio::spawn(tickets.run_until_stopped());
-    let notify = tokio::spawn(notify.run_until_stopped());
-    let exports = tokio::spawn(exports.run_until_stopped());
-    tokio::select! {
-        served = gateway.run_until_stopped() => served?,
-        stopped = tickets => stopped.context("ticket-service stopped")??,
-        stopped = notify => stopped.context("notify-service stopped")??,
-        stopped = exports => stopped.context("export-service stopped")??,
-    }
-    Ok(())
+    println!(
+        "Try: curl -s -c /tmp/tessera.cookies http://127.0.0.1:{port}/auth/login -H 'content-type: application/json' \\\n       -d '{{\"email\":\"budget@example.edu\",\"password\":\"{}\"}}'",
+        db::seed::DEMO_PASSWORD
+    );
+    println!(
+        "     curl -s -b /tmp/tessera.cookies http://127.0.0.1:{port}/graphql -H 'content-type: application/json' \\\n       -d '{{\"query\":\"{{ ticketStats {{ total byState {{ state count }} }} }}\"}}'"
+    );
 }
 
 /// The subgraphs' settings in the all-in-one process.

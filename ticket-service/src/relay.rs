@@ -142,10 +142,9 @@ pub const REPLAY: Duration = Duration::from_secs(10 * 60);
 /// finished with it, and they absorb what they did finish by the event id (one notification
 /// row per event and recipient).
 pub fn start(db: DatabaseConnection, stream: EventStream) -> tokio::task::JoinHandle<()> {
-    let lease = match &stream {
-        EventStream::Redis { conn, prefix, .. } => Some(Lease::new(conn.clone(), prefix)),
-        EventStream::Memory(_) => None,
-    };
+    let lease = stream
+        .in_redis()
+        .map(|redis| Lease::new(redis.conn().clone(), redis.prefix()));
     let replay = lease.is_none();
     tokio::spawn(async move {
         if replay {

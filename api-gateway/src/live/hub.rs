@@ -367,9 +367,9 @@ impl Hub {
         let tag: Arc<str> = session_tag(session_id).into();
         // No connection listening is not an error.
         let _ = self.ended.send(tag.clone());
-        if let EventStream::Redis { conn, prefix, .. } = &self.stream {
-            let mut conn = conn.clone();
-            let channel = ended_channel(prefix);
+        if let Some(redis) = self.stream.in_redis() {
+            let mut conn = redis.conn().clone();
+            let channel = ended_channel(redis.prefix());
             tokio::spawn(async move {
                 let published: Result<i64, _> = redis::cmd("PUBLISH")
                     .arg(channel)
@@ -613,11 +613,13 @@ fn ended_channel(prefix: &str) -> String {
 
 /// Passes the logouts other replicas announce in Redis to this process's connections.
 async fn listen_for_logouts(gateway: Weak<Gateway>) {
-    let Some((client, channel, ended)) = gateway.upgrade().and_then(|g| match &g.live.stream {
-        EventStream::Redis { client, prefix, .. } => {
-            Some((client.clone(), ended_channel(prefix), g.live.ended.clone()))
-        }
-        EventStream::Memory(_) => None,
+    let Some((client, channel, ended)) = gateway.upgrade().and_then(|g| {
+        let redis = g.live.stream.in_redis()?;
+        Some((
+            redis.client().clone(),
+            ended_channel(redis.prefix()),
+            g.live.ended.clone(),
+        ))
     }) else {
         return;
     };
