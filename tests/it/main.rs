@@ -1,4 +1,5 @@
-//! Tests of the whole platform: emails end to end, exports, the production wiring as separate
+//! Tests of the whole platform: emails end to end, exports (and export-service with
+//! ticket-service beside it), the production wiring as separate
 //! processes, and the fault suite. They start the platform with the gateway's test harness
 //! (one copy, included by path) or, for processes and faults, the binaries `cargo test
 //! --workspace` builds, wired as `compose.yaml` says.
@@ -7,6 +8,7 @@
 
 mod compose;
 mod email;
+mod export_service;
 mod exports;
 mod faults;
 mod processes;

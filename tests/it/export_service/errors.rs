@@ -1,8 +1,8 @@
 //! Jobs that cannot finish end FAILED with an error a user can read, and are never retried
 //! forever; a worker that lost its lease stops writing.
 
+use super::support::{Backend, TestApp, Who, small_batches};
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Who, small_batches};
 use common::export::JOBS_TOPIC;
 use export_service::jobs::{self, Take};
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
@@ -183,7 +183,7 @@ async fn a_queue_that_refuses_the_job_is_unavailable_and_the_job_failed() {
             Value::Null,
         )
         .await;
-    assert_eq!(crate::support::code(&r), "UNAVAILABLE", "{r}");
+    assert_eq!(super::support::code(&r), "UNAVAILABLE", "{r}");
     let jobs = app
         .exports(
             Who::FacultyA,

@@ -1,8 +1,8 @@
 //! The file itself: Excel's CSV dialect, exactly the rows of the ticket list with the same
 //! filter, order and visibility, and text that survives quoting and formula prefixing.
 
+use super::support::{Backend, TestApp, Who, ok, parse_strict, small_batches};
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Who, ok, parse_strict, small_batches};
 use db::entity::note;
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};

@@ -1,8 +1,8 @@
 //! Reading jobs: who may see which, the caller's own list, input errors with the contract's
 //! codes, progress on the stream, and expiry.
 
+use super::support::{Backend, TestApp, Who, code, ok, small_batches};
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Who, code, ok, small_batches};
 use common::{
     ExportStatus, Principal,
     export::{ExportProgress, PROGRESS_TOPIC},

@@ -2,8 +2,8 @@
 //! database error that would fail again (a constraint violation) is INTERNAL, not
 //! UNAVAILABLE "safe to retry".
 
+use super::support::{Backend, TestApp};
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp};
 use common::{Principal, Role};
 use serde_json::json;
 

@@ -2,8 +2,8 @@
 //! completes once a worker runs again, whether the queue survived (Redis, or the same
 //! process) or not (the in-process queue of a restarted process).
 
+use super::support::{Backend, TestApp, Who, parse_strict};
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Who, parse_strict};
 use common::stream::EventStream;
 use export_service::{Worker, config::WorkerSettings};
 use serde_json::Value;
