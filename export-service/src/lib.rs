@@ -12,6 +12,8 @@ pub mod error;
 pub mod http;
 /// Export job rows: creation, the worker's lease, progress, completion, expiry.
 pub mod jobs;
+/// What the gateway may read of export jobs (its documented read model).
+pub mod read_model;
 /// A batch of tickets turned into export rows.
 pub mod rows;
 /// The GraphQL schema.

@@ -12,6 +12,8 @@ pub mod http;
 /// Ticket lists: filters, ordering, keyset pagination and statistics (export-service walks
 /// whole lists with the same filters, order and visibility).
 pub mod listing;
+/// How many ticket events wait in the outbox (the gateway's documented read model).
+pub mod read_model;
 /// Moves committed outbox rows to the event stream.
 pub mod relay;
 /// The ticket-service GraphQL schema.
