@@ -242,10 +242,7 @@ impl Connection {
                     bearer: None,
                 },
             )),
-            None => Err((
-                close::FORBIDDEN,
-                "Forbidden: the session ended; sign in again".into(),
-            )),
+            None => Err((close::FORBIDDEN, ENDED.into())),
         }
     }
 

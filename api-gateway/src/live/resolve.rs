@@ -224,7 +224,7 @@ impl Resolver {
 }
 
 /// Whether a delivery's answer goes to the subscriber: null without an error means
-/// ticket-service says this subscriber may not see it.
+/// ticket-service says this subscriber may not see it, so it goes when it has data or errors.
 fn visible(body: &str, response_key: &str) -> bool {
     let Ok(value) = serde_json::from_str::<Value>(body) else {
         return false;
@@ -237,5 +237,5 @@ fn visible(body: &str, response_key: &str) -> bool {
         .get("data")
         .and_then(|data| data.get(response_key))
         .is_none_or(Value::is_null);
-    !(empty && !errors)
+    !empty || errors
 }
