@@ -109,6 +109,15 @@ pub struct Request {
 /// Propagated to the subgraphs, which ignore it.
 const FRESH_HEADER: &str = "x-tessera-fresh";
 
+/// Whether a request carries a query at all (the transports refuse one that does not before
+/// it reaches the engine).
+pub fn has_query(params: &GraphQLParams) -> bool {
+    params
+        .query
+        .as_deref()
+        .is_some_and(|q| !q.trim().is_empty())
+}
+
 /// The engine's answer: an HTTP status and a GraphQL response body.
 #[derive(Debug)]
 pub struct Response {

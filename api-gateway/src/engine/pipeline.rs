@@ -45,25 +45,20 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-/// Validation, then normalization: the normalized operation, or the engine's early answer
+/// What `Analyse` answers: the normalized operation, or the engine's early answer
 /// (validation errors).
-type Analyse = dyn for<'a> Fn(
-        &'a GraphQLParams,
-        &'a GraphQLParserPayload,
-    ) -> BoxFuture<
-        'a,
-        Result<Result<Arc<GraphQLNormalizationPayload>, NtexResponse>, PipelineError>,
-    > + Send
-    + Sync;
+type Analysis<'a> =
+    BoxFuture<'a, Result<Result<Arc<GraphQLNormalizationPayload>, NtexResponse>, PipelineError>>;
+
+/// Validation, then normalization.
+type Analyse =
+    dyn for<'a> Fn(&'a GraphQLParams, &'a GraphQLParserPayload) -> Analysis<'a> + Send + Sync;
+
+/// What `Execute` answers.
+type Executed = BoxFuture<'static, Result<QueryPlanExecutionResult, PipelineError>>;
 
 /// Planning and execution of a checked request.
-type Execute = dyn Fn(
-        Execution,
-        NtexHeaderMap,
-        CoerceVariablesPayload,
-    ) -> BoxFuture<'static, Result<QueryPlanExecutionResult, PipelineError>>
-    + Send
-    + Sync;
+type Execute = dyn Fn(Execution, NtexHeaderMap, CoerceVariablesPayload) -> Executed + Send + Sync;
 
 /// The calls that take the loaded supergraph.
 pub(super) struct Supergraph {
@@ -78,13 +73,8 @@ pub(super) struct Supergraph {
 /// Gives a closure `Analyse`'s signature (a closure alone does not infer it).
 pub(super) fn analyser<F>(f: F) -> Box<Analyse>
 where
-    F: for<'a> Fn(
-            &'a GraphQLParams,
-            &'a GraphQLParserPayload,
-        ) -> BoxFuture<
-            'a,
-            Result<Result<Arc<GraphQLNormalizationPayload>, NtexResponse>, PipelineError>,
-        > + Send
+    F: for<'a> Fn(&'a GraphQLParams, &'a GraphQLParserPayload) -> Analysis<'a>
+        + Send
         + Sync
         + 'static,
 {
@@ -94,14 +84,7 @@ where
 /// Gives a closure `Execute`'s signature.
 pub(super) fn executor<F>(f: F) -> Box<Execute>
 where
-    F: Fn(
-            Execution,
-            NtexHeaderMap,
-            CoerceVariablesPayload,
-        ) -> BoxFuture<'static, Result<QueryPlanExecutionResult, PipelineError>>
-        + Send
-        + Sync
-        + 'static,
+    F: Fn(Execution, NtexHeaderMap, CoerceVariablesPayload) -> Executed + Send + Sync + 'static,
 {
     Box::new(f)
 }

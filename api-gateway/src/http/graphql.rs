@@ -45,14 +45,7 @@ pub(super) async fn graphql_post(
         return gql_error(err);
     }
     let params = match hive_router::sonic_rs::from_slice::<GraphQLParams>(&body) {
-        Ok(params)
-            if params
-                .query
-                .as_deref()
-                .is_some_and(|q| !q.trim().is_empty()) =>
-        {
-            params
-        }
+        Ok(params) if engine::has_query(&params) => params,
         Ok(_) => return gql_error(GqlError::bad_request("the request has no `query`")),
         Err(_) => {
             return gql_error(GqlError::bad_request(

@@ -111,14 +111,7 @@ async fn run_one(subscriber: &Subscriber, payload: Value) {
     let payload = payload.to_string();
     let parse = || hive_router::sonic_rs::from_str::<GraphQLParams>(&payload);
     let params = match parse() {
-        Ok(params)
-            if params
-                .query
-                .as_deref()
-                .is_some_and(|q| !q.trim().is_empty()) =>
-        {
-            params
-        }
+        Ok(params) if engine::has_query(&params) => params,
         _ => {
             subscriber
                 .fail(GqlError::bad_request(

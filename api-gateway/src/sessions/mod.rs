@@ -333,6 +333,7 @@ fn parse(value: &str) -> Option<Session> {
 
 #[cfg(test)]
 mod tests {
+    use super::tag as tag_of;
     use super::*;
 
     #[tokio::test]
@@ -343,6 +344,18 @@ mod tests {
         assert_eq!(store.get("forged").await.unwrap(), None);
         store.delete(&id).await.unwrap();
         assert_eq!(store.get(&id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_logout_ends_the_session_and_is_announced_by_its_tag() {
+        let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(600));
+        let id = store.create(7, 1).await.unwrap();
+        let mut ended = store.ended();
+        store.log_out(&id).await.unwrap();
+        assert_eq!(store.get(&id).await.unwrap(), None);
+        let tag = ended.recv().await.unwrap();
+        assert_eq!(&*tag, tag_of(&id).as_str());
+        assert_ne!(&*tag, id.as_str(), "never the id itself");
     }
 
     #[tokio::test]
