@@ -6,7 +6,7 @@
 use super::Live;
 use super::hub::{Filter, ResumeError};
 use super::protocol::{self, complete_message, error_message, errors_of, next_message};
-use super::resolve::{Delivery, ID_VARIABLE, Resolution, Resolver};
+use super::resolve::{Delivery, ID_VARIABLE, Resolution};
 use crate::engine::{self, Prepared, Subscription};
 use crate::gql::GqlError;
 use crate::identity::Caller;
@@ -67,11 +67,7 @@ impl Subscriber {
     /// Resolves a delivery now (the job as it stands, a replayed event) and sends it;
     /// `false` when the client is gone.
     async fn send_resolved(&self, resolution: &Resolution, id: i64) -> bool {
-        let resolver = Resolver {
-            engine: self.live.engine.clone(),
-            identity: self.live.identity.clone(),
-        };
-        match resolver.resolve(resolution, id).await {
+        match self.live.resolver().resolve(resolution, id).await {
             Some(payload) => self.send(next_message(&self.id, &payload)).await,
             None => true,
         }

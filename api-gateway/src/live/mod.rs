@@ -77,10 +77,14 @@ pub struct Live {
 impl Live {
     /// Starts following the stream; the followers stop once the hub is dropped.
     pub fn start(&self) {
-        let resolver = resolve::Resolver {
+        follow::start(&self.hub, Arc::new(self.resolver()));
+    }
+
+    /// Resolves deliveries through the engine, as their subscribers' users.
+    pub fn resolver(&self) -> resolve::Resolver {
+        resolve::Resolver {
             engine: self.engine.clone(),
             identity: self.identity.clone(),
-        };
-        follow::start(&self.hub, Arc::new(resolver));
+        }
     }
 }
