@@ -6,19 +6,17 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
 
-#[tokio::test]
-async fn cargo_run_serves_the_demo_on_sqlite() {
-    // Nothing but a free port is configured: DATA_DIR keeps its relative default.
-    let cwd = std::env::temp_dir().join(format!("tessera-embedded-{}", std::process::id()));
-    std::fs::create_dir_all(&cwd).unwrap();
-    let data = cwd.join("tessera-data");
+/// Starts `tessera` in `cwd` with nothing but a free port configured (DATA_DIR keeps its
+/// relative default); the child and the base URL it prints, once it has printed the demo
+/// logins too.
+fn start_with_no_configuration(cwd: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .current_dir(&cwd)
+        .current_dir(cwd)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PORT", "0")
@@ -55,7 +53,11 @@ async fn cargo_run_serves_the_demo_on_sqlite() {
         lines.push(line);
     }
     let base = base.unwrap_or_else(|| panic!("no URL in {lines:#?}"));
+    (child, base)
+}
 
+/// The page, a demo login, and federated queries with its session; none without one.
+async fn the_demo_answers(base: &str) {
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -97,6 +99,15 @@ async fn cargo_run_serves_the_demo_on_sqlite() {
         anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{anonymous}"
     );
+}
+
+#[tokio::test]
+async fn cargo_run_serves_the_demo_on_sqlite() {
+    let cwd = std::env::temp_dir().join(format!("tessera-embedded-{}", std::process::id()));
+    std::fs::create_dir_all(&cwd).unwrap();
+    let data = cwd.join("tessera-data");
+    let (mut child, base) = start_with_no_configuration(&cwd);
+    the_demo_answers(&base).await;
 
     child.kill().ok();
     child.wait().ok();

@@ -32,15 +32,18 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "gateway/measure.rs"]
+mod measure;
 mod support;
 use biscuit_auth::KeyPair;
 use common::{Principal, Role, TokenMinter, config::SubgraphSettings};
 use db::sea_orm::{self, ConnectionTrait};
-use serde_json::{Value, json};
+use measure::{Load, Measured, Target, round, warm_up};
+use serde_json::json;
 use std::{
     collections::HashMap,
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 use support::{Killed, env, free_port};
 
@@ -74,208 +77,6 @@ const QUERIES: [(&str, &str, Expect); 3] = [
     ),
 ];
 
-/// How one target is called.
-#[derive(Clone)]
-struct Target {
-    name: &'static str,
-    url: String,
-    header: (&'static str, String),
-    /// The router's own process, whose CPU time each round measures (none for (a), which
-    /// runs in this process).
-    pid: Option<u32>,
-}
-
-/// The CPU time all threads of process `pid` have used so far (Linux: the scheduler's own
-/// nanosecond count in `/proc/<pid>/task/*/schedstat`); zero where that cannot be read.
-fn cpu_time(pid: u32) -> Duration {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Duration::ZERO;
-    };
-    let nanos: u64 = tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(nanos)
-}
-
-/// The CPU time the whole machine has spent so far outside idle, less the user time of niced
-/// processes (Linux: `/proc/stat`, in the kernel's fixed 1/100 s ticks): the client, the
-/// subgraphs, PostgreSQL and the router together, and of a niced build in the background only
-/// its time in the kernel (the kernel does not count that apart). Zero where that cannot be
-/// read.
-fn machine_busy() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
-        return Duration::ZERO;
-    };
-    let ticks: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    // user, nice, system, idle, iowait, irq, softirq, ...
-    let busy = match ticks.as_slice() {
-        [user, _nice, system, _idle, _iowait, irq, softirq, ..] => user + system + irq + softirq,
-        _ => 0,
-    };
-    Duration::from_millis(busy * 10)
-}
-
-async fn call(
-    client: &reqwest::Client,
-    target: &Target,
-    query: &str,
-    expect: Expect,
-    tickets: i64,
-) {
-    use rand::Rng;
-    let variables = match expect {
-        Expect::Ticket => json!({"id": rand::thread_rng().gen_range(1..=tickets).to_string()}),
-        Expect::Page(_) => json!({}),
-    };
-    let r = client
-        .post(&target.url)
-        .header(target.header.0, &target.header.1)
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", target.name);
-    let body: Value = r.json().await.unwrap();
-    assert!(body.get("errors").is_none(), "{}: {body}", target.name);
-    match expect {
-        Expect::Page(n) => assert_eq!(
-            body["data"]["tickets"]["nodes"].as_array().map(Vec::len),
-            Some(n),
-            "{}",
-            target.name
-        ),
-        Expect::Ticket => assert!(body["data"]["ticket"]["number"].is_number(), "{body}"),
-    }
-}
-
-/// One target's rounds for one query.
-#[derive(Default)]
-struct Measured {
-    /// Requests per second of each round.
-    rounds: Vec<f64>,
-    /// Every request's latency, over all rounds.
-    latencies: Vec<Duration>,
-    /// The router process's CPU time over all rounds.
-    cpu: Duration,
-    /// The subgraphs' process's CPU time over all rounds.
-    subgraphs: Duration,
-    /// The machine's CPU time over all rounds (`machine_busy`).
-    machine: Duration,
-}
-
-/// The median of `values` (the upper one of an even count).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-impl Measured {
-    /// The median round's requests per second.
-    fn rps(&self) -> f64 {
-        median(self.rounds.clone())
-    }
-
-    /// How this target's requests per second compare with `other`'s: the median of the ratios
-    /// of rounds that ran one after the other (the machine's state drifts between runs and
-    /// within them; neighbouring rounds see nearly the same machine).
-    fn paired(&self, other: &Measured) -> f64 {
-        median(
-            self.rounds
-                .iter()
-                .zip(&other.rounds)
-                .map(|(own, theirs)| own / theirs)
-                .collect(),
-        )
-    }
-
-    /// `time` per request, in microseconds.
-    fn per_request(&self, time: Duration) -> f64 {
-        time.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
-    }
-
-    fn percentile(&mut self, p: f64) -> Duration {
-        self.latencies.sort_unstable();
-        let last = self.latencies.len() - 1;
-        self.latencies[((self.latencies.len() as f64 * p) as usize).min(last)]
-    }
-}
-
-async fn warm_up(
-    client: &reqwest::Client,
-    target: &Target,
-    query: &str,
-    expect: Expect,
-    tickets: i64,
-) {
-    for _ in 0..50 {
-        call(client, target, query, expect, tickets).await;
-    }
-}
-
-/// What each round sends.
-struct Load {
-    query: &'static str,
-    expect: Expect,
-    tickets: i64,
-    clients: usize,
-    duration: Duration,
-    /// The subgraphs' process, whose CPU time each round measures too.
-    subgraphs: u32,
-}
-
-/// `load.clients` concurrent callers for `load.duration`; adds the round to `into`.
-async fn round(client: &reqwest::Client, target: &Target, load: &Load, into: &mut Measured) {
-    let Load {
-        query,
-        expect,
-        tickets,
-        clients,
-        duration,
-        subgraphs,
-    } = *load;
-    let subgraphs_before = cpu_time(subgraphs);
-    let cpu_before = target.pid.map(cpu_time);
-    let machine_before = machine_busy();
-    let started = Instant::now();
-    let deadline = started + duration;
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (client, target) = (client.clone(), target.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    call(&client, &target, query, expect, tickets).await;
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut count = 0;
-    for w in workers {
-        let latencies = w.await.unwrap();
-        count += latencies.len();
-        into.latencies.extend(latencies);
-    }
-    into.rounds
-        .push(count as f64 / started.elapsed().as_secs_f64());
-    into.machine += machine_busy().saturating_sub(machine_before);
-    into.subgraphs += cpu_time(subgraphs).saturating_sub(subgraphs_before);
-    if let (Some(pid), Some(before)) = (target.pid, cpu_before) {
-        into.cpu += cpu_time(pid).saturating_sub(before);
-    }
-}
-
 /// Set (to `<ticket-service port>,<notify-service port>`) in the child process that hosts the
 /// subgraphs.
 const SUBGRAPH_PORTS: &str = "BENCH_SUBGRAPH_PORTS";
@@ -308,40 +109,69 @@ async fn serve_subgraphs(ports: &str) {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    if let Ok(ports) = std::env::var(SUBGRAPH_PORTS) {
-        return serve_subgraphs(&ports).await;
+/// The run's settings, from the environment (see the top of this file).
+struct Settings {
+    base: String,
+    tickets: i64,
+    seconds: u64,
+    clients: usize,
+    rounds: u32,
+    /// Worker threads of both routers; each router's own default (one per core) when unset.
+    workers: Option<usize>,
+    /// The queries to measure, by number from 1.
+    chosen: Vec<usize>,
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let chosen: Vec<usize> = match std::env::var("BENCH_QUERIES") {
+            Ok(list) => list
+                .split(',')
+                .map(|n| {
+                    n.trim()
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=QUERIES.len()).contains(n))
+                        .unwrap_or_else(|| {
+                            panic!(
+                                "BENCH_QUERIES: expected query numbers from 1 to {} separated by commas, got {list:?}",
+                                QUERIES.len()
+                            )
+                        })
+                })
+                .collect(),
+            Err(_) => (1..=QUERIES.len()).collect(),
+        };
+        Settings {
+            base: std::env::var("BENCH_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into()),
+            tickets: env("BENCH_TICKETS", 10_000),
+            seconds: env("BENCH_SECONDS", 10),
+            clients: env("BENCH_CONCURRENCY", 8),
+            rounds: env("BENCH_ROUNDS", 10).max(1),
+            workers: std::env::var("BENCH_ROUTER_WORKERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0),
+            chosen,
+        }
     }
-    let base = std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let tickets: i64 = env("BENCH_TICKETS", 10_000);
-    let seconds: u64 = env("BENCH_SECONDS", 10);
-    let clients: usize = env("BENCH_CONCURRENCY", 8);
-    let rounds: u32 = env("BENCH_ROUNDS", 10).max(1);
-    // Worker threads of both routers; each router's own default (one per core) when unset.
-    let workers: Option<usize> = std::env::var("BENCH_ROUTER_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0);
-    let chosen: Vec<usize> = match std::env::var("BENCH_QUERIES") {
-        Ok(list) => list
-            .split(',')
-            .map(|n| {
-                n.trim()
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=QUERIES.len()).contains(n))
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "BENCH_QUERIES: expected query numbers from 1 to {} separated by commas, got {list:?}",
-                            QUERIES.len()
-                        )
-                    })
-            })
-            .collect(),
-        Err(_) => (1..=QUERIES.len()).collect(),
-    };
+}
+
+/// The bench's own database, seeded.
+struct Seeded {
+    admin: sea_orm::DatabaseConnection,
+    name: String,
+    url: String,
+    conn: sea_orm::DatabaseConnection,
+    /// The graduate office user whose token calls ticket-service directly.
+    reader: i64,
+}
+
+const PASSWORD: &str = "bench password";
+
+/// A new database with `tickets` tickets, every user's password `PASSWORD`.
+async fn seed(base: &str, tickets: i64) -> Seeded {
     let name = format!("tessera_gw_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(format!("{base}/postgres"))
         .await
@@ -353,11 +183,10 @@ async fn main() {
     let url = format!("{base}/{name}");
     let conn = db::connect(&url).await.unwrap();
     db::migrate(&conn).await.unwrap();
-    let password = "bench password";
     let reader = db::seed::bulk(
         &conn,
         tickets,
-        Some(common::password::hash(password).unwrap()),
+        Some(common::password::hash(PASSWORD).unwrap()),
     )
     .await
     .unwrap();
@@ -365,30 +194,38 @@ async fn main() {
     // in the middle of the measurement.
     conn.execute_unprepared("VACUUM").await.unwrap();
     println!("seeded {tickets} tickets");
+    Seeded {
+        admin,
+        name,
+        url,
+        conn,
+        reader,
+    }
+}
 
-    let key = KeyPair::new();
-    let key_hex = key.private().to_bytes_hex();
-    let data = std::env::temp_dir().join(format!("tessera-gw-bench-{name}"));
-    let data_s = data.display().to_string();
-    // The environment of the subgraphs' process and of our gateway; each is given its port.
-    let env_map = HashMap::from([
-        ("DATABASE_URL", url.as_str()),
-        ("DATA_DIR", data_s.as_str()),
-        ("TESSERA_SIGNING_KEY", key_hex.as_str()),
-        ("RATE_LIMIT_PER_ADDRESS", "0"),
-        ("RATE_LIMIT_PER_USER", "0"),
-        ("RUST_LOG", "warn"),
-    ]);
-    let minter =
-        TokenMinter::new(KeyPair::from(&key.private())).with_ttl(Duration::from_secs(3600));
-    // The subgraphs in a process of their own (this binary again, see `serve_subgraphs`), as
-    // their binaries run them: a client calling ticket-service directly crosses a process
-    // boundary just as the routers' calls do, and shares no runtime with it.
+impl Seeded {
+    async fn drop_database(self) {
+        self.conn.close().await.ok();
+        self.admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .await
+            .ok();
+    }
+}
+
+/// The subgraphs in a process of their own (this binary again, see `serve_subgraphs`), as
+/// their binaries run them: a client calling ticket-service directly crosses a process
+/// boundary just as the routers' calls do, and shares no runtime with it. The process and
+/// the two subgraphs' URLs.
+async fn start_subgraphs(env_map: &HashMap<&str, &str>) -> (Killed, String, String) {
     let (ticket_port, notify_port) = (free_port(), free_port());
-    let subgraphs_process = Killed(
+    let process = Killed(
         Command::new(std::env::current_exe().unwrap())
             .env_clear()
-            .envs(&env_map)
+            .envs(env_map)
             .env(SUBGRAPH_PORTS, format!("{ticket_port},{notify_port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -400,15 +237,24 @@ async fn main() {
     for url in [&ticket_url, &notify_url] {
         support::wait_for_health(url.trim_end_matches("/graphql"), 100).await;
     }
-    // Our gateway as its own release process (built with this bench), like the stock router.
+    (process, ticket_url, notify_url)
+}
+
+/// Our gateway as its own release process (built with this bench), like the stock router;
+/// the process and its base URL.
+async fn start_gateway(
+    env_map: &HashMap<&str, &str>,
+    (ticket_url, notify_url): (&str, &str),
+    workers: Option<usize>,
+) -> (Killed, String) {
     let port = free_port();
     let gateway = Killed(
         Command::new(env!("CARGO_BIN_EXE_api-gateway"))
             .env_clear()
-            .envs(&env_map)
+            .envs(env_map)
             .env("PORT", port.to_string())
-            .env("TICKET_SERVICE_URL", &ticket_url)
-            .env("NOTIFY_SERVICE_URL", &notify_url)
+            .env("TICKET_SERVICE_URL", ticket_url)
+            .env("NOTIFY_SERVICE_URL", notify_url)
             .envs(workers.map(|n| ("GATEWAY_THREADS", n.to_string())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -417,23 +263,175 @@ async fn main() {
     );
     let gateway_url = format!("http://127.0.0.1:{port}");
     support::wait_for_health(&gateway_url, 100).await;
+    (gateway, gateway_url)
+}
 
-    let login = reqwest::Client::new()
-        .post(format!("{gateway_url}/auth/login"))
-        .json(&json!({"email": "grad@bench.edu", "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+/// The stock Hive Router at `bin` on our supergraph, adding `token` to every subgraph call,
+/// once it answers: the process and its target.
+async fn start_stock(
+    bin: &str,
+    data: &std::path::Path,
+    token: &str,
+    (ticket_url, notify_url): (&str, &str),
+    workers: Option<usize>,
+) -> (Killed, Target) {
+    let port = free_port();
+    std::fs::create_dir_all(data).unwrap();
+    let supergraph = data.join("stock-supergraph.graphql");
+    std::fs::write(&supergraph, api_gateway::SUPERGRAPH).unwrap();
+    let config = data.join("router.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "supergraph:\n  source: file\n  path: {}\nhttp:\n  host: 127.0.0.1\n  port: {port}\n{}log:\n  level: error\nheaders:\n  all:\n    request:\n      - insert:\n          name: authorization\n          value: \"Bearer {token}\"\noverride_subgraph_urls:\n  subgraphs:\n    ticket_service:\n      url: {ticket_url}\n    notify_service:\n      url: {notify_url}\n",
+            supergraph.display(),
+            workers.map_or(String::new(), |n| format!("  workers: {n}\n")),
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .env("ROUTER_CONFIG_FILE_PATH", &config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the stock router");
+    let pid = child.id();
+    let stock = Killed(child);
+    let router_url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .post(&router_url)
+            .json(&json!({"query": "{ __typename }"}))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the stock router did not start");
+    let target = Target {
+        name: "(c) stock Hive Router 0.2.19",
+        url: router_url,
+        header: ("x-bench", "1".into()),
+        pid: Some(pid),
+    };
+    (stock, target)
+}
+
+fn print_header(settings: &Settings) {
+    println!();
+    println!(
+        "PostgreSQL, {} tickets, {} clients, {} s per target and query in {} rounds, router worker threads: {}",
+        settings.tickets,
+        settings.clients,
+        settings.seconds,
+        settings.rounds,
+        settings
+            .workers
+            .map_or("each router's default".to_string(), |n| n.to_string())
+    );
+    println!(
+        "| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) | router CPU per request | subgraphs' CPU per request | machine CPU per request |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+}
+
+/// One row per target for query `label`.
+fn print_rows(label: &str, targets: &[Target], mut results: Vec<Measured>) {
+    let rps: Vec<f64> = results.iter().map(Measured::rps).collect();
+    let ratios: Vec<(Option<f64>, Option<f64>)> = results
+        .iter()
+        .map(|m| {
+            let vs = |other: Option<&Measured>| other.map(|o| m.paired(o));
+            (vs(results.first()), vs(results.get(2)))
+        })
+        .collect();
+    for (((target, m), own), (vs_a, vs_c)) in targets.iter().zip(&mut results).zip(&rps).zip(ratios)
+    {
+        let vs = |ratio: Option<f64>| ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
+        let (p50, p99) = (m.percentile(0.50), m.percentile(0.99));
+        let cpu = target.pid.map_or("-".to_string(), |_| {
+            format!("{:.0} µs", m.per_request(m.cpu))
+        });
+        println!(
+            "| {label} | {} | {own:.0} | {:.2} ms | {:.2} ms | {} | {} | {cpu} | {:.0} µs | {:.0} µs |",
+            target.name,
+            p50.as_secs_f64() * 1000.0,
+            p99.as_secs_f64() * 1000.0,
+            vs(vs_a),
+            vs(vs_c),
+            m.per_request(m.subgraphs),
+            m.per_request(m.machine),
+        );
+    }
+}
+
+/// Every chosen query against every target, in rounds that take turns; a table row each.
+async fn measure_all(settings: &Settings, targets: &[Target], subgraphs: u32) {
+    let client = reqwest::Client::new();
+    let slice = Duration::from_secs(settings.seconds) / settings.rounds;
+    for (n, (label, query, expect)) in (1..).zip(QUERIES) {
+        if !settings.chosen.contains(&n) {
+            continue;
+        }
+        for target in targets {
+            warm_up(&client, target, query, expect, settings.tickets).await;
+        }
+        let load = Load {
+            query,
+            expect,
+            tickets: settings.tickets,
+            clients: settings.clients,
+            duration: slice,
+            subgraphs,
+        };
+        let mut results: Vec<Measured> = targets.iter().map(|_| Measured::default()).collect();
+        for _ in 0..settings.rounds {
+            for (target, into) in targets.iter().zip(&mut results) {
+                round(&client, target, &load, into).await;
+            }
+        }
+        print_rows(label, targets, results);
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    if let Ok(ports) = std::env::var(SUBGRAPH_PORTS) {
+        return serve_subgraphs(&ports).await;
+    }
+    let settings = Settings::from_env();
+    let seeded = seed(&settings.base, settings.tickets).await;
+    let key = KeyPair::new();
+    let key_hex = key.private().to_bytes_hex();
+    let data = std::env::temp_dir().join(format!("tessera-gw-bench-{}", seeded.name));
+    let data_s = data.display().to_string();
+    // The environment of the subgraphs' process and of our gateway; each is given its port.
+    let env_map = HashMap::from([
+        ("DATABASE_URL", seeded.url.as_str()),
+        ("DATA_DIR", data_s.as_str()),
+        ("TESSERA_SIGNING_KEY", key_hex.as_str()),
+        ("RATE_LIMIT_PER_ADDRESS", "0"),
+        ("RATE_LIMIT_PER_USER", "0"),
+        ("RUST_LOG", "warn"),
+    ]);
+    let minter =
+        TokenMinter::new(KeyPair::from(&key.private())).with_ttl(Duration::from_secs(3600));
+    let (subgraphs, ticket_url, notify_url) = start_subgraphs(&env_map).await;
+    let urls = (ticket_url.as_str(), notify_url.as_str());
+    let (gateway, gateway_url) = start_gateway(&env_map, urls, settings.workers).await;
+    let cookie = support::sign_in(&gateway_url, "grad@bench.edu", PASSWORD).await;
     let token = minter
-        .mint(&Principal::user(reader, vec![Role::GradOffice], vec![]))
+        .mint(&Principal::user(
+            seeded.reader,
+            vec![Role::GradOffice],
+            vec![],
+        ))
         .unwrap();
 
     let mut targets = vec![
@@ -453,124 +451,20 @@ async fn main() {
     let mut _stock = None;
     match std::env::var("HIVE_ROUTER_BIN") {
         Ok(bin) => {
-            let port = free_port();
-            std::fs::create_dir_all(&data).unwrap();
-            let supergraph = data.join("stock-supergraph.graphql");
-            std::fs::write(&supergraph, api_gateway::SUPERGRAPH).unwrap();
-            let config = data.join("router.yaml");
-            std::fs::write(
-                &config,
-                format!(
-                    "supergraph:\n  source: file\n  path: {}\nhttp:\n  host: 127.0.0.1\n  port: {port}\n{}log:\n  level: error\nheaders:\n  all:\n    request:\n      - insert:\n          name: authorization\n          value: \"Bearer {token}\"\noverride_subgraph_urls:\n  subgraphs:\n    ticket_service:\n      url: {ticket_url}\n    notify_service:\n      url: {notify_url}\n",
-                    supergraph.display(),
-                    workers.map_or(String::new(), |n| format!("  workers: {n}\n")),
-                ),
-            )
-            .unwrap();
-            let child = Command::new(&bin)
-                .env("ROUTER_CONFIG_FILE_PATH", &config)
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start the stock router");
-            let pid = child.id();
-            _stock = Some(Killed(child));
-            let router_url = format!("http://127.0.0.1:{port}/graphql");
-            let client = reqwest::Client::new();
-            let mut up = false;
-            for _ in 0..100 {
-                if client
-                    .post(&router_url)
-                    .json(&json!({"query": "{ __typename }"}))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200)
-                {
-                    up = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            assert!(up, "the stock router did not start");
-            targets.push(Target {
-                name: "(c) stock Hive Router 0.2.19",
-                url: router_url,
-                header: ("x-bench", "1".into()),
-                pid: Some(pid),
-            });
+            let (stock, target) = start_stock(&bin, &data, &token, urls, settings.workers).await;
+            _stock = Some(stock);
+            targets.push(target);
         }
         Err(_) => println!(
             "HIVE_ROUTER_BIN is not set: skipping (c); see the top of this file to install it"
         ),
     }
 
-    println!();
-    println!(
-        "PostgreSQL, {tickets} tickets, {clients} clients, {seconds} s per target and query in {rounds} rounds, router worker threads: {}",
-        workers.map_or("each router's default".to_string(), |n| n.to_string())
-    );
-    println!(
-        "| query | target | requests/s (median round) | p50 | p99 | vs (a) | vs (c) | router CPU per request | subgraphs' CPU per request | machine CPU per request |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    let client = reqwest::Client::new();
-    let slice = Duration::from_secs(seconds) / rounds;
-    for (n, (label, query, expect)) in (1..).zip(QUERIES) {
-        if !chosen.contains(&n) {
-            continue;
-        }
-        for target in &targets {
-            warm_up(&client, target, query, expect, tickets).await;
-        }
-        let load = Load {
-            query,
-            expect,
-            tickets,
-            clients,
-            duration: slice,
-            subgraphs: subgraphs_process.0.id(),
-        };
-        let mut results: Vec<Measured> = targets.iter().map(|_| Measured::default()).collect();
-        for _ in 0..rounds {
-            for (target, into) in targets.iter().zip(&mut results) {
-                round(&client, target, &load, into).await;
-            }
-        }
-        let rps: Vec<f64> = results.iter().map(Measured::rps).collect();
-        let ratios: Vec<(Option<f64>, Option<f64>)> = results
-            .iter()
-            .map(|m| {
-                let vs = |other: Option<&Measured>| other.map(|o| m.paired(o));
-                (vs(results.first()), vs(results.get(2)))
-            })
-            .collect();
-        for (((target, m), own), (vs_a, vs_c)) in
-            targets.iter().zip(&mut results).zip(&rps).zip(ratios)
-        {
-            let vs = |ratio: Option<f64>| ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
-            let (p50, p99) = (m.percentile(0.50), m.percentile(0.99));
-            let cpu = target.pid.map_or("-".to_string(), |_| {
-                format!("{:.0} µs", m.per_request(m.cpu))
-            });
-            println!(
-                "| {label} | {} | {own:.0} | {:.2} ms | {:.2} ms | {} | {} | {cpu} | {:.0} µs | {:.0} µs |",
-                target.name,
-                p50.as_secs_f64() * 1000.0,
-                p99.as_secs_f64() * 1000.0,
-                vs(vs_a),
-                vs(vs_c),
-                m.per_request(m.subgraphs),
-                m.per_request(m.machine),
-            );
-        }
-    }
+    print_header(&settings);
+    measure_all(&settings, &targets, subgraphs.0.id()).await;
 
     drop(_stock);
-    drop(subgraphs_process);
-    conn.close().await.ok();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await
-        .ok();
+    drop(subgraphs);
+    seeded.drop_database().await;
     let _ = std::fs::remove_dir_all(&data);
 }

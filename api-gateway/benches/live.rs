@@ -30,7 +30,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use support::{Killed, env, free_port};
+use support::{Killed, env, free_port, sign_in};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 const SUBSCRIPTION: &str = "subscription { ticketEvents { id kind at fromState toState ticket { id number state owner { name } } actor { name } } }";
@@ -49,25 +49,15 @@ fn memory(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn login(url: &str, email: &str, password: &str) -> String {
-    let login = reqwest::Client::new()
-        .post(format!("{url}/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200, "{email} signs in");
-    login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
+/// The gateway's `METRICS_TOKEN`: it runs in production mode (a `DATABASE_URL` is set), where
+/// `/metrics` answers only its bearer.
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789";
 
 async fn open_subscriptions(url: &str) -> usize {
-    let metrics = reqwest::get(format!("{url}/metrics"))
+    let metrics = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
         .await
         .unwrap()
         .text()
@@ -140,152 +130,192 @@ async fn subscriber(
     latencies.lock().unwrap().extend(mine);
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run(
-    url: &str,
+/// The platform under load and who signs in to it.
+struct Run {
+    /// The gateway's base URL.
+    url: String,
+    /// The gateway's process.
     pid: u32,
-    n: usize,
-    office: &[String],
-    faculty: &[(i64, String)],
-    budget: &str,
+    /// Session cookies of the graduate office users.
+    office: Vec<String>,
+    /// Faculty members' ids and session cookies.
+    faculty: Vec<(i64, String)>,
+    /// The budget director's cookie, who makes the mutations.
+    budget: String,
     rate: u64,
     seconds: u64,
     see_all: usize,
-) {
-    let (idle_rss, _) = memory(pid);
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let connected = Arc::new(tokio::sync::Semaphore::new(0));
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    // `see_all` percent of the subscribers are office users, the rest faculty members;
-    // connect 200 at a time.
-    let gate = Arc::new(tokio::sync::Semaphore::new(200));
-    let office_count = n * see_all / 100;
-    for i in 0..n {
-        let cookie = if i < office_count {
-            office[i % office.len()].clone()
-        } else {
-            faculty[i % faculty.len()].1.clone()
-        };
-        let permit = gate.clone().acquire_owned().await.unwrap();
-        let connected_one = Arc::new(tokio::sync::Semaphore::new(0));
-        tasks.push(tokio::spawn(subscriber(
-            url.to_string(),
-            cookie,
-            latencies.clone(),
-            connected_one.clone(),
-            stop_rx.clone(),
-        )));
-        let connected = connected.clone();
-        tokio::spawn(async move {
-            let _ok = connected_one.acquire().await.unwrap();
-            connected.add_permits(1);
-            drop(permit);
-        });
-    }
-    let _all = connected.acquire_many(n as u32).await.unwrap();
-    while open_subscriptions(url).await < n {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (subscribed_rss, _) = memory(pid);
-    println!(
-        "  {n} subscribers connected in {:.1} s; gateway RSS {:.0} MiB idle, {:.0} MiB with them",
-        started.elapsed().as_secs_f64(),
-        idle_rss,
-        subscribed_rss
-    );
+}
 
-    // The mutations: one ticket for a faculty member at a time, `rate` a second.
-    let client = reqwest::Client::new();
-    let mutations = rate * seconds;
-    let mut expected = 0usize;
-    let subscribers_per_faculty = (n - office_count) / faculty.len().max(1);
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
-    let stream_start = Instant::now();
-    let mut peak_rss: f64 = subscribed_rss;
-    for m in 0..mutations {
-        tick.tick().await;
-        let owner = faculty[m as usize % faculty.len()].0;
-        let r: Value = client
-            .post(format!("{url}/graphql"))
-            .header("cookie", budget)
-            .json(&json!({"query": "mutation($o: ID!) { createTickets(input: {ownerId: $o, residency: DOMESTIC, cycle: \"2027\", count: 1}) { id } }", "variables": {"o": owner.to_string()}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(r["errors"].is_null(), "{r}");
-        expected += office_count + subscribers_per_faculty;
-        if m % rate == 0 {
-            peak_rss = peak_rss.max(memory(pid).0);
+/// The subscribers of one size, connected.
+struct Subscribers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    latencies: Arc<Mutex<Vec<u32>>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    /// How many see every ticket.
+    office_count: usize,
+    subscribed_rss: f64,
+}
+
+/// What the mutations streamed.
+struct Streamed {
+    mutations: u64,
+    expected: usize,
+    seconds: f64,
+    peak_rss: f64,
+}
+
+impl Run {
+    /// `n` subscribers, `see_all` percent of them office users and the rest faculty members,
+    /// connected 200 at a time; waits until the gateway has them all open.
+    async fn connect(&self, n: usize) -> Subscribers {
+        let (idle_rss, _) = memory(self.pid);
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        let connected = Arc::new(tokio::sync::Semaphore::new(0));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        let gate = Arc::new(tokio::sync::Semaphore::new(200));
+        let office_count = n * self.see_all / 100;
+        for i in 0..n {
+            let cookie = if i < office_count {
+                self.office[i % self.office.len()].clone()
+            } else {
+                self.faculty[i % self.faculty.len()].1.clone()
+            };
+            let permit = gate.clone().acquire_owned().await.unwrap();
+            let connected_one = Arc::new(tokio::sync::Semaphore::new(0));
+            tasks.push(tokio::spawn(subscriber(
+                self.url.clone(),
+                cookie,
+                latencies.clone(),
+                connected_one.clone(),
+                stop_rx.clone(),
+            )));
+            let connected = connected.clone();
+            tokio::spawn(async move {
+                let _ok = connected_one.acquire().await.unwrap();
+                connected.add_permits(1);
+                drop(permit);
+            });
+        }
+        let _all = connected.acquire_many(n as u32).await.unwrap();
+        while open_subscriptions(&self.url).await < n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (subscribed_rss, _) = memory(self.pid);
+        println!(
+            "  {n} subscribers connected in {:.1} s; gateway RSS {:.0} MiB idle, {:.0} MiB with them",
+            started.elapsed().as_secs_f64(),
+            idle_rss,
+            subscribed_rss
+        );
+        Subscribers {
+            tasks,
+            latencies,
+            stop: stop_tx,
+            office_count,
+            subscribed_rss,
         }
     }
-    let streamed = stream_start.elapsed().as_secs_f64();
-    // Let the last deliveries land (they take milliseconds; the margin is generous).
-    for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        peak_rss = peak_rss.max(memory(pid).0);
+
+    /// The mutations: one ticket for a faculty member at a time, `rate` a second, for
+    /// `seconds`; then a moment for the last deliveries to land.
+    async fn stream(&self, n: usize, subscribers: &Subscribers) -> Streamed {
+        let client = reqwest::Client::new();
+        let (rate, faculty) = (self.rate, &self.faculty);
+        let mutations = rate * self.seconds;
+        let mut expected = 0usize;
+        let subscribers_per_faculty = (n - subscribers.office_count) / faculty.len().max(1);
+        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+        let stream_start = Instant::now();
+        let mut peak_rss: f64 = subscribers.subscribed_rss;
+        for m in 0..mutations {
+            tick.tick().await;
+            let owner = faculty[m as usize % faculty.len()].0;
+            let r: Value = client
+                .post(format!("{}/graphql", self.url))
+                .header("cookie", &self.budget)
+                .json(&json!({"query": "mutation($o: ID!) { createTickets(input: {ownerId: $o, residency: DOMESTIC, cycle: \"2027\", count: 1}) { id } }", "variables": {"o": owner.to_string()}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(r["errors"].is_null(), "{r}");
+            expected += subscribers.office_count + subscribers_per_faculty;
+            if m % rate == 0 {
+                peak_rss = peak_rss.max(memory(self.pid).0);
+            }
+        }
+        let seconds = stream_start.elapsed().as_secs_f64();
+        // Let the last deliveries land (they take milliseconds; the margin is generous).
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            peak_rss = peak_rss.max(memory(self.pid).0);
+        }
+        Streamed {
+            mutations,
+            expected,
+            seconds,
+            peak_rss,
+        }
     }
-    let _ = stop_tx.send(true);
-    for task in tasks {
-        let _ = task.await;
+
+    /// Stops the subscribers, prints what they got, and waits until the gateway has let
+    /// them all go.
+    async fn report(&self, subscribers: Subscribers, streamed: Streamed) {
+        let _ = subscribers.stop.send(true);
+        for task in subscribers.tasks {
+            let _ = task.await;
+        }
+        let (_, hwm) = memory(self.pid);
+        let mut all = subscribers.latencies.lock().unwrap().clone();
+        all.sort_unstable();
+        let pct = |p: f64| {
+            all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+                .map(|v| f64::from(*v) / 1000.0)
+                .unwrap_or(f64::NAN)
+        };
+        let Streamed {
+            mutations,
+            expected,
+            seconds: streamed,
+            peak_rss,
+        } = streamed;
+        let rate = self.rate;
+        println!(
+            "  {mutations} mutations ({rate}/s) over {streamed:.1} s: {} of ~{expected} deliveries = {:.0} events/s delivered",
+            all.len(),
+            all.len() as f64 / streamed
+        );
+        println!(
+            "  mutation-to-client latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; gateway RSS peak {:.0} MiB (VmHWM {:.0} MiB)",
+            pct(0.50),
+            pct(0.99),
+            pct(1.0),
+            peak_rss,
+            hwm
+        );
+        while open_subscriptions(&self.url).await > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
-    let (_, hwm) = memory(pid);
-    let mut all = latencies.lock().unwrap().clone();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .map(|v| f64::from(*v) / 1000.0)
-            .unwrap_or(f64::NAN)
-    };
-    println!(
-        "  {mutations} mutations ({rate}/s) over {streamed:.1} s: {} of ~{expected} deliveries = {:.0} events/s delivered",
-        all.len(),
-        all.len() as f64 / streamed
-    );
-    println!(
-        "  mutation-to-client latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; gateway RSS peak {:.0} MiB (VmHWM {:.0} MiB)",
-        pct(0.50),
-        pct(0.99),
-        pct(1.0),
-        peak_rss,
-        hwm
-    );
-    while open_subscriptions(url).await > 0 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+
+    async fn run(&self, n: usize) {
+        let subscribers = self.connect(n).await;
+        let streamed = self.stream(n, &subscribers).await;
+        self.report(subscribers, streamed).await;
     }
 }
 
-#[tokio::main]
-async fn main() {
-    let sizes: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
-        .unwrap_or_else(|_| "1000,10000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let rate: u64 = env("BENCH_RATE", 10);
-    let seconds: u64 = env("BENCH_SECONDS", 10);
-    let see_all: usize = env::<usize>("BENCH_SEE_ALL", 50).min(100);
-    let base = std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let redis =
-        std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let name = format!("tessera_live_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
-        .await
-        .expect("PostgreSQL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    let url = format!("{base}/{name}");
-    let conn = db::connect(&url).await.unwrap();
-    db::migrate(&conn).await.unwrap();
-    let password = "bench password";
-    let hash = common::password::hash(password).unwrap();
+const PASSWORD: &str = "bench password";
+
+/// The budget director, 10 graduate office users and 10 faculty members, every password
+/// `PASSWORD`: the office users' emails and the faculty members' ids and emails.
+async fn seed_users(conn: &sea_orm::DatabaseConnection) -> (Vec<String>, Vec<(i64, String)>) {
+    let hash = common::password::hash(PASSWORD).unwrap();
     let now = db::now();
     let add = |email: String, role: Role| {
         let conn = conn.clone();
@@ -317,6 +347,80 @@ async fn main() {
         let email = format!("faculty{i}@bench.edu");
         faculty_ids.push((add(email.clone(), Role::Faculty).await, email));
     }
+    (office_emails, faculty_ids)
+}
+
+/// ticket-service (and nothing else) in this process, on `env_map`'s database; its URL.
+async fn start_ticket_service(
+    env_map: &HashMap<&str, &str>,
+    minter: &TokenMinter,
+    conn: &sea_orm::DatabaseConnection,
+) -> String {
+    let tickets = ticket_service::Application::build_with_db(
+        ticket_service::Settings {
+            common: CommonSettings::from_source(env_map).unwrap(),
+            port: 0,
+            verifier: minter.verifier(),
+        },
+        conn.clone(),
+    )
+    .await
+    .unwrap();
+    let ticket_url = format!("http://127.0.0.1:{}/graphql", tickets.port());
+    tokio::spawn(tickets.run_until_stopped());
+    ticket_url
+}
+
+/// The release gateway binary on `env_map`'s database, Redis and key, calling `ticket_url`,
+/// once it answers: the process and its base URL.
+async fn start_gateway(env_map: &HashMap<&str, &str>, ticket_url: &str) -> (Killed, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_api-gateway"))
+        .env_clear()
+        .env("DATABASE_URL", env_map["DATABASE_URL"])
+        .env("REDIS_URL", env_map["REDIS_URL"])
+        .env("REDIS_KEY_PREFIX", env_map["REDIS_KEY_PREFIX"])
+        .env("DATA_DIR", env_map["DATA_DIR"])
+        .env("TESSERA_SIGNING_KEY", env_map["TESSERA_SIGNING_KEY"])
+        .env("PORT", port.to_string())
+        .env("TICKET_SERVICE_URL", ticket_url)
+        .env("RATE_LIMIT_PER_ADDRESS", "0")
+        .env("RATE_LIMIT_PER_USER", "0")
+        .env("METRICS_TOKEN", METRICS_TOKEN)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the gateway binary");
+    let gateway = format!("http://127.0.0.1:{port}");
+    let process = Killed(child);
+    support::wait_for_health(&gateway, 200).await;
+    (process, gateway)
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let base = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let redis =
+        std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let name = format!("tessera_live_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .expect("PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let url = format!("{base}/{name}");
+    let conn = db::connect(&url).await.unwrap();
+    db::migrate(&conn).await.unwrap();
+    let (office_emails, faculty_ids) = seed_users(&conn).await;
 
     let key = KeyPair::new();
     let key_hex = key.private().to_bytes_hex();
@@ -332,62 +436,36 @@ async fn main() {
         ("PORT", "0"),
     ]);
     let minter = TokenMinter::new(KeyPair::from(&key.private()));
-    let tickets = ticket_service::Application::build_with_db(
-        ticket_service::Settings {
-            common: CommonSettings::from_source(&env_map).unwrap(),
-            port: 0,
-            verifier: minter.verifier(),
-        },
-        conn.clone(),
-    )
-    .await
-    .unwrap();
-    let ticket_url = format!("http://127.0.0.1:{}/graphql", tickets.port());
-    tokio::spawn(tickets.run_until_stopped());
+    let ticket_url = start_ticket_service(&env_map, &minter, &conn).await;
+    let (gateway_process, gateway) = start_gateway(&env_map, &ticket_url).await;
 
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_api-gateway"))
-        .env_clear()
-        .env("DATABASE_URL", &url)
-        .env("REDIS_URL", &redis)
-        .env("REDIS_KEY_PREFIX", &prefix)
-        .env("DATA_DIR", &data_s)
-        .env("TESSERA_SIGNING_KEY", &key_hex)
-        .env("PORT", port.to_string())
-        .env("TICKET_SERVICE_URL", &ticket_url)
-        .env("RATE_LIMIT_PER_ADDRESS", "0")
-        .env("RATE_LIMIT_PER_USER", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the gateway binary");
-    let pid = child.id();
-    let _gateway = Killed(child);
-    let gateway = format!("http://127.0.0.1:{port}");
-    support::wait_for_health(&gateway, 200).await;
-
-    let budget = login(&gateway, "budget@bench.edu", password).await;
-    let mut office = Vec::new();
+    let mut run = Run {
+        pid: gateway_process.0.id(),
+        budget: sign_in(&gateway, "budget@bench.edu", PASSWORD).await,
+        office: Vec::new(),
+        faculty: Vec::new(),
+        rate: env("BENCH_RATE", 10),
+        seconds: env("BENCH_SECONDS", 10),
+        see_all: env::<usize>("BENCH_SEE_ALL", 50).min(100),
+        url: gateway,
+    };
     for email in &office_emails {
-        office.push(login(&gateway, email, password).await);
+        run.office.push(sign_in(&run.url, email, PASSWORD).await);
     }
-    let mut faculty = Vec::new();
     for (id, email) in &faculty_ids {
-        faculty.push((*id, login(&gateway, email, password).await));
+        run.faculty
+            .push((*id, sign_in(&run.url, email, PASSWORD).await));
     }
     println!(
-        "live updates: one gateway process (release), PostgreSQL + Redis, {} cores; {see_all}% of subscribers see every ticket",
-        std::thread::available_parallelism().map_or(0, usize::from)
+        "live updates: one gateway process (release), PostgreSQL + Redis, {} cores; {}% of subscribers see every ticket",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        run.see_all
     );
     for n in sizes {
         println!("N = {n}");
-        run(
-            &gateway, pid, n, &office, &faculty, &budget, rate, seconds, see_all,
-        )
-        .await;
+        run.run(n).await;
     }
-    drop(_gateway);
+    drop(gateway_process);
     conn.close().await.ok();
     let _ = admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))

@@ -10,83 +10,39 @@
 //! `SESSION`, which no token has).
 
 use crate::tokens::{ApiTokens, ManageError};
-use async_graphql::{
-    Context, EmptySubscription, Enum, ErrorExtensions, ID, Object, Result, SDLExportOptions,
-    Schema, SimpleObject,
-};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::{
-    Router,
-    extract::State,
-    http::HeaderMap,
-    response::{IntoResponse, Response},
-    routing::{get, post},
-};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use axum::Router;
 use chrono::{DateTime, Utc};
 use common::{
-    ErrorCode, Principal, TokenVerifier,
+    TokenVerifier,
     config::Mode,
-    server::{self, gateway_caller},
+    subgraph::{self, Routes, ServiceError, SubgraphSchema, signed_in},
 };
 use db::entity::api_token;
 use std::sync::Arc;
 
 /// The schema type.
-pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AuthSchema = SubgraphSchema<Query, Mutation>;
 
 /// The name the supergraph knows this subgraph by.
 pub const SUBGRAPH: &str = "auth";
 
 /// Builds the schema over the gateway's tokens.
 pub fn build(tokens: Arc<ApiTokens>, mode: Mode) -> AuthSchema {
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .limit_depth(32)
-        .data(tokens);
-    if mode == Mode::Production {
-        builder = builder.disable_suggestions();
-    }
-    builder.finish()
+    subgraph::schema::builder(Query, Mutation, mode)
+        .data(tokens)
+        .finish()
 }
 
 /// The subgraph SDL the supergraph is composed from.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(SDLExportOptions::new().federation())
+    subgraph::schema::sdl(Query, Mutation)
 }
 
-#[derive(Clone)]
-struct AppState {
-    schema: AuthSchema,
-    verifier: TokenVerifier,
-}
-
-/// The subgraph's routes: `POST /graphql` with a gateway-signed token, and `/healthz`.
+/// The subgraph's routes, the kit's: `POST /graphql` with a gateway-signed token, and
+/// `/healthz` (no `/readyz`: the gateway's own answers for it).
 pub fn router(schema: AuthSchema, verifier: TokenVerifier) -> Router {
-    let routes = Router::new()
-        .route("/graphql", post(graphql))
-        .route("/healthz", get(|| async { "ok" }));
-    server::shallow_bodies(routes, server::MAX_BODY).with_state(AppState { schema, verifier })
-}
-
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
-    let caller = match gateway_caller(&headers, &state.verifier) {
-        Ok(caller) => caller,
-        Err(refused) => return refused,
-    };
-    GraphQLResponse::from(
-        state
-            .schema
-            .execute(request.into_inner().data(caller))
-            .await,
-    )
-    .into_response()
+    Routes::new(schema, verifier).into_router()
 }
 
 /// What an API token may be used for.
@@ -145,43 +101,20 @@ fn tokens<'a>(ctx: &Context<'a>) -> &'a ApiTokens {
     ctx.data_unchecked::<Arc<ApiTokens>>()
 }
 
-/// The signed-in caller's id, or UNAUTHENTICATED.
-fn signed_in(ctx: &Context<'_>) -> Result<i64> {
-    ctx.data_unchecked::<Principal>()
-        .user_id
-        .ok_or_else(|| error(ErrorCode::Unauthenticated, "sign in to do this", None))
-}
-
-fn error(code: ErrorCode, message: impl Into<String>, field: Option<&str>) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, ext| {
-        ext.set("code", code.as_str());
-        if let Some(field) = field {
-            ext.set("field", field);
-        }
-    })
-}
-
-impl From<ManageError> for async_graphql::Error {
+impl From<ManageError> for ServiceError {
     fn from(err: ManageError) -> Self {
         match err {
-            ManageError::NotFound => error(ErrorCode::NotFound, "API token not found", None),
-            ManageError::BadInput { field, message } => {
-                error(ErrorCode::BadUserInput, message, Some(field))
-            }
-            ManageError::Unavailable(cause) => {
-                tracing::error!(%cause, "database unavailable");
-                error(
-                    ErrorCode::Unavailable,
-                    "the database is unavailable; try again",
-                    None,
-                )
-            }
-            ManageError::Internal(cause) => {
-                tracing::error!(%cause, "minting an API token");
-                error(ErrorCode::Internal, "internal error", None)
-            }
+            ManageError::NotFound => ServiceError::NotFound("API token"),
+            ManageError::BadInput { field, message } => ServiceError::BadInput { field, message },
+            ManageError::Unavailable(db) => ServiceError::from(db),
+            ManageError::Internal(cause) => ServiceError::Internal(cause),
         }
     }
+}
+
+/// A token-management failure as the kit's error, and so as the contract's code.
+fn failed(err: ManageError) -> async_graphql::Error {
+    ServiceError::from(err).into()
 }
 
 /// The root of the auth subgraph's reads.
@@ -193,7 +126,10 @@ impl Query {
     /// The caller's API tokens, newest first, revoked ones included. Needs a session.
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
         let me = signed_in(ctx)?;
-        let rows = tokens(ctx).list(me).await.map_err(ManageError::from)?;
+        let rows = tokens(ctx)
+            .list(me)
+            .await
+            .map_err(|err| failed(ManageError::from(err)))?;
         Ok(rows.into_iter().map(ApiToken::from).collect())
     }
 }
@@ -215,7 +151,10 @@ impl Mutation {
     ) -> Result<CreatedApiToken> {
         let me = signed_in(ctx)?;
         let scopes: Vec<common::ApiScope> = scopes.into_iter().map(Into::into).collect();
-        let (row, token) = tokens(ctx).create(me, &name, &scopes, expires_at).await?;
+        let (row, token) = tokens(ctx)
+            .create(me, &name, &scopes, expires_at)
+            .await
+            .map_err(failed)?;
         Ok(CreatedApiToken {
             api_token: row.into(),
             token,
@@ -227,8 +166,29 @@ impl Mutation {
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
         let me = signed_in(ctx)?;
         let Ok(id) = id.trim().parse::<i64>() else {
-            return Err(ManageError::NotFound.into());
+            return Err(failed(ManageError::NotFound));
         };
-        Ok(tokens(ctx).revoke(me, id).await?.into())
+        Ok(tokens(ctx).revoke(me, id).await.map_err(failed)?.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::{TokenMinter, server::Server};
+
+    #[tokio::test]
+    async fn unsigned_and_oversized_requests_are_refused() {
+        let minter = TokenMinter::new(biscuit_auth::KeyPair::new());
+        // Refused before any resolver runs: the schema needs no tokens for this.
+        let schema = subgraph::schema::builder(Query, Mutation, Mode::Development).finish();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = Server::bind(addr, router(schema, minter.verifier()))
+            .await
+            .unwrap();
+        let url = format!("http://127.0.0.1:{}/graphql", server.port());
+        tokio::spawn(server.run_until_stopped());
+        testkit::subgraph::assert_refuses_unsigned(&url).await;
+        testkit::subgraph::assert_refuses_oversized(&url, common::server::MAX_BODY).await;
     }
 }

@@ -22,6 +22,8 @@ pub mod password;
 pub mod server;
 /// The event stream: Redis Streams, or an in-process log in the embedded default.
 pub mod stream;
+/// The subgraph kit: routes, schema builder and the one service error every subgraph uses.
+pub mod subgraph;
 /// Logging set-up shared by every binary.
 pub mod telemetry;
 

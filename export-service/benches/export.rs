@@ -14,7 +14,7 @@ use db::entity::{ticket, user};
 use export_service::jobs::{self, FilterSpec, OrderSpec};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::{
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -41,22 +41,17 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-#[tokio::main]
-async fn main() {
-    let count: i64 = std::env::var("BENCH_TICKETS")
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(1_000_000);
-    let Some(testkit::Backend::Postgres(base)) = testkit::postgres_or_skip().await else {
-        eprintln!("export bench: skipped, it needs PostgreSQL");
-        return;
-    };
-    let Some(redis_url) = testkit::redis_or_skip().await else {
-        eprintln!("export bench: skipped, it needs Redis");
-        return;
-    };
-
-    // The database, seeded once and kept.
+/// The bench's database with `count` tickets, seeded once and kept: its URL, a connection,
+/// how long seeding took (when it was seeded now), and the graduate office user.
+async fn seeded_database(
+    base: &str,
+    count: i64,
+) -> (
+    String,
+    sea_orm::DatabaseConnection,
+    Option<f64>,
+    user::Model,
+) {
     let name = format!("tessera_export_bench_{count}");
     let admin = sea_orm::Database::connect(format!("{base}/postgres"))
         .await
@@ -98,23 +93,30 @@ async fn main() {
         .await
         .unwrap()
         .expect("the bench's graduate office user");
+    (url, conn, seed_secs, grad)
+}
 
-    // The worker, as its own process.
-    let data_dir =
-        std::env::temp_dir().join(format!("tessera-export-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let prefix = format!("tessera-export-bench-{}", std::process::id());
+/// Where the run's worker takes its jobs from and writes its files.
+struct Queue {
+    url: String,
+    redis_url: String,
+    prefix: String,
+    data_dir: std::path::PathBuf,
+}
+
+/// The worker, as its own process, once it answers and has had a moment to reach the queue.
+async fn start_worker(queue: &Queue) -> Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let key = biscuit_auth::KeyPair::new().private().to_bytes_hex();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_export-service"))
-        .env("DATABASE_URL", &url)
-        .env("REDIS_URL", &redis_url)
-        .env("REDIS_KEY_PREFIX", &prefix)
-        .env("DATA_DIR", &data_dir)
+    let child = Command::new(env!("CARGO_BIN_EXE_export-service"))
+        .env("DATABASE_URL", &queue.url)
+        .env("REDIS_URL", &queue.redis_url)
+        .env("REDIS_KEY_PREFIX", &queue.prefix)
+        .env("DATA_DIR", &queue.data_dir)
         .env("TESSERA_SIGNING_KEY", key)
         .env("PORT", port.to_string())
         .env(
@@ -141,14 +143,34 @@ async fn main() {
     assert!(up, "export-service did not start");
     // Let its worker reach the queue before measuring its baseline.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    child
+}
+
+/// What the worker's export of the whole list took.
+struct Exported {
+    done: db::entity::export_job::Model,
+    seconds: f64,
+    bytes: u64,
+    rss_before: u64,
+    /// The worker's peak RSS.
+    hwm: u64,
+}
+
+/// Queues an export of every ticket as `grad` and waits for the worker (`child`) to finish
+/// it, sampling its memory; then stops the worker.
+async fn export(
+    queue: &Queue,
+    conn: &sea_orm::DatabaseConnection,
+    grad: &user::Model,
+    mut child: Child,
+) -> Exported {
     let pid = child.id();
     let rss_before = status_kib(pid, "VmRSS:");
-
     let stream = EventStream::connect(
         &common::config::CommonSettings::from_source(&std::collections::HashMap::from([
-            ("DATABASE_URL", url.as_str()),
-            ("REDIS_URL", redis_url.as_str()),
-            ("REDIS_KEY_PREFIX", prefix.as_str()),
+            ("DATABASE_URL", queue.url.as_str()),
+            ("REDIS_URL", queue.redis_url.as_str()),
+            ("REDIS_KEY_PREFIX", queue.prefix.as_str()),
         ]))
         .unwrap(),
     )
@@ -156,11 +178,11 @@ async fn main() {
     .unwrap();
     let caller = Principal::user(grad.id, vec![Role::GradOffice], vec![]);
     let job = jobs::create(
-        &conn,
+        conn,
         &caller,
         grad.id,
         &FilterSpec::default(),
-        OrderSpec::from(ticket_service::listing::Ordering::default()),
+        OrderSpec::from(ticket_domain::listing::Ordering::default()),
     )
     .await
     .unwrap();
@@ -172,24 +194,34 @@ async fn main() {
     let mut rss_max = rss_before;
     let done = loop {
         rss_max = rss_max.max(status_kib(pid, "VmRSS:"));
-        let row = jobs::get(&conn, job.id).await.unwrap().unwrap();
+        let row = jobs::get(conn, job.id).await.unwrap().unwrap();
         if row.status == "DONE" || row.status == "FAILED" {
             break row;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let export_secs = started.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64();
     let hwm = status_kib(pid, "VmHWM:").max(rss_max);
     child.kill().ok();
     child.wait().ok();
     assert_eq!(done.status, "DONE", "{:?}", done.error);
-    let file = common::export::file(&data_dir, job.id);
-    let export_bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let file = common::export::file(&queue.data_dir, job.id);
+    let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    Exported {
+        done,
+        seconds,
+        bytes,
+        rss_before,
+        hwm,
+    }
+}
 
+/// `psql \copy` of the same columns: how long it took and the file's size.
+fn copy(url: &str, data_dir: &std::path::Path) -> (f64, u64) {
     let copy_file = data_dir.join("copy.csv");
     let started = Instant::now();
     let copy = Command::new("psql")
-        .arg(&url)
+        .arg(url)
         .arg("-X")
         .arg("-q")
         .arg("-c")
@@ -202,7 +234,22 @@ async fn main() {
     let copy_secs = started.elapsed().as_secs_f64();
     assert!(copy.success(), "psql \\copy failed");
     let copy_bytes = std::fs::metadata(&copy_file).map(|m| m.len()).unwrap_or(0);
+    (copy_secs, copy_bytes)
+}
 
+fn print(
+    count: i64,
+    seed_secs: Option<f64>,
+    exported: &Exported,
+    (copy_secs, copy_bytes): (f64, u64),
+) {
+    let Exported {
+        done,
+        seconds: export_secs,
+        bytes: export_bytes,
+        rss_before,
+        hwm,
+    } = exported;
     println!();
     println!(
         "export bench: {count} tickets on PostgreSQL, worker batch size {}",
@@ -214,7 +261,7 @@ async fn main() {
     println!("  rows exported            {:>10}", done.rows_written);
     println!(
         "  export-service worker    {export_secs:>10.2} s   {:>8.1} MB",
-        export_bytes as f64 / 1e6
+        *export_bytes as f64 / 1e6
     );
     println!(
         "  psql \\copy               {copy_secs:>10.2} s   {:>8.1} MB",
@@ -224,21 +271,54 @@ async fn main() {
         "  ratio (goal <= 2.0)      {:>10.2}",
         export_secs / copy_secs
     );
-    println!("  worker RSS before        {:>10.1} MiB", mib(rss_before));
-    println!("  worker RSS peak          {:>10.1} MiB", mib(hwm));
+    println!("  worker RSS before        {:>10.1} MiB", mib(*rss_before));
+    println!("  worker RSS peak          {:>10.1} MiB", mib(*hwm));
     println!(
         "  RSS growth (goal <= 64)  {:>10.1} MiB",
-        mib(hwm.saturating_sub(rss_before))
+        mib(hwm.saturating_sub(*rss_before))
     );
-    let _ = std::fs::remove_dir_all(&data_dir);
-    // The run's queue and progress streams.
-    if let Ok(client) = redis::Client::open(redis_url.as_str())
+}
+
+/// Deletes the run's queue and progress streams.
+async fn clean_redis(queue: &Queue) {
+    if let Ok(client) = redis::Client::open(queue.redis_url.as_str())
         && let Ok(mut redis) = client.get_multiplexed_async_connection().await
     {
+        let prefix = &queue.prefix;
         let keys = [
             format!("{prefix}:stream:{JOBS_TOPIC}"),
             format!("{prefix}:stream:{}", common::export::PROGRESS_TOPIC),
         ];
         let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut redis).await;
     }
+}
+
+#[tokio::main]
+async fn main() {
+    let count: i64 = std::env::var("BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let Some(testkit::Backend::Postgres(base)) = testkit::postgres_or_skip().await else {
+        eprintln!("export bench: skipped, it needs PostgreSQL");
+        return;
+    };
+    let Some(redis_url) = testkit::redis_or_skip().await else {
+        eprintln!("export bench: skipped, it needs Redis");
+        return;
+    };
+    let (url, conn, seed_secs, grad) = seeded_database(&base, count).await;
+    let queue = Queue {
+        url,
+        redis_url,
+        prefix: format!("tessera-export-bench-{}", std::process::id()),
+        data_dir: std::env::temp_dir().join(format!("tessera-export-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&queue.data_dir).unwrap();
+    let worker = start_worker(&queue).await;
+    let exported = export(&queue, &conn, &grad, worker).await;
+    let copied = copy(&queue.url, &queue.data_dir);
+    print(count, seed_secs, &exported, copied);
+    let _ = std::fs::remove_dir_all(&queue.data_dir);
+    clean_redis(&queue).await;
 }

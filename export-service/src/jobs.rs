@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use std::{path::Path, time::Duration};
-use ticket_service::listing;
+use ticket_domain::listing;
 
 /// The requester's visibility when they asked: the worker exports what they could see then.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,6 @@ pub mod config;
 pub mod csv;
 /// The service's error type and its mapping to the contract's codes.
 pub mod error;
-/// The HTTP routes.
-pub mod http;
 /// Export job rows: creation, the worker's lease, progress, completion, expiry.
 pub mod jobs;
 /// What the gateway may read of export jobs (its documented read model).
@@ -25,9 +23,8 @@ pub use config::Settings;
 pub use worker::Worker;
 
 use anyhow::Context;
-use common::{server::Server, stream::EventStream};
+use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
-use std::net::SocketAddr;
 
 /// Builds export-service, bound and ready to run.
 #[derive(Debug)]
@@ -69,13 +66,13 @@ impl Application {
         db: DatabaseConnection,
         stream: EventStream,
     ) -> anyhow::Result<Server> {
-        let common = &settings.subgraph.common;
-        let state = http::AppState {
-            schema: schema::build(db.clone(), stream, common.mode),
-            verifier: settings.subgraph.verifier.clone(),
-            db,
-        };
-        let addr = SocketAddr::new(common.bind, settings.subgraph.port);
-        Server::bind(addr, http::router(state)).await
+        let subgraph = &settings.subgraph;
+        Routes::new(
+            schema::build(db.clone(), stream, subgraph.common.mode),
+            subgraph.verifier.clone(),
+        )
+        .ready_with(db)
+        .bind(subgraph)
+        .await
     }
 }

@@ -38,43 +38,13 @@ pub async fn load<C: ConnectionTrait>(
         .map(|t| t.owner_id)
         .chain(links.iter().map(|l| l.user_id))
         .collect();
-    let names: HashMap<i64, String> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Name)
-        .filter(user::Column::Id.is_in(people))
-        .into_model::<Name>()
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|n| (n.id, n.name))
-        .collect();
-    let applicant_ids: BTreeSet<i64> = tickets.iter().filter_map(|t| t.applicant_id).collect();
-    let applicants: HashMap<i64, applicant::Model> = if applicant_ids.is_empty() {
-        HashMap::new()
-    } else {
-        applicant::Entity::find()
-            .filter(applicant::Column::Id.is_in(applicant_ids))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect()
-    };
-    let mut notes: HashMap<i64, Vec<String>> = HashMap::new();
-    for n in note::Entity::find()
-        .select_only()
-        .column(note::Column::TicketId)
-        .column(note::Column::Body)
-        .filter(note::Column::TicketId.is_in(ids))
-        .order_by_asc(note::Column::CreatedAt)
-        .order_by_asc(note::Column::Id)
-        .into_model::<Body>()
-        .all(conn)
-        .await?
-    {
-        notes.entry(n.ticket_id).or_default().push(n.body);
-    }
+    let names = names(conn, people).await?;
+    let applicants = applicants(
+        conn,
+        tickets.iter().filter_map(|t| t.applicant_id).collect(),
+    )
+    .await?;
+    let mut notes = notes(conn, ids).await?;
     let mut supervisors: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
     for link in links {
         let name = names.get(&link.user_id).cloned().unwrap_or_default();
@@ -104,4 +74,61 @@ pub async fn load<C: ConnectionTrait>(
             }
         })
         .collect())
+}
+
+/// The names of the users `ids`, by id.
+async fn names<C: ConnectionTrait>(
+    conn: &C,
+    ids: BTreeSet<i64>,
+) -> Result<HashMap<i64, String>, DbErr> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Name)
+        .filter(user::Column::Id.is_in(ids))
+        .into_model::<Name>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n.name))
+        .collect())
+}
+
+/// The applicants `ids`, by id (no query when there are none).
+async fn applicants<C: ConnectionTrait>(
+    conn: &C,
+    ids: BTreeSet<i64>,
+) -> Result<HashMap<i64, applicant::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(applicant::Entity::find()
+        .filter(applicant::Column::Id.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect())
+}
+
+/// The note bodies of the tickets `ids`, oldest first, by ticket.
+async fn notes<C: ConnectionTrait>(
+    conn: &C,
+    ids: Vec<i64>,
+) -> Result<HashMap<i64, Vec<String>>, DbErr> {
+    let mut notes: HashMap<i64, Vec<String>> = HashMap::new();
+    for n in note::Entity::find()
+        .select_only()
+        .column(note::Column::TicketId)
+        .column(note::Column::Body)
+        .filter(note::Column::TicketId.is_in(ids))
+        .order_by_asc(note::Column::CreatedAt)
+        .order_by_asc(note::Column::Id)
+        .into_model::<Body>()
+        .all(conn)
+        .await?
+    {
+        notes.entry(n.ticket_id).or_default().push(n.body);
+    }
+    Ok(notes)
 }

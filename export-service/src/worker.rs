@@ -19,6 +19,7 @@ use common::{
     ExportStatus,
     export::{self, ExportProgress, JOBS_GROUP, JOBS_TOPIC, PROGRESS_TOPIC},
     stream::{Entry, EventStream, StreamError},
+    subgraph::ServiceError,
 };
 use db::entity::export_job;
 use sea_orm::{
@@ -26,7 +27,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use std::{path::PathBuf, time::Duration};
-use ticket_service::listing;
+use ticket_domain::listing;
 use tokio::{io::AsyncWriteExt, task::JoinSet};
 
 /// How long an idle worker waits before looking at the queue again.
@@ -62,11 +63,11 @@ impl From<DbErr> for ExportError {
     }
 }
 
-impl From<ticket_service::error::ServiceError> for ExportError {
-    fn from(err: ticket_service::error::ServiceError) -> Self {
-        use ticket_service::error::ServiceError as Listing;
+/// The ticket list's own failures: the database's, or a stored filter it no longer accepts.
+impl From<ServiceError> for ExportError {
+    fn from(err: ServiceError) -> Self {
         match err {
-            Listing::Unavailable(db) => Self::Database(db.to_string()),
+            ServiceError::Unavailable { cause, .. } => Self::Database(cause),
             other => Self::Filter(other.message()),
         }
     }

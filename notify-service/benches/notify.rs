@@ -203,19 +203,20 @@ async fn commit_events(
     committed
 }
 
-/// `drain`: `count` events committed while nothing runs, then the relay and the worker start
-/// and the clock runs until every email arrived (throughput). `live`: the pipeline runs while
-/// events commit at a steady pace (10 per transaction, `rate` events a second), and each
-/// email's latency is measured from its event's commit.
-async fn run(
-    label: &'static str,
-    mode: &'static str,
-    backend: testkit::Backend,
-    stream: EventStream,
+/// A fresh database with the bench's budget director, ticket owner and their FSS, and `count`
+/// tickets of the owner's: the database, a connection, the director's and the owner's ids,
+/// the tickets.
+async fn people_and_tickets(
+    backend: &testkit::Backend,
     count: usize,
-    rate: usize,
-) -> Run {
-    let database = testkit::TestDatabase::create(&backend, "notify_bench").await;
+) -> (
+    testkit::TestDatabase,
+    DatabaseConnection,
+    i64,
+    i64,
+    Vec<ticket::Model>,
+) {
+    let database = testkit::TestDatabase::create(backend, "notify_bench").await;
     let db = db::connect(&database.url).await.unwrap();
     db::migrate(&db).await.unwrap();
     let budget = person(&db, "budget@bench.edu", Role::BudgetDirector).await;
@@ -229,6 +230,52 @@ async fn run(
     .await
     .unwrap();
     let tickets = tickets(&db, owner, budget, count).await;
+    (database, db, budget, owner, tickets)
+}
+
+/// Waits (ten minutes at most) until `expected` emails have arrived: how many did, when the
+/// last one did, and each one's latency from its event's commit, sorted.
+async fn arrived(
+    inbox: &Inbox,
+    expected: usize,
+    start: Instant,
+    committed: &HashMap<i64, Instant>,
+) -> (usize, Instant, Vec<Duration>) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let arrived = inbox.arrivals.lock().unwrap().len();
+        if arrived >= expected || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let arrivals = inbox.arrivals.lock().unwrap().clone();
+    let last = arrivals.iter().map(|(_, at)| *at).max().unwrap_or(start);
+    let mut latencies: Vec<Duration> = arrivals
+        .iter()
+        .filter_map(|(event, at)| {
+            committed
+                .get(event)
+                .map(|c| at.saturating_duration_since(*c))
+        })
+        .collect();
+    latencies.sort();
+    (arrivals.len(), last, latencies)
+}
+
+/// `drain`: `count` events committed while nothing runs, then the relay and the worker start
+/// and the clock runs until every email arrived (throughput). `live`: the pipeline runs while
+/// events commit at a steady pace (10 per transaction, `rate` events a second), and each
+/// email's latency is measured from its event's commit.
+async fn run(
+    label: &'static str,
+    mode: &'static str,
+    backend: testkit::Backend,
+    stream: EventStream,
+    count: usize,
+    rate: usize,
+) -> Run {
+    let (database, db, budget, owner, tickets) = people_and_tickets(&backend, count).await;
 
     let (url, inbox) = fake_sendgrid().await;
     let data = std::env::temp_dir().join(format!("tessera-notify-bench-{}", uuid::Uuid::new_v4()));
@@ -258,26 +305,7 @@ async fn run(
         (start, committed, relay, worker)
     };
 
-    let expected = 2 * count;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let arrived = inbox.arrivals.lock().unwrap().len();
-        if arrived >= expected || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let arrivals = inbox.arrivals.lock().unwrap().clone();
-    let last = arrivals.iter().map(|(_, at)| *at).max().unwrap_or(start);
-    let mut latencies: Vec<Duration> = arrivals
-        .iter()
-        .filter_map(|(event, at)| {
-            committed
-                .get(event)
-                .map(|c| at.saturating_duration_since(*c))
-        })
-        .collect();
-    latencies.sort();
+    let (arrivals, last, latencies) = arrived(&inbox, 2 * count, start, &committed).await;
     relay.abort();
     worker.abort();
     db.close().await.ok();
@@ -287,7 +315,7 @@ async fn run(
         label,
         mode,
         events: count,
-        emails: arrivals.len(),
+        emails: arrivals,
         seconds: last.duration_since(start).as_secs_f64(),
         latencies,
     }

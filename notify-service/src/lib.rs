@@ -8,8 +8,6 @@ pub mod config;
 pub mod email;
 /// The service's error type and its mapping to the contract's codes.
 pub mod error;
-/// The HTTP routes.
-pub mod http;
 /// Sending one email: SendGrid, or `.eml` files in the outbox.
 pub mod mailer;
 /// Reading and changing email preferences.
@@ -28,9 +26,8 @@ pub mod worker;
 pub use config::{MailSettings, Settings};
 
 use anyhow::Context;
-use common::{server::Server, stream::EventStream};
+use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
-use std::net::SocketAddr;
 
 /// Builds notify-service, bound and ready to run.
 #[derive(Debug)]
@@ -58,12 +55,13 @@ impl Application {
         settings: Settings,
         db: DatabaseConnection,
     ) -> anyhow::Result<Server> {
-        let state = http::AppState {
-            schema: schema::build(db.clone(), settings.common.mode),
-            verifier: settings.verifier.clone(),
-            db,
-        };
-        let addr = SocketAddr::new(settings.common.bind, settings.port);
-        Server::bind(addr, http::router(state)).await
+        let loaders_db = db.clone();
+        let routes = Routes::new(
+            schema::build(db.clone(), settings.common.mode),
+            settings.verifier.clone(),
+        )
+        .prepare(move |request, caller| schema::prepare(request, caller, &loaders_db))
+        .ready_with(db);
+        routes.bind(&settings).await
     }
 }

@@ -185,3 +185,5 @@ pub fn capture_stderr(child: &mut std::process::Child) {
 /// Servers of a test's own, for tests that stop and start them: the machine's PostgreSQL and
 /// Redis are shared by every test and every engineer, so they are never stopped.
 pub mod private;
+/// What every subgraph refuses, checked over HTTP.
+pub mod subgraph;

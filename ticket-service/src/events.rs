@@ -140,9 +140,11 @@ pub async fn find_visible<C: ConnectionTrait>(
     let Some(event) = ticket_event::Entity::find_by_id(id).one(conn).await? else {
         return Ok(None);
     };
-    Ok(crate::tickets::find_visible(conn, caller, event.ticket_id)
-        .await?
-        .map(|_| event))
+    Ok(
+        crate::visibility::find_visible(conn, caller, event.ticket_id)
+            .await?
+            .map(|_| event),
+    )
 }
 
 /// The first characters of a text, for history details.

@@ -7,10 +7,7 @@ pub mod config;
 pub mod error;
 /// History and outbox rows, written inside each change's transaction.
 pub mod events;
-/// The HTTP routes.
-pub mod http;
-/// Ticket lists: filters, ordering, keyset pagination and statistics (export-service walks
-/// whole lists with the same filters, order and visibility).
+/// Ticket lists: ticket-domain's filters, ordering and keyset pagination, and statistics.
 pub mod listing;
 /// How many ticket events wait in the outbox (the gateway's documented read model).
 pub mod read_model;
@@ -18,22 +15,22 @@ pub mod read_model;
 pub mod relay;
 /// The ticket-service GraphQL schema.
 pub mod schema;
-/// The ticket workflow: the one place that decides moves.
-pub mod workflow;
+
+/// The ticket workflow: the one place that decides moves (ticket-domain's).
+pub use ticket_domain::workflow;
 
 mod applicants;
 mod notes;
 mod tickets;
 mod users;
-mod validate;
-mod visibility;
+
+use ticket_domain::{validate, visibility};
 
 pub use config::Settings;
 
 use anyhow::Context;
-use common::{server::Server, stream::EventStream};
+use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
-use std::net::SocketAddr;
 
 /// Builds ticket-service, bound and ready to run.
 #[derive(Debug)]
@@ -64,12 +61,15 @@ impl Application {
     /// Binds the port and serves over an existing pool, without a relay (the all-in-one
     /// process starts one on the stream it shares with the gateway; tests start their own).
     pub async fn serve(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Server> {
-        let state = http::AppState {
-            schema: schema::build(db.clone(), settings.common.mode),
-            verifier: settings.verifier.clone(),
-            db,
-        };
-        let addr = SocketAddr::new(settings.common.bind, settings.port);
-        Server::bind(addr, http::router(state)).await
+        let loaders_db = db.clone();
+        let routes = Routes::new(
+            schema::build(db.clone(), settings.common.mode),
+            settings.verifier.clone(),
+        )
+        .prepare(move |request, _caller| schema::prepare(request, &loaders_db))
+        // A change's outbox row is committed by now: the relay need not wait for its poll.
+        .after_mutation(relay::nudge)
+        .ready_with(db);
+        routes.bind(&settings).await
     }
 }

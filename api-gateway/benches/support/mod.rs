@@ -1,5 +1,5 @@
-//! What the gateway benchmarks share: settings from the environment, and the gateway binary
-//! started as its own process.
+//! What the gateway benchmarks share: settings from the environment, child processes, ports,
+//! waiting for a service to answer, and signing in.
 
 use std::{process::Child, time::Duration};
 
@@ -42,4 +42,22 @@ pub async fn wait_for_health(base: &str, tries: u32) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{base}/healthz did not answer: the process did not start");
+}
+
+/// Signs `email` in at the gateway at `base`; the session cookie (`name=value`).
+pub async fn sign_in(base: &str, email: &str, password: &str) -> String {
+    let login = reqwest::Client::new()
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "{email} signs in");
+    login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }

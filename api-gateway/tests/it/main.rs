@@ -1,18 +1,16 @@
-//! api-gateway integration tests: the real gateway and subgraphs over HTTP on port 0.
+//! api-gateway integration tests: the real gateway and subgraphs over HTTP on port 0. Tests of
+//! the whole platform (emails, exports, separate processes, faults) are the repository's
+//! (`tests/it`); they start it with this folder's `support`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
-mod email;
 mod engine;
-mod exports;
-mod faults;
 mod fuzz;
 mod graphql;
 mod hardening;
 mod limits;
 mod live;
-mod processes;
 mod support;
 mod tokens;
 mod web;

@@ -9,57 +9,28 @@ pub mod query;
 /// Object and enum types.
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, SDLExportOptions, Schema};
-use common::{Principal, config::Mode, stream::EventStream};
+use async_graphql::Context;
+use common::{config::Mode, stream::EventStream, subgraph};
 use sea_orm::DatabaseConnection;
 
-/// The schema type.
-pub type ExportSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+use common::subgraph::{caller, db, signed_in};
 
-/// A defence in depth: the gateway enforces the real limits before it calls a subgraph.
-const MAX_DEPTH: usize = 32;
+/// The schema type.
+pub type ExportSchema = subgraph::SubgraphSchema<query::Query, mutation::Mutation>;
 
 /// Builds the schema over `db`, queueing jobs on `stream`.
 pub fn build(db: DatabaseConnection, stream: EventStream, mode: Mode) -> ExportSchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .enable_federation()
-        .limit_depth(MAX_DEPTH)
+    subgraph::schema::builder(query::Query, mutation::Mutation, mode)
         .data(db)
-        .data(stream);
-    if mode == Mode::Production {
-        builder = builder.disable_suggestions();
-    }
-    builder.finish()
+        .data(stream)
+        .finish()
 }
 
 /// The subgraph SDL the supergraph is composed from.
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(SDLExportOptions::new().federation())
-}
-
-/// Attaches the caller to a request.
-pub fn prepare(request: async_graphql::Request, caller: Principal) -> async_graphql::Request {
-    request.data(caller)
-}
-
-fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
-    ctx.data_unchecked::<DatabaseConnection>()
+    subgraph::schema::sdl(query::Query, mutation::Mutation)
 }
 
 fn stream<'a>(ctx: &Context<'a>) -> &'a EventStream {
     ctx.data_unchecked::<EventStream>()
-}
-
-fn caller<'a>(ctx: &Context<'a>) -> &'a Principal {
-    ctx.data_unchecked::<Principal>()
-}
-
-/// The signed-in caller's id, or UNAUTHENTICATED.
-fn signed_in(ctx: &Context<'_>) -> Result<i64, crate::error::ServiceError> {
-    caller(ctx)
-        .user_id
-        .ok_or(crate::error::ServiceError::Unauthenticated)
 }

@@ -8,9 +8,9 @@ use crate::{
 };
 use async_graphql::{Context, Object, Result};
 use common::export::JOBS_TOPIC;
-use ticket_service::{
+use ticket_domain::{
+    inputs::{TicketFilter, TicketOrder},
     listing,
-    schema::types::{TicketFilter, TicketOrder},
 };
 
 /// The root of export-service's changes.
@@ -30,7 +30,7 @@ impl Mutation {
         let me = signed_in(ctx)?;
         let filter: listing::Filter = filter.unwrap_or_default().into();
         // The same checks, and the same codes, as `tickets(filter:)`.
-        listing::condition(caller(ctx), &filter).map_err(ServiceError::from)?;
+        listing::condition(caller(ctx), &filter)?;
         let ordering: listing::Ordering = order_by.map(Into::into).unwrap_or_default();
         let job = jobs::create(
             db(ctx),
@@ -44,7 +44,11 @@ impl Mutation {
         if let Err(err) = stream(ctx).publish(JOBS_TOPIC, &job.id.to_string()).await {
             // Nobody will take it: say so on the job, and tell the caller to retry.
             let _ = jobs::fail(db(ctx), job.id, None, "the job queue was unavailable").await;
-            return Err(ServiceError::Unavailable(err.to_string()).into());
+            return Err(ServiceError::Unavailable {
+                dependency: crate::error::JOB_QUEUE,
+                cause: err.to_string(),
+            }
+            .into());
         }
         Ok(ExportJob(job))
     }

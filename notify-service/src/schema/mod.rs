@@ -11,40 +11,32 @@ pub mod query;
 /// Object and enum types.
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, SDLExportOptions, Schema, dataloader::DataLoader};
-use common::{Principal, config::Mode};
+use async_graphql::{Context, dataloader::DataLoader};
+use common::{Principal, config::Mode, subgraph};
 use sea_orm::DatabaseConnection;
 
-/// The schema type.
-pub type NotifySchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+use common::subgraph::{caller, db, signed_in};
 
-/// A defence in depth: the gateway enforces the real limits before it calls a subgraph.
-const MAX_DEPTH: usize = 32;
+/// The schema type.
+pub type NotifySchema = subgraph::SubgraphSchema<query::Query, mutation::Mutation>;
 
 /// Builds the schema over `db`.
 pub fn build(db: DatabaseConnection, mode: Mode) -> NotifySchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .enable_federation()
-        .limit_depth(MAX_DEPTH)
-        .data(db);
-    if mode == Mode::Production {
-        builder = builder.disable_suggestions();
-    }
-    builder.finish()
+    subgraph::schema::builder(query::Query, mutation::Mutation, mode)
+        .data(db)
+        .finish()
 }
 
 /// The subgraph SDL the supergraph is composed from.
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(SDLExportOptions::new().federation())
+    subgraph::schema::sdl(query::Query, mutation::Mutation)
 }
 
-/// Attaches the caller and fresh loaders to a request.
+/// Attaches fresh loaders, which read with `caller`'s visibility, to a request (the kit's
+/// router attaches the caller).
 pub fn prepare(
     request: async_graphql::Request,
-    caller: Principal,
+    caller: &Principal,
     db: &DatabaseConnection,
 ) -> async_graphql::Request {
     let loaders = loaders::Loaders {
@@ -57,24 +49,9 @@ pub fn prepare(
             tokio::spawn,
         ),
     };
-    request.data(caller).data(loaders)
-}
-
-fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
-    ctx.data_unchecked::<DatabaseConnection>()
-}
-
-fn caller<'a>(ctx: &Context<'a>) -> &'a Principal {
-    ctx.data_unchecked::<Principal>()
+    request.data(loaders)
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> &'a loaders::Loaders {
     ctx.data_unchecked::<loaders::Loaders>()
-}
-
-/// The signed-in caller's id, or UNAUTHENTICATED.
-fn signed_in(ctx: &Context<'_>) -> Result<i64, crate::error::ServiceError> {
-    caller(ctx)
-        .user_id
-        .ok_or(crate::error::ServiceError::Unauthenticated)
 }

@@ -44,7 +44,9 @@ impl Mutation {
     ) -> Result<Vec<Notification>> {
         signed_in(ctx)?;
         if !caller(ctx).has_role(Role::Admin) {
-            return Err(ServiceError::Forbidden("only an administrator can retry emails").into());
+            return Err(
+                ServiceError::Forbidden("only an administrator can retry emails".into()).into(),
+            );
         }
         if ids.is_none() && since.is_none() && until.is_none() {
             return Err(ServiceError::BadInput {

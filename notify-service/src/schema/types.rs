@@ -57,7 +57,7 @@ impl User {
         let me = signed_in(ctx)?;
         if me != self.0 && !caller(ctx).has_role(common::Role::Admin) {
             return Err(ServiceError::Forbidden(
-                "only the user and an administrator may read notification preferences",
+                "only the user and an administrator may read notification preferences".into(),
             )
             .into());
         }
@@ -120,7 +120,7 @@ impl Notification {
 
     async fn status(&self) -> Result<NotificationStatus> {
         let status: common::NotificationStatus = self.0.status.parse().map_err(|_| {
-            async_graphql::Error::from(ServiceError::Unavailable(format!(
+            async_graphql::Error::from(ServiceError::database_unavailable(format!(
                 "notification {} has an unknown status {}",
                 self.0.id, self.0.status
             )))

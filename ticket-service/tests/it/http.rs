@@ -91,7 +91,15 @@ async fn federation_entities_respect_visibility(backend: Backend) {
     app.cleanup().await;
 }
 
+async fn an_oversized_body_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let url = format!("{}/graphql", app.url);
+    testkit::subgraph::assert_refuses_oversized(&url, common::server::MAX_BODY).await;
+    app.cleanup().await;
+}
+
 on_both_databases!(
     only_gateway_signed_requests,
-    federation_entities_respect_visibility
+    federation_entities_respect_visibility,
+    an_oversized_body_is_refused
 );

@@ -8,6 +8,7 @@ pub(crate) use testkit::on_both_databases;
 
 mod authorization;
 mod batching;
+mod history;
 mod http;
 mod pagination;
 mod race;

@@ -1,24 +1,15 @@
-//! A ticket walked through the whole workflow, with its notes, history and outbox.
+//! A ticket walked through the workflow: each transition and who may make it, an offer
+//! declined, refused and accepted, the final state; and the queries around tickets (stats,
+//! applicants, users). `walk` takes a ticket the whole way, for the history and outbox tests.
 
 use crate::on_both_databases;
 use crate::support::{Backend, TestApp, Who, code, ok};
-use common::TicketEventMessage;
-use db::entity::{outbox, ticket_event};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
-const TICKET: &str = "query($t: ID!) { ticket(id: $t) { state version allowedTransitions applicant { applicantNumber name } supervisors { name } history { kind fromState toState detail actor { name } } notes { id body resolved resolvedBy { name } author { name } editedAt } } }";
+pub const TICKET: &str = "query($t: ID!) { ticket(id: $t) { state version allowedTransitions applicant { applicantNumber name } supervisors { name } history { kind fromState toState detail actor { name } } notes { id body resolved resolvedBy { name } author { name } editedAt } } }";
 
-async fn walk_full_workflow(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let t = app.create_tickets(Who::FacultyA, 1).await.remove(0);
-    let r = app.gql(Who::Budget, TICKET, json!({"t": t})).await;
-    assert_eq!(ok(&r)["ticket"]["state"], "INITIAL");
-    assert_eq!(
-        ok(&r)["ticket"]["allowedTransitions"],
-        json!(["GRANTED", "CANCELLED"])
-    );
-
+/// Granted with the version it was read at: GRANTED, version 2.
+async fn grant(app: &TestApp, t: &str) {
     let r = app
         .gql(
             Who::Budget,
@@ -30,12 +21,15 @@ async fn walk_full_workflow(backend: Backend) {
         ok(&r)["grantTicket"],
         json!({"state": "GRANTED", "version": 2})
     );
+}
 
-    // The FSS requests the offer for the faculty member they support, naming a co-supervisor.
+/// The FSS requests the offer for the faculty member they support, naming a co-supervisor
+/// (faculty B).
+async fn fss_requests_with_a_co_supervisor(app: &TestApp, t: &str) {
     let r = app
         .request_offer(
             Who::FssA,
-            &t,
+            t,
             "A-100",
             json!([app.id(Who::FacultyB).to_string()]),
         )
@@ -52,40 +46,35 @@ async fn walk_full_workflow(backend: Backend) {
             .len(),
         2
     );
-    let r = app.gql(Who::Chair, TICKET, json!({"t": t})).await;
-    assert_eq!(
-        ok(&r)["ticket"]["allowedTransitions"],
-        json!(["GRANTED", "OFFER_PENDING"])
-    );
-    // The co-supervisor now sees the ticket, but does not act for the owner.
-    let r = app.gql(Who::FacultyB, TICKET, json!({"t": t})).await;
-    assert_eq!(ok(&r)["ticket"]["allowedTransitions"], json!([]));
+}
 
-    // Declined: back to GRANTED, applicant and supervisors cleared.
+/// The chair declines: back to GRANTED, applicant and supervisors cleared.
+async fn chair_declines(app: &TestApp, t: &str) {
     let r = app.gql(Who::Chair, "mutation($t: ID!) { declineOffer(ticketId: $t, reason: \"Budget line is for domestic students\") { state applicant { name } supervisors { id } } }", json!({"t": t})).await;
     assert_eq!(
         ok(&r)["declineOffer"],
         json!({"state": "GRANTED", "applicant": null, "supervisors": []})
     );
-    let r = app.gql(Who::FacultyB, TICKET, json!({"t": t})).await;
-    assert_eq!(
-        ok(&r)["ticket"],
-        json!(null),
-        "no longer a supervisor, no longer visible"
-    );
+}
 
-    // Requested again by the owner, approved, refused by the applicant.
-    ok(&app
-        .request_offer(Who::FacultyA, &t, "A-100", json!([]))
-        .await);
+/// `who` approves the requested offer: OFFER_PENDING.
+async fn approve(app: &TestApp, who: Who, t: &str) {
     let r = app
         .gql(
-            Who::Chair,
+            who,
             "mutation($t: ID!) { approveOffer(ticketId: $t) { state } }",
             json!({"t": t}),
         )
         .await;
     assert_eq!(ok(&r)["approveOffer"]["state"], "OFFER_PENDING");
+}
+
+/// Requested by the owner, approved by the chair, refused by the applicant.
+async fn offered_and_refused(app: &TestApp, t: &str) {
+    ok(&app
+        .request_offer(Who::FacultyA, t, "A-100", json!([]))
+        .await);
+    approve(app, Who::Chair, t).await;
     let r = app.gql(Who::Grad, TICKET, json!({"t": t})).await;
     assert_eq!(
         ok(&r)["ticket"]["allowedTransitions"],
@@ -99,24 +88,90 @@ async fn walk_full_workflow(backend: Backend) {
         )
         .await;
     assert_eq!(ok(&r)["recordOfferResponse"]["state"], "OFFER_REFUSED");
+}
 
-    // Used again for another applicant; the graduate office approves and records acceptance.
+/// Used again for another applicant; the graduate office approves and records acceptance.
+/// The ticket's version then.
+async fn offered_again_and_accepted(app: &TestApp, t: &str) -> i64 {
     ok(&app
-        .request_offer(Who::FacultyA, &t, "A-200", json!([]))
+        .request_offer(Who::FacultyA, t, "A-200", json!([]))
         .await);
-    let r = app
-        .gql(
-            Who::Grad,
-            "mutation($t: ID!) { approveOffer(ticketId: $t) { state } }",
-            json!({"t": t}),
-        )
-        .await;
-    assert_eq!(ok(&r)["approveOffer"]["state"], "OFFER_PENDING");
+    approve(app, Who::Grad, t).await;
     let r = app.gql(Who::Grad, "mutation($t: ID!) { recordOfferResponse(ticketId: $t, accepted: true) { state version } }", json!({"t": t})).await;
     assert_eq!(ok(&r)["recordOfferResponse"]["state"], "OFFER_ACCEPTED");
-    let version = ok(&r)["recordOfferResponse"]["version"].as_i64().unwrap();
+    ok(&r)["recordOfferResponse"]["version"].as_i64().unwrap()
+}
 
-    // Final: nothing moves it, and the error says where it stands.
+/// A new ticket of faculty A's taken the whole way: granted, requested by the FSS with a
+/// co-supervisor, declined, requested, approved and refused, requested again, approved and
+/// accepted. Its id and final version.
+pub async fn walk(app: &TestApp) -> (String, i64) {
+    let t = app.create_tickets(Who::FacultyA, 1).await.remove(0);
+    grant(app, &t).await;
+    fss_requests_with_a_co_supervisor(app, &t).await;
+    chair_declines(app, &t).await;
+    offered_and_refused(app, &t).await;
+    let version = offered_again_and_accepted(app, &t).await;
+    (t, version)
+}
+
+async fn a_new_ticket_is_granted_at_the_version_it_was_read(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.create_tickets(Who::FacultyA, 1).await.remove(0);
+    let r = app.gql(Who::Budget, TICKET, json!({"t": t})).await;
+    assert_eq!(ok(&r)["ticket"]["state"], "INITIAL");
+    assert_eq!(
+        ok(&r)["ticket"]["allowedTransitions"],
+        json!(["GRANTED", "CANCELLED"])
+    );
+    grant(&app, &t).await;
+    app.cleanup().await;
+}
+
+async fn an_fss_requests_the_offer_naming_a_co_supervisor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.create_tickets(Who::FacultyA, 1).await.remove(0);
+    grant(&app, &t).await;
+    fss_requests_with_a_co_supervisor(&app, &t).await;
+    let r = app.gql(Who::Chair, TICKET, json!({"t": t})).await;
+    assert_eq!(
+        ok(&r)["ticket"]["allowedTransitions"],
+        json!(["GRANTED", "OFFER_PENDING"])
+    );
+    // The co-supervisor now sees the ticket, but does not act for the owner.
+    let r = app.gql(Who::FacultyB, TICKET, json!({"t": t})).await;
+    assert_eq!(ok(&r)["ticket"]["allowedTransitions"], json!([]));
+    app.cleanup().await;
+}
+
+async fn a_declined_offer_returns_to_granted_without_applicant_or_supervisors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.create_tickets(Who::FacultyA, 1).await.remove(0);
+    grant(&app, &t).await;
+    fss_requests_with_a_co_supervisor(&app, &t).await;
+    chair_declines(&app, &t).await;
+    let r = app.gql(Who::FacultyB, TICKET, json!({"t": t})).await;
+    assert_eq!(
+        ok(&r)["ticket"],
+        json!(null),
+        "no longer a supervisor, no longer visible"
+    );
+    app.cleanup().await;
+}
+
+async fn a_refused_offer_frees_the_ticket_for_another_applicant(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.create_tickets(Who::FacultyA, 1).await.remove(0);
+    grant(&app, &t).await;
+    offered_and_refused(&app, &t).await;
+    offered_again_and_accepted(&app, &t).await;
+    app.cleanup().await;
+}
+
+/// Final: nothing moves it, and the error says where it stands.
+async fn an_accepted_offer_is_final(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (t, version) = walk(&app).await;
     let r = app
         .gql(
             Who::Budget,
@@ -129,137 +184,6 @@ async fn walk_full_workflow(backend: Backend) {
     let r = app.gql(Who::Grad, "mutation($t: ID!, $v: Int) { approveOffer(ticketId: $t, expectedVersion: $v) { state } }", json!({"t": t, "v": version - 1})).await;
     assert_eq!(code(&r), "CONFLICT");
     assert_eq!(r["errors"][0]["extensions"]["version"], version);
-
-    // Notes: anyone who sees the ticket adds and resolves; only the author edits and deletes.
-    let r = app
-        .gql(
-            Who::FacultyA,
-            "mutation($t: ID!) { addNote(ticketId: $t, body: \"Offer letter signed\") { id } }",
-            json!({"t": t}),
-        )
-        .await;
-    let note = ok(&r)["addNote"]["id"].as_str().unwrap().to_owned();
-    let r = app
-        .gql(
-            Who::Grad,
-            "mutation($n: ID!) { editNote(noteId: $n, body: \"changed\") { id } }",
-            json!({"n": note}),
-        )
-        .await;
-    assert_eq!(code(&r), "FORBIDDEN");
-    let r = app.gql(Who::FacultyA, "mutation($n: ID!) { editNote(noteId: $n, body: \"Offer letter signed and sent\") { body editedAt } }", json!({"n": note})).await;
-    assert_eq!(ok(&r)["editNote"]["body"], "Offer letter signed and sent");
-    assert!(ok(&r)["editNote"]["editedAt"].is_string());
-    let r = app
-        .gql(
-            Who::Grad,
-            "mutation($n: ID!) { resolveNote(noteId: $n) { resolved resolvedBy { name } } }",
-            json!({"n": note}),
-        )
-        .await;
-    assert_eq!(
-        ok(&r)["resolveNote"],
-        json!({"resolved": true, "resolvedBy": {"name": "Gil Grad"}})
-    );
-    let r = app.gql(Who::Grad, "query($t: ID!) { ticket(id: $t) { notes(includeResolved: false) { id } all: notes { id } } }", json!({"t": t})).await;
-    assert_eq!(ok(&r)["ticket"]["notes"], json!([]));
-    assert_eq!(ok(&r)["ticket"]["all"].as_array().unwrap().len(), 1);
-    let r = app
-        .gql(
-            Who::Grad,
-            "mutation($n: ID!) { deleteNote(noteId: $n) }",
-            json!({"n": note}),
-        )
-        .await;
-    assert_eq!(code(&r), "FORBIDDEN");
-    let r = app
-        .gql(
-            Who::FacultyA,
-            "mutation($n: ID!) { deleteNote(noteId: $n) }",
-            json!({"n": note}),
-        )
-        .await;
-    assert_eq!(ok(&r)["deleteNote"], note.as_str());
-
-    // The history tells the whole story, oldest first.
-    let r = app.gql(Who::Grad, TICKET, json!({"t": t})).await;
-    let history = ok(&r)["ticket"]["history"].as_array().unwrap().clone();
-    let moves: Vec<(String, String)> = history
-        .iter()
-        .filter(|e| e["kind"] == "STATE_CHANGED")
-        .map(|e| {
-            (
-                e["fromState"].as_str().unwrap().to_owned(),
-                e["toState"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let expected = [
-        ("INITIAL", "GRANTED"),
-        ("GRANTED", "OFFER_REQUESTED"),
-        ("OFFER_REQUESTED", "GRANTED"),
-        ("GRANTED", "OFFER_REQUESTED"),
-        ("OFFER_REQUESTED", "OFFER_PENDING"),
-        ("OFFER_PENDING", "OFFER_REFUSED"),
-        ("OFFER_REFUSED", "OFFER_REQUESTED"),
-        ("OFFER_REQUESTED", "OFFER_PENDING"),
-        ("OFFER_PENDING", "OFFER_ACCEPTED"),
-    ];
-    assert_eq!(moves, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
-    assert_eq!(history[0]["kind"], "CREATED");
-    assert_eq!(history[0]["fromState"], json!(null));
-    let kinds: Vec<&str> = history
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    for kind in [
-        "APPLICANT_SET",
-        "SUPERVISORS_CHANGED",
-        "NOTE_ADDED",
-        "NOTE_EDITED",
-        "NOTE_RESOLVED",
-        "NOTE_DELETED",
-    ] {
-        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
-    }
-    let decline = history
-        .iter()
-        .find(|e| e["toState"] == "GRANTED" && e["fromState"] == "OFFER_REQUESTED")
-        .unwrap();
-    assert_eq!(decline["detail"], "Budget line is for domestic students");
-    assert_eq!(decline["actor"]["name"], "Cy Chair");
-
-    // Every history row has exactly one outbox row, with the ticket's routing data.
-    let ticket_id: i64 = t.parse().unwrap();
-    let events = ticket_event::Entity::find()
-        .filter(ticket_event::Column::TicketId.eq(ticket_id))
-        .order_by_asc(ticket_event::Column::Id)
-        .all(&app.db)
-        .await
-        .unwrap();
-    let rows = outbox::Entity::find()
-        .order_by_asc(outbox::Column::Id)
-        .all(&app.db)
-        .await
-        .unwrap();
-    let messages: Vec<TicketEventMessage> = rows
-        .iter()
-        .map(|r| serde_json::from_str(&r.payload).unwrap())
-        .filter(|m: &TicketEventMessage| m.ticket_id == ticket_id)
-        .collect();
-    assert_eq!(
-        messages.iter().map(|m| m.event_id).collect::<Vec<_>>(),
-        events.iter().map(|e| e.id).collect::<Vec<_>>()
-    );
-    let last = messages
-        .iter()
-        .rev()
-        .find(|m| m.to_state.is_some())
-        .unwrap();
-    assert_eq!(last.state, common::TicketState::OfferAccepted);
-    assert_eq!(last.owner_id, app.id(Who::FacultyA));
-    assert_eq!(last.supervisor_ids, vec![app.id(Who::FacultyA)]);
-    assert!(rows.iter().all(|r| r.relayed_at.is_none()));
     app.cleanup().await;
 }
 
@@ -362,7 +286,11 @@ async fn users_and_me(backend: Backend) {
 }
 
 on_both_databases!(
-    walk_full_workflow,
+    a_new_ticket_is_granted_at_the_version_it_was_read,
+    an_fss_requests_the_offer_naming_a_co_supervisor,
+    a_declined_offer_returns_to_granted_without_applicant_or_supervisors,
+    a_refused_offer_frees_the_ticket_for_another_applicant,
+    an_accepted_offer_is_final,
     stats_count_what_the_caller_sees,
     applicants_are_visible_with_their_tickets,
     users_and_me

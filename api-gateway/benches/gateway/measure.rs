@@ -1,0 +1,209 @@
+//! How the gateway benchmark measures: one target's requests (each answer checked), rounds of
+//! concurrent callers, and what a round costs in CPU time (the router's process, the
+//! subgraphs' process, the whole machine).
+
+use super::Expect;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// How one target is called.
+#[derive(Clone)]
+pub struct Target {
+    pub name: &'static str,
+    pub url: String,
+    pub header: (&'static str, String),
+    /// The router's own process, whose CPU time each round measures (none for (a), which
+    /// runs in this process).
+    pub pid: Option<u32>,
+}
+
+/// The CPU time all threads of process `pid` have used so far (Linux: the scheduler's own
+/// nanosecond count in `/proc/<pid>/task/*/schedstat`); zero where that cannot be read.
+pub fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
+/// The CPU time the whole machine has spent so far outside idle, less the user time of niced
+/// processes (Linux: `/proc/stat`, in the kernel's fixed 1/100 s ticks): the client, the
+/// subgraphs, PostgreSQL and the router together, and of a niced build in the background only
+/// its time in the kernel (the kernel does not count that apart). Zero where that cannot be
+/// read.
+pub fn machine_busy() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return Duration::ZERO;
+    };
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    // user, nice, system, idle, iowait, irq, softirq, ...
+    let busy = match ticks.as_slice() {
+        [user, _nice, system, _idle, _iowait, irq, softirq, ..] => user + system + irq + softirq,
+        _ => 0,
+    };
+    Duration::from_millis(busy * 10)
+}
+
+pub async fn call(
+    client: &reqwest::Client,
+    target: &Target,
+    query: &str,
+    expect: Expect,
+    tickets: i64,
+) {
+    use rand::Rng;
+    let variables = match expect {
+        Expect::Ticket => json!({"id": rand::thread_rng().gen_range(1..=tickets).to_string()}),
+        Expect::Page(_) => json!({}),
+    };
+    let r = client
+        .post(&target.url)
+        .header(target.header.0, &target.header.1)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", target.name);
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{}: {body}", target.name);
+    match expect {
+        Expect::Page(n) => assert_eq!(
+            body["data"]["tickets"]["nodes"].as_array().map(Vec::len),
+            Some(n),
+            "{}",
+            target.name
+        ),
+        Expect::Ticket => assert!(body["data"]["ticket"]["number"].is_number(), "{body}"),
+    }
+}
+
+/// One target's rounds for one query.
+#[derive(Default)]
+pub struct Measured {
+    /// Requests per second of each round.
+    pub rounds: Vec<f64>,
+    /// Every request's latency, over all rounds.
+    pub latencies: Vec<Duration>,
+    /// The router process's CPU time over all rounds.
+    pub cpu: Duration,
+    /// The subgraphs' process's CPU time over all rounds.
+    pub subgraphs: Duration,
+    /// The machine's CPU time over all rounds (`machine_busy`).
+    pub machine: Duration,
+}
+
+/// The median of `values` (the upper one of an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+impl Measured {
+    /// The median round's requests per second.
+    pub fn rps(&self) -> f64 {
+        median(self.rounds.clone())
+    }
+
+    /// How this target's requests per second compare with `other`'s: the median of the ratios
+    /// of rounds that ran one after the other (the machine's state drifts between runs and
+    /// within them; neighbouring rounds see nearly the same machine).
+    pub fn paired(&self, other: &Measured) -> f64 {
+        median(
+            self.rounds
+                .iter()
+                .zip(&other.rounds)
+                .map(|(own, theirs)| own / theirs)
+                .collect(),
+        )
+    }
+
+    /// `time` per request, in microseconds.
+    pub fn per_request(&self, time: Duration) -> f64 {
+        time.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
+    }
+
+    pub fn percentile(&mut self, p: f64) -> Duration {
+        self.latencies.sort_unstable();
+        let last = self.latencies.len() - 1;
+        self.latencies[((self.latencies.len() as f64 * p) as usize).min(last)]
+    }
+}
+
+pub async fn warm_up(
+    client: &reqwest::Client,
+    target: &Target,
+    query: &str,
+    expect: Expect,
+    tickets: i64,
+) {
+    for _ in 0..50 {
+        call(client, target, query, expect, tickets).await;
+    }
+}
+
+/// What each round sends.
+pub struct Load {
+    pub query: &'static str,
+    pub expect: Expect,
+    pub tickets: i64,
+    pub clients: usize,
+    pub duration: Duration,
+    /// The subgraphs' process, whose CPU time each round measures too.
+    pub subgraphs: u32,
+}
+
+/// `load.clients` concurrent callers for `load.duration`; adds the round to `into`.
+pub async fn round(client: &reqwest::Client, target: &Target, load: &Load, into: &mut Measured) {
+    let Load {
+        query,
+        expect,
+        tickets,
+        clients,
+        duration,
+        subgraphs,
+    } = *load;
+    let subgraphs_before = cpu_time(subgraphs);
+    let cpu_before = target.pid.map(cpu_time);
+    let machine_before = machine_busy();
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, target) = (client.clone(), target.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    call(&client, &target, query, expect, tickets).await;
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut count = 0;
+    for w in workers {
+        let latencies = w.await.unwrap();
+        count += latencies.len();
+        into.latencies.extend(latencies);
+    }
+    into.rounds
+        .push(count as f64 / started.elapsed().as_secs_f64());
+    into.machine += machine_busy().saturating_sub(machine_before);
+    into.subgraphs += cpu_time(subgraphs).saturating_sub(subgraphs_before);
+    if let (Some(pid), Some(before)) = (target.pid, cpu_before) {
+        into.cpu += cpu_time(pid).saturating_sub(before);
+    }
+}

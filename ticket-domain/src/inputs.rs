@@ -1,0 +1,103 @@
+//! The GraphQL inputs of a ticket list, and the enums they use: ticket-service's `tickets`
+//! and export-service's `exportTickets` take the same `TicketFilter` and `TicketOrder`, so
+//! both subgraphs declare them from here, identically.
+
+use crate::listing;
+use async_graphql::{Enum, ID, InputObject};
+
+/// Domestic or international funding.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::Residency")]
+pub enum Residency {
+    /// A domestic student.
+    Domestic,
+    /// An international student.
+    International,
+}
+
+/// The workflow's states.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::TicketState")]
+pub enum TicketState {
+    /// Created by the budget director, not yet usable.
+    Initial,
+    /// The faculty member may use it for an offer.
+    Granted,
+    /// Faculty asked to make an offer to a named applicant.
+    OfferRequested,
+    /// Approved; the offer is out with the applicant.
+    OfferPending,
+    /// The applicant accepted: the ticket is spent (final).
+    OfferAccepted,
+    /// The applicant refused; the ticket may be used again.
+    OfferRefused,
+    /// Withdrawn by the budget director (final).
+    Cancelled,
+}
+
+/// Which tickets a list shows.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct TicketFilter {
+    pub states: Option<Vec<TicketState>>,
+    pub residency: Option<Residency>,
+    pub cycle: Option<String>,
+    pub owner_id: Option<ID>,
+    pub applicant_number: Option<String>,
+    /// Matches ticket number, applicant name or number, owner name.
+    pub search: Option<String>,
+}
+
+impl From<TicketFilter> for listing::Filter {
+    fn from(f: TicketFilter) -> Self {
+        listing::Filter {
+            states: f.states.map(|s| s.into_iter().map(Into::into).collect()),
+            residency: f.residency.map(Into::into),
+            cycle: f.cycle,
+            owner_id: f.owner_id.map(|i| i.0),
+            applicant_number: f.applicant_number,
+            search: f.search,
+        }
+    }
+}
+
+/// What a list can be ordered by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum TicketOrderField {
+    Number,
+    CreatedAt,
+    UpdatedAt,
+    State,
+    OwnerName,
+}
+
+/// Ascending or descending.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// A list's ordering.
+#[derive(InputObject, Clone, Copy, Debug)]
+pub struct TicketOrder {
+    pub field: TicketOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl From<TicketOrder> for listing::Ordering {
+    fn from(o: TicketOrder) -> Self {
+        let field = match o.field {
+            TicketOrderField::Number => listing::OrderField::Number,
+            TicketOrderField::CreatedAt => listing::OrderField::CreatedAt,
+            TicketOrderField::UpdatedAt => listing::OrderField::UpdatedAt,
+            TicketOrderField::State => listing::OrderField::State,
+            TicketOrderField::OwnerName => listing::OrderField::OwnerName,
+        };
+        listing::Ordering {
+            field,
+            descending: o.direction == OrderDirection::Desc,
+        }
+    }
+}
