@@ -124,17 +124,86 @@ impl Settings {
     pub fn from_source<S: Source + ?Sized>(source: &S) -> Result<Self, ConfigError> {
         let common = CommonSettings::from_source(source)?;
         let port = config::port(source, DEFAULT_PORT)?;
-        let mut subgraphs = Vec::new();
-        for (name, var, default) in SUBGRAPHS {
-            let url = source.get(var).unwrap_or_else(|| default.to_string());
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::new(var, "expected an http(s):// URL"));
-            }
-            subgraphs.push(Subgraph { name, url });
-        }
+        let subgraphs = subgraphs(source)?;
         let minter = TokenMinter::new(config::signing_key(source, &common.data_dir)?);
         let cookie_secure = flag(source, "COOKIE_SECURE", false)?;
-        let admin = match (
+        let admin = admin(source)?;
+        let timeout_ms: u64 = config::parse_or(
+            source,
+            "SUBGRAPH_TIMEOUT_MS",
+            10_000,
+            "a number of milliseconds",
+        )?;
+        let rate_per_address = config::parse_or(
+            source,
+            "RATE_LIMIT_PER_ADDRESS",
+            100,
+            "a number of requests a second (0 turns the limit off)",
+        )?;
+        let rate_per_user = config::parse_or(
+            source,
+            "RATE_LIMIT_PER_USER",
+            50,
+            "a number of requests a second (0 turns the limit off)",
+        )?;
+        let threads: std::num::NonZeroUsize = config::parse_or(
+            source,
+            "GATEWAY_THREADS",
+            std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN),
+            "a number of threads, at least 1",
+        )?;
+        let metrics = metrics_access(source, common.mode)?;
+        Ok(Self {
+            metrics,
+            common,
+            port,
+            subgraphs,
+            minter,
+            cookie_secure,
+            admin,
+            subgraph_timeout: Duration::from_millis(timeout_ms.max(1)),
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(8 * 3600),
+            rate_per_address,
+            rate_per_user,
+            token_use_flush: Duration::from_secs(5),
+            threads: threads.get(),
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&Env)
+    }
+
+    /// Points the named subgraph at `url` (the all-in-one process and tests, after binding).
+    pub fn with_subgraph_url(mut self, name: &str, url: String) -> Self {
+        for subgraph in &mut self.subgraphs {
+            if subgraph.name == name {
+                subgraph.url = url.clone();
+            }
+        }
+        self
+    }
+}
+
+/// `TICKET_SERVICE_URL` and friends: every subgraph's URL, or its default.
+fn subgraphs<S: Source + ?Sized>(source: &S) -> Result<Vec<Subgraph>, ConfigError> {
+    let mut subgraphs = Vec::new();
+    for (name, var, default) in SUBGRAPHS {
+        let url = source.get(var).unwrap_or_else(|| default.to_string());
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::new(var, "expected an http(s):// URL"));
+        }
+        subgraphs.push(Subgraph { name, url });
+    }
+    Ok(subgraphs)
+}
+
+/// `TESSERA_ADMIN_EMAIL` + `TESSERA_ADMIN_PASSWORD`: both or neither.
+fn admin<S: Source + ?Sized>(source: &S) -> Result<Option<AdminBootstrap>, ConfigError> {
+    Ok(
+        match (
             source.get("TESSERA_ADMIN_EMAIL"),
             source.get("TESSERA_ADMIN_PASSWORD"),
         ) {
@@ -169,87 +238,40 @@ impl Settings {
                     "must be set with TESSERA_ADMIN_PASSWORD",
                 ));
             }
-        };
-        let timeout_ms: u64 = config::parse_or(
-            source,
-            "SUBGRAPH_TIMEOUT_MS",
-            10_000,
-            "a number of milliseconds",
-        )?;
-        let rate_per_address = config::parse_or(
-            source,
-            "RATE_LIMIT_PER_ADDRESS",
-            100,
-            "a number of requests a second (0 turns the limit off)",
-        )?;
-        let rate_per_user = config::parse_or(
-            source,
-            "RATE_LIMIT_PER_USER",
-            50,
-            "a number of requests a second (0 turns the limit off)",
-        )?;
-        let threads: std::num::NonZeroUsize = config::parse_or(
-            source,
-            "GATEWAY_THREADS",
-            std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN),
-            "a number of threads, at least 1",
-        )?;
-        let token = source.get("METRICS_TOKEN").filter(|t| !t.is_empty());
-        if token
-            .as_ref()
-            .is_some_and(|t| t.chars().count() < METRICS_TOKEN_MIN)
-        {
-            return Err(ConfigError::new(
-                "METRICS_TOKEN",
-                format!("must be at least {METRICS_TOKEN_MIN} characters"),
-            ));
-        }
-        let addr = match source.get("METRICS_ADDR").filter(|a| !a.is_empty()) {
-            Some(addr) => Some(addr.parse().map_err(|_| {
-                ConfigError::new(
-                    "METRICS_ADDR",
-                    "expected an address and port, e.g. 10.0.0.5:9090",
-                )
-            })?),
-            None => None,
-        };
-        let metrics = MetricsAccess {
-            open: token.is_none() && addr.is_none() && common.mode == Mode::Development,
-            token,
-            addr,
-        };
-        Ok(Self {
-            metrics,
-            common,
-            port,
-            subgraphs,
-            minter,
-            cookie_secure,
-            admin,
-            subgraph_timeout: Duration::from_millis(timeout_ms.max(1)),
-            session_idle: Duration::from_secs(30 * 60),
-            session_absolute: Duration::from_secs(8 * 3600),
-            rate_per_address,
-            rate_per_user,
-            token_use_flush: Duration::from_secs(5),
-            threads: threads.get(),
-        })
-    }
+        },
+    )
+}
 
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&Env)
+/// `METRICS_TOKEN` and `METRICS_ADDR`; `/metrics` is open on the public port only in
+/// development with neither.
+fn metrics_access<S: Source + ?Sized>(
+    source: &S,
+    mode: Mode,
+) -> Result<MetricsAccess, ConfigError> {
+    let token = source.get("METRICS_TOKEN").filter(|t| !t.is_empty());
+    if token
+        .as_ref()
+        .is_some_and(|t| t.chars().count() < METRICS_TOKEN_MIN)
+    {
+        return Err(ConfigError::new(
+            "METRICS_TOKEN",
+            format!("must be at least {METRICS_TOKEN_MIN} characters"),
+        ));
     }
-
-    /// Points the named subgraph at `url` (the all-in-one process and tests, after binding).
-    pub fn with_subgraph_url(mut self, name: &str, url: String) -> Self {
-        for subgraph in &mut self.subgraphs {
-            if subgraph.name == name {
-                subgraph.url = url.clone();
-            }
-        }
-        self
-    }
+    let addr = match source.get("METRICS_ADDR").filter(|a| !a.is_empty()) {
+        Some(addr) => Some(addr.parse().map_err(|_| {
+            ConfigError::new(
+                "METRICS_ADDR",
+                "expected an address and port, e.g. 10.0.0.5:9090",
+            )
+        })?),
+        None => None,
+    };
+    Ok(MetricsAccess {
+        open: token.is_none() && addr.is_none() && mode == Mode::Development,
+        token,
+        addr,
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ pub mod engine;
 pub mod gql;
 /// The HTTP routes.
 pub mod http;
-/// Root-field and complexity limits.
+/// Who a request acts for: session cookies and API tokens to principals.
+pub mod identity;
+/// Request size, root-field and complexity limits.
 pub mod limits;
 /// Live updates: subscriptions over the websocket.
 pub mod live;
@@ -24,8 +26,10 @@ pub mod metrics;
 pub mod rate;
 /// The gateway's own subgraph: API token management.
 pub mod schema;
-/// Session storage.
+/// Session storage, and logout announcements.
 pub mod sessions;
+/// The application state the routes share.
+pub mod state;
 /// API tokens: bearer authentication, scopes, revocation, `lastUsedAt`.
 pub mod tokens;
 /// The web client, embedded: `/` and every path no other route takes.
@@ -74,59 +78,22 @@ impl Application {
         db: DatabaseConnection,
         stream: EventStream,
     ) -> anyhow::Result<Server> {
-        let redis = match &settings.common.redis_url {
-            Some(url) => {
-                let client = redis::Client::open(url.as_str()).context("REDIS_URL: invalid")?;
-                Some(
-                    common::stream::redis_manager(&client)
-                        .await
-                        .context("REDIS_URL: cannot connect")?,
-                )
-            }
-            None => None,
-        };
+        let redis = connect_redis(&settings).await?;
         if let Some(admin) = &settings.admin
             && auth::bootstrap_admin(&db, &admin.email, &admin.password).await?
         {
             tracing::info!(email = %admin.email, "created the administrator");
         }
-        let sessions = match &redis {
-            Some(manager) => sessions::SessionStore::redis(
-                manager.clone(),
-                &settings.common.redis_prefix,
-                settings.session_idle,
-                settings.session_absolute,
-            ),
-            None => {
-                sessions::SessionStore::memory(settings.session_idle, settings.session_absolute)
-            }
-        };
         let login = auth::Login::new(
             db.clone(),
-            redis.clone(),
+            redis.as_ref().map(|(_, manager)| manager.clone()),
             &settings.common.redis_prefix,
             auth::Lockout::default(),
         )
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
-        let tokens = Arc::new(tokens::ApiTokens::new(db.clone(), settings.minter.clone()));
-        tokens::ApiTokens::flush_every(&tokens, settings.token_use_flush);
-        // The auth subgraph listens on a private loopback port of its own; the engine calls it
-        // like any other subgraph.
-        let auth = Server::bind(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            schema::router(
-                schema::build(tokens.clone(), settings.common.mode),
-                settings.minter.verifier(),
-            ),
-        )
-        .await
-        .context("cannot listen for the auth subgraph")?;
-        let mut subgraphs = settings.subgraphs.clone();
-        subgraphs.push(config::Subgraph {
-            name: schema::SUBGRAPH,
-            url: format!("http://127.0.0.1:{}/graphql", auth.port()),
-        });
-        tokio::spawn(auth.run_until_stopped());
+        let uses_redis = redis.is_some();
+        let identity = Arc::new(identity(&settings, &db, redis));
+        let subgraphs = start_auth_subgraph(&settings, identity.tokens.clone()).await?;
         let engine = engine::Engine::start(
             SUPERGRAPH,
             &subgraphs,
@@ -136,34 +103,119 @@ impl Application {
         )
         .await?;
         let metrics = metrics::Metrics::new().context("metrics registry")?;
-        let live = live::Hub::new(stream, metrics.subscriptions_open.clone());
-        let state = http::Gateway::new(
-            engine,
-            sessions,
+        let rate = Arc::new(rate::RateLimits::new(
+            settings.rate_per_address,
+            settings.rate_per_user,
+        ));
+        let live = Arc::new(live::Live {
+            hub: live::Hub::new(stream, metrics.subscriptions_open.clone()),
+            engine: engine.clone(),
+            identity: identity.clone(),
+            rate: rate.clone(),
+            db: db.clone(),
+            websockets: metrics.websockets.clone(),
+        });
+        live.start();
+        identity.sessions.listen_for_logouts();
+        let state = Arc::new(state::Gateway {
+            identity,
             login,
-            db,
-            redis,
-            settings.minter.clone(),
-            settings.common.mode,
-            settings.cookie_secure,
-            subgraphs,
-            metrics,
-            rate::RateLimits::new(settings.rate_per_address, settings.rate_per_user),
-            tokens,
-            settings.common.data_dir.clone(),
+            engine,
             live,
-            settings.metrics.clone(),
-        );
-        let state = Arc::new(state);
-        live::hub::start(&state);
-        if let Some(addr) = settings.metrics.addr {
-            let metrics = Server::bind(addr, http::metrics_router(state.clone()))
-                .await
-                .context("METRICS_ADDR: cannot listen")?;
-            tracing::info!(port = metrics.port(), "serving /metrics on METRICS_ADDR");
-            tokio::spawn(metrics.run_until_stopped());
-        }
-        let addr = SocketAddr::new(settings.common.bind, settings.port);
-        Server::bind(addr, http::router(state)).await
+            rate,
+            metrics,
+            policy: state::Policy {
+                cookie_secure: settings.cookie_secure,
+                metrics_access: settings.metrics.clone(),
+            },
+            backends: state::Backends::new(
+                db,
+                uses_redis,
+                subgraphs,
+                settings.common.data_dir.clone(),
+            ),
+        });
+        serve(&settings, state).await
     }
+}
+
+/// Redis, when `REDIS_URL` is set: a client (for listening) and a connection.
+async fn connect_redis(
+    settings: &Settings,
+) -> anyhow::Result<Option<(redis::Client, redis::aio::ConnectionManager)>> {
+    let Some(url) = &settings.common.redis_url else {
+        return Ok(None);
+    };
+    let client = redis::Client::open(url.as_str()).context("REDIS_URL: invalid")?;
+    let manager = common::stream::redis_manager(&client)
+        .await
+        .context("REDIS_URL: cannot connect")?;
+    Ok(Some((client, manager)))
+}
+
+/// Sessions (in Redis when configured), API tokens (their
+/// use flushed to the database every `TOKEN_USE_FLUSH`) and the users behind them.
+fn identity(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    redis: Option<(redis::Client, redis::aio::ConnectionManager)>,
+) -> identity::Identity {
+    let (idle, absolute) = (settings.session_idle, settings.session_absolute);
+    let sessions = match redis {
+        Some((client, manager)) => sessions::SessionStore::redis(
+            client,
+            manager,
+            &settings.common.redis_prefix,
+            idle,
+            absolute,
+        ),
+        None => sessions::SessionStore::memory(idle, absolute),
+    };
+    let tokens = Arc::new(tokens::ApiTokens::new(db.clone(), settings.minter.clone()));
+    tokens::ApiTokens::flush_every(&tokens, settings.token_use_flush);
+    identity::Identity::new(
+        sessions,
+        tokens,
+        db.clone(),
+        settings.minter.clone(),
+        settings.common.mode,
+    )
+}
+
+/// Starts the auth subgraph, and returns every subgraph the engine calls (it included).
+async fn start_auth_subgraph(
+    settings: &Settings,
+    tokens: Arc<tokens::ApiTokens>,
+) -> anyhow::Result<Vec<config::Subgraph>> {
+    // The auth subgraph listens on a private loopback port of its own; the engine calls it
+    // like any other subgraph.
+    let auth = Server::bind(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        schema::router(
+            schema::build(tokens, settings.common.mode),
+            settings.minter.verifier(),
+        ),
+    )
+    .await
+    .context("cannot listen for the auth subgraph")?;
+    let mut subgraphs = settings.subgraphs.clone();
+    subgraphs.push(config::Subgraph {
+        name: schema::SUBGRAPH,
+        url: format!("http://127.0.0.1:{}/graphql", auth.port()),
+    });
+    tokio::spawn(auth.run_until_stopped());
+    Ok(subgraphs)
+}
+
+/// Starts the metrics listener when `METRICS_ADDR` is set, and binds the public port.
+async fn serve(settings: &Settings, state: Arc<state::Gateway>) -> anyhow::Result<Server> {
+    if let Some(addr) = settings.metrics.addr {
+        let metrics = Server::bind(addr, http::metrics_router(state.clone()))
+            .await
+            .context("METRICS_ADDR: cannot listen")?;
+        tracing::info!(port = metrics.port(), "serving /metrics on METRICS_ADDR");
+        tokio::spawn(metrics.run_until_stopped());
+    }
+    let addr = SocketAddr::new(settings.common.bind, settings.port);
+    Server::bind(addr, http::router(state)).await
 }

@@ -11,6 +11,10 @@ use hive_router::query_planner::ast::{
 use hive_router::sonic_rs::{JsonValueTrait, Value as JsonValue};
 use std::collections::HashMap;
 
+/// The largest request body accepted (DESIGN.md: 2 MB), over HTTP, in a websocket message,
+/// and by the engine.
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
 /// The limits one request must stay within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -2,11 +2,7 @@
 //! sign-ins by outcome, open subscriptions, and (read from the database at each scrape) the
 //! emails by status and the depth of the queues.
 
-use db::entity::{export_job, notification, outbox};
-use db::sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
-};
+use db::sea_orm::{DatabaseConnection, DbErr};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -90,35 +86,16 @@ impl Metrics {
         })
     }
 
-    /// Reads the emails by status and the queue depths from the database.
+    /// Reads the emails by status and the queue depths, through the read models of the
+    /// services that own them (notify-service, ticket-service, export-service).
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let by_status: Vec<(String, i64)> = notification::Entity::find()
-            .select_only()
-            .column(notification::Column::Status)
-            .column_as(Expr::col(notification::Column::Id).count(), "n")
-            .group_by(notification::Column::Status)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let emails = notify_service::read_model::email_counts(db).await?;
         self.emails.reset();
-        for status in common::NotificationStatus::ALL {
-            let count = by_status
-                .iter()
-                .find(|(s, _)| s == status.as_str())
-                .map_or(0, |(_, n)| *n);
+        for (status, count) in emails {
             self.emails.with_label_values(&[status.as_str()]).set(count);
         }
-        let outbox = outbox::Entity::find()
-            .filter(outbox::Column::RelayedAt.is_null())
-            .count(db)
-            .await?;
-        let exports = export_job::Entity::find()
-            .filter(export_job::Column::Status.is_in([
-                common::ExportStatus::Queued.as_str(),
-                common::ExportStatus::Running.as_str(),
-            ]))
-            .count(db)
-            .await?;
+        let outbox = ticket_service::read_model::outbox_backlog(db).await?;
+        let exports = export_service::read_model::waiting(db).await?;
         self.queue_depth
             .with_label_values(&["outbox"])
             .set(i64::try_from(outbox).unwrap_or(i64::MAX));

@@ -10,6 +10,8 @@ pub mod csv;
 pub mod error;
 /// Export job rows: creation, the worker's lease, progress, completion, expiry.
 pub mod jobs;
+/// What the gateway may read of export jobs (its documented read model).
+pub mod read_model;
 /// A batch of tickets turned into export rows.
 pub mod rows;
 /// The GraphQL schema.

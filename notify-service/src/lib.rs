@@ -12,6 +12,8 @@ pub mod error;
 pub mod mailer;
 /// Reading and changing email preferences.
 pub mod preferences;
+/// How many emails there are in each status (the gateway's documented read model).
+pub mod read_model;
 /// Who is emailed about an event.
 pub mod recipients;
 /// Reading notification rows with the caller's visibility.

@@ -9,6 +9,8 @@ pub mod error;
 pub mod events;
 /// Ticket lists: ticket-domain's filters, ordering and keyset pagination, and statistics.
 pub mod listing;
+/// How many ticket events wait in the outbox (the gateway's documented read model).
+pub mod read_model;
 /// Moves committed outbox rows to the event stream.
 pub mod relay;
 /// The ticket-service GraphQL schema.

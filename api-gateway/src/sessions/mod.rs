@@ -1,7 +1,11 @@
 //! Sessions: random 256-bit ids handed out as the `tessera_session` cookie, kept in Redis when
 //! `REDIS_URL` is set (every replica sees them) and in-process otherwise. Only a SHA-256 of
 //! the id is stored, so a dump of the store cannot be replayed as cookies. A session ends
-//! after `idle` without use, after `absolute` whatever happens, or at logout.
+//! after `idle` without use, after `absolute` whatever happens, or at logout; the store
+//! announces logouts to every replica's live-updates connections (`ended`).
+
+/// Logout announcements, in-process and through Redis.
+mod ended;
 
 use base64::Engine as _;
 use rand::RngCore;
@@ -9,9 +13,10 @@ use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
+use tokio::sync::broadcast;
 
 /// The session cookie's name (HTTP.md).
 pub const COOKIE: &str = "tessera_session";
@@ -47,6 +52,7 @@ pub struct SessionStore {
     prefix: String,
     idle: Duration,
     absolute: Duration,
+    logouts: ended::Logouts,
 }
 
 enum Backend {
@@ -81,22 +87,45 @@ impl SessionStore {
             prefix: String::new(),
             idle,
             absolute,
+            logouts: ended::Logouts::local(),
         }
     }
 
-    /// A store in Redis, shared by every gateway replica.
+    /// A store in Redis, shared by every gateway replica, which announce logouts to each
+    /// other through `client` (see `listen_for_logouts`).
     pub fn redis(
+        client: redis::Client,
         manager: redis::aio::ConnectionManager,
         prefix: &str,
         idle: Duration,
         absolute: Duration,
     ) -> Self {
         Self {
+            logouts: ended::Logouts::redis(client, manager.clone(), prefix),
             backend: Backend::Redis(manager),
             prefix: prefix.to_string(),
             idle,
             absolute,
         }
+    }
+
+    /// Passes the logouts other replicas announce to this process's connections (`ended`),
+    /// until the store is dropped; nothing to do without Redis.
+    pub fn listen_for_logouts(&self) {
+        self.logouts.listen();
+    }
+
+    /// Ends the session at logout (`delete`), and tells every replica's connections of it
+    /// that it ended, so they close at once.
+    pub async fn log_out(&self, id: &str) -> Result<(), StoreError> {
+        self.delete(id).await?;
+        self.logouts.announce(tag(id).into());
+        Ok(())
+    }
+
+    /// The tags (`tag`) of sessions logged out from now on, on any replica.
+    pub fn ended(&self) -> broadcast::Receiver<Arc<str>> {
+        self.logouts.subscribe()
     }
 
     /// The store key of session `id`: a hash, so the store never holds a usable cookie.
@@ -271,6 +300,11 @@ pub fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+/// How a session is named when its end is announced: the hash its store keys it by.
+pub fn tag(id: &str) -> String {
+    hash(id)
+}
+
 /// A session as stored in Redis: `user:created:stamp` (hex).
 fn value(session: &Session) -> String {
     match session.password {
@@ -299,6 +333,7 @@ fn parse(value: &str) -> Option<Session> {
 
 #[cfg(test)]
 mod tests {
+    use super::tag as tag_of;
     use super::*;
 
     #[tokio::test]
@@ -309,6 +344,18 @@ mod tests {
         assert_eq!(store.get("forged").await.unwrap(), None);
         store.delete(&id).await.unwrap();
         assert_eq!(store.get(&id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_logout_ends_the_session_and_is_announced_by_its_tag() {
+        let store = SessionStore::memory(Duration::from_secs(60), Duration::from_secs(600));
+        let id = store.create(7, 1).await.unwrap();
+        let mut ended = store.ended();
+        store.log_out(&id).await.unwrap();
+        assert_eq!(store.get(&id).await.unwrap(), None);
+        let tag = ended.recv().await.unwrap();
+        assert_eq!(&*tag, tag_of(&id).as_str());
+        assert_ne!(&*tag, id.as_str(), "never the id itself");
     }
 
     #[tokio::test]
