@@ -339,7 +339,19 @@ mod tests {
             let name = get(port).await;
             assert!(name == "serve-0" || name == "serve-1", "served on {name:?}");
         }
-        let mut started = started.lock().unwrap().clone();
+        // Each thread reports once it runs; under load one may have served nothing yet.
+        let all_started = async {
+            loop {
+                let seen = started.lock().unwrap().clone();
+                if seen.len() == 2 {
+                    break seen;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        };
+        let mut started = tokio::time::timeout(std::time::Duration::from_secs(30), all_started)
+            .await
+            .expect("both serving threads start");
         started.sort();
         assert_eq!(
             started,
