@@ -31,9 +31,7 @@ async fn main() -> anyhow::Result<()> {
 
     // One event stream for the process: ticket-service's relay writes it, the export worker
     // takes its jobs from it, and the gateway's live updates and the other workers will read it.
-    let stream = EventStream::connect(common)
-        .await
-        .context("REDIS_URL: cannot connect")?;
+    let stream = EventStream::open(common).await?;
     ticket_service::relay::start(conn.clone(), stream.clone());
     let outbox = match &subgraphs.mail.provider {
         notify_service::config::Provider::Outbox(dir) => Some(dir.clone()),
@@ -65,9 +63,7 @@ async fn main() -> anyhow::Result<()> {
 /// Connects, migrates, and seeds the demo into an empty database when `TESSERA_DEMO` asks;
 /// says whether it seeded.
 async fn open_database(common: &CommonSettings) -> anyhow::Result<(DatabaseConnection, bool)> {
-    let conn = db::connect(&common.database_url)
-        .await
-        .context("DATABASE_URL: cannot connect")?;
+    let conn = db::open(common).await?;
     db::migrate(&conn)
         .await
         .context("database migration failed")?;

@@ -53,9 +53,7 @@ pub struct Application;
 impl Application {
     /// Connects to the database (and Redis, when configured) and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Server> {
-        let db = db::connect(&settings.common.database_url)
-            .await
-            .context("DATABASE_URL: cannot connect")?;
+        let db = db::open(&settings.common).await?;
         Self::build_with_db(settings, db).await
     }
 
@@ -65,9 +63,7 @@ impl Application {
         settings: Settings,
         db: DatabaseConnection,
     ) -> anyhow::Result<Server> {
-        let stream = EventStream::connect(&settings.common)
-            .await
-            .context("REDIS_URL: cannot connect")?;
+        let stream = EventStream::open(&settings.common).await?;
         Self::build_with_stream(settings, db, stream).await
     }
 

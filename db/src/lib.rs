@@ -24,6 +24,14 @@ use std::time::Duration;
 /// subgraph timeout (10 s), so the subgraph's own answer arrives first.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// `connect` to `DATABASE_URL`, for a process starting up: a failure names the setting.
+pub async fn open(settings: &common::config::CommonSettings) -> anyhow::Result<DatabaseConnection> {
+    use anyhow::Context as _;
+    connect(&settings.database_url)
+        .await
+        .context("DATABASE_URL: cannot connect")
+}
+
 /// Opens a pool on `url`. SQLite gets a single connection: it has one writer anyway, and a
 /// single connection can never fail a transaction with SQLITE_BUSY.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {

@@ -22,7 +22,6 @@ pub mod worker;
 pub use config::Settings;
 pub use worker::Worker;
 
-use anyhow::Context;
 use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
 
@@ -34,9 +33,7 @@ impl Application {
     /// Connects to the database and to the queue (`REDIS_URL`, or an in-process one), starts
     /// the worker and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Server> {
-        let db = db::connect(&settings.subgraph.common.database_url)
-            .await
-            .context("DATABASE_URL: cannot connect")?;
+        let db = db::open(&settings.subgraph.common).await?;
         Self::build_with_db(settings, db).await
     }
 
@@ -46,9 +43,7 @@ impl Application {
         settings: Settings,
         db: DatabaseConnection,
     ) -> anyhow::Result<Server> {
-        let stream = EventStream::connect(&settings.subgraph.common)
-            .await
-            .context("REDIS_URL: cannot connect")?;
+        let stream = EventStream::open(&settings.subgraph.common).await?;
         Worker::new(
             db.clone(),
             stream.clone(),

@@ -37,12 +37,8 @@ impl Application {
     /// Connects to the database and the event stream, starts the email worker and binds the
     /// port: notify-service as its own process.
     pub async fn build(settings: Settings, mail: MailSettings) -> anyhow::Result<Server> {
-        let db = db::connect(&settings.common.database_url)
-            .await
-            .context("DATABASE_URL: cannot connect")?;
-        let stream = EventStream::connect(&settings.common)
-            .await
-            .context("REDIS_URL: cannot connect")?;
+        let db = db::open(&settings.common).await?;
+        let stream = EventStream::open(&settings.common).await?;
         worker::Worker::new(db.clone(), stream, mail)
             .context("cannot set up the email client")?
             .start();

@@ -28,7 +28,6 @@ use ticket_domain::{validate, visibility};
 
 pub use config::Settings;
 
-use anyhow::Context;
 use common::{server::Server, stream::EventStream, subgraph::Routes};
 use sea_orm::DatabaseConnection;
 
@@ -39,9 +38,7 @@ pub struct Application;
 impl Application {
     /// Connects to the database and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Server> {
-        let db = db::connect(&settings.common.database_url)
-            .await
-            .context("DATABASE_URL: cannot connect")?;
+        let db = db::open(&settings.common).await?;
         Self::build_with_db(settings, db).await
     }
 
@@ -51,9 +48,7 @@ impl Application {
         settings: Settings,
         db: DatabaseConnection,
     ) -> anyhow::Result<Server> {
-        let stream = EventStream::connect(&settings.common)
-            .await
-            .context("REDIS_URL: cannot connect")?;
+        let stream = EventStream::open(&settings.common).await?;
         relay::start(db.clone(), stream);
         Self::serve(settings, db).await
     }

@@ -213,6 +213,14 @@ impl EventStream {
         }
     }
 
+    /// `connect`, for a process starting up: a failure names the setting to look at.
+    pub async fn open(settings: &crate::config::CommonSettings) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        Self::connect(settings)
+            .await
+            .context("REDIS_URL: cannot connect")
+    }
+
     /// An in-process stream.
     pub fn memory() -> Self {
         Self(Backend::Memory(Arc::new(Memory::default())))
