@@ -91,26 +91,35 @@ async fn missing(db: &DatabaseConnection, tickets: &BTreeSet<i64>, and: &str) ->
     tickets.len() as u64 - found.max(0) as u64
 }
 
-/// Waits until the live subscriber has every committed event; when.
+/// Waits until the live subscriber has every committed event; when, and the committed events
+/// it compared with last. The load goes on meanwhile, so an event committed after that check
+/// may still be on its way: only the events of that check count as missed (`losses`).
 pub async fn live_caught_up(
     db: &DatabaseConnection,
     load: &Load,
     bound: Duration,
-) -> Option<Instant> {
+) -> (Option<Instant>, BTreeSet<i64>) {
     let deadline = Instant::now() + bound;
+    let mut events = BTreeSet::new();
     while Instant::now() < deadline {
-        let events = ids(db, "SELECT id FROM ticket_events").await;
+        events = ids(db, "SELECT id FROM ticket_events").await;
         if !events.is_empty() && live_missed(&events, load) == 0 {
-            return Some(Instant::now());
+            return (Some(Instant::now()), events);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    None
+    (None, events)
 }
 
 /// What was lost so far (a count, and the same in words): tickets created or granted but not
-/// so in the database, emails FAILED, emails SENT that SendGrid never took, live events missed.
-pub async fn losses(db: &DatabaseConnection, load: &Load, fake: &FakeSendGrid) -> (u64, String) {
+/// so in the database, emails FAILED, emails SENT that SendGrid never took, and which of
+/// `live_events` (what `live_caught_up` last compared with) the live subscriber missed.
+pub async fn losses(
+    db: &DatabaseConnection,
+    load: &Load,
+    fake: &FakeSendGrid,
+    live_events: &BTreeSet<i64>,
+) -> (u64, String) {
     let created = load.created.lock().unwrap().clone();
     let granted = load.granted.lock().unwrap().clone();
     let missing =
@@ -122,8 +131,7 @@ pub async fn losses(db: &DatabaseConnection, load: &Load, fake: &FakeSendGrid) -
     .await;
     let sent_ids = ids(db, "SELECT id FROM notifications WHERE status = 'SENT'").await;
     let never_taken = sent_ids.difference(&fake.taken_ids()).count();
-    let events = ids(db, "SELECT id FROM ticket_events").await;
-    let live_missed = live_missed(&events, load);
+    let live_missed = live_missed(live_events, load);
     let text = format!(
         "{missing} changes, {failed} emails FAILED, {never_taken} SENT not at SendGrid, {live_missed} live events"
     );

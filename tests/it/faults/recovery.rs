@@ -45,9 +45,9 @@ impl Suite {
     async fn outcome(&self, began: Instant, restored: Instant) -> Outcome {
         let back = self.requests_back(restored).await;
         let settled = emails_settled(&self.db, &self.load, RECOVERY_BOUND).await;
-        let live = live_caught_up(&self.db, &self.load, RECOVERY_BOUND).await;
+        let (live, live_events) = live_caught_up(&self.db, &self.load, RECOVERY_BOUND).await;
         let (saw, slowest, answers) = self.load.saw(began, back.unwrap_or_else(Instant::now));
-        let (lost, lost_text) = losses(&self.db, &self.load, &self.fake).await;
+        let (lost, lost_text) = losses(&self.db, &self.load, &self.fake, &live_events).await;
         Outcome {
             back,
             settled,
