@@ -144,6 +144,8 @@ named_enum!(
         NoteDeleted => "NOTE_DELETED",
         /// A note was resolved or reopened.
         NoteResolved => "NOTE_RESOLVED",
+        /// The applicant's response date changed.
+        DeadlineChanged => "DEADLINE_CHANGED",
     }
 );
 

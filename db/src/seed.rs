@@ -115,6 +115,17 @@ pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(true)
 }
 
+/// A response date for an offer out with the applicant, spread from three days past to two
+/// weeks ahead so that lists show overdue offers beside upcoming ones.
+pub(crate) fn due_at(
+    state: common::TicketState,
+    i: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    (state == common::TicketState::OfferPending)
+        .then(|| now + chrono::Duration::days(i % 5 * 4 - 3))
+}
+
 /// The demo's users, by the part they play.
 struct Cast {
     budget: i64,
@@ -242,6 +253,7 @@ async fn write_story<C: ConnectionTrait>(
         created_by: Set(cast.budget),
         created_at: Set(created_at),
         updated_at: Set(story.at),
+        due_at: Set(due_at(story.state, i, crate::now())),
         version: Set(story.history.len() as i32),
         ..Default::default()
     }

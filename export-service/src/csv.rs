@@ -21,7 +21,7 @@ pub const CRLF: &str = "\r\n";
 
 /// The header row, one cell per column of `Row`, in the words of the web client's list and
 /// ticket page.
-pub const HEADER: [&str; 11] = [
+pub const HEADER: [&str; 12] = [
     "Ticket",
     "Cycle",
     "Funding",
@@ -32,6 +32,7 @@ pub const HEADER: [&str; 11] = [
     "Applicant name",
     "Issued (UTC)",
     "Updated (UTC)",
+    "Response due (UTC)",
     "Notes",
 ];
 
@@ -137,6 +138,8 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
     /// Last changed at.
     pub updated_at: DateTime<Utc>,
+    /// When the ticket is due (an offer's response date), if it is.
+    pub due_at: Option<DateTime<Utc>>,
     /// Note bodies, oldest first.
     pub notes: Vec<String>,
 }
@@ -163,6 +166,11 @@ pub fn push_row(out: &mut String, row: &Row) {
     push_time(out, row.created_at);
     out.push(',');
     push_time(out, row.updated_at);
+    out.push(',');
+    match row.due_at {
+        Some(at) => push_time(out, at),
+        None => push_cell(out, ""),
+    }
     out.push(',');
     push_cell(out, &row.notes.join(NOTE_SEPARATOR));
     out.push_str(CRLF);
@@ -222,14 +230,25 @@ mod tests {
             applicant_name: Some("=Pat".into()),
             created_at: at,
             updated_at: at,
+            due_at: Some(at + chrono::Duration::days(14)),
             notes: vec!["first".into(), "second".into()],
         };
         let mut out = String::new();
         push_row(&mut out, &row);
         assert_eq!(
             out,
-            "\"42\",\"2027\",\"Domestic\",\"Offer pending\",\"Alice\",\"Alice; Bob\",\"U-1\",\"'=Pat\",\"2026-11-28 09:05:07\",\"2026-11-28 09:05:07\",\"first\n\nsecond\"\r\n"
+            "\"42\",\"2027\",\"Domestic\",\"Offer pending\",\"Alice\",\"Alice; Bob\",\"U-1\",\"'=Pat\",\"2026-11-28 09:05:07\",\"2026-11-28 09:05:07\",\"2026-12-12 09:05:07\",\"first\n\nsecond\"\r\n"
         );
+        assert_eq!(read_back(&out).len(), HEADER.len());
+        let mut undated = String::new();
+        push_row(
+            &mut undated,
+            &Row {
+                due_at: None,
+                ..row
+            },
+        );
+        assert_eq!(read_back(&undated)[10], "");
         let mut header = String::new();
         push_record(&mut header, HEADER);
         assert!(header.starts_with("\"Ticket\",") && header.ends_with("\"Notes\"\r\n"));

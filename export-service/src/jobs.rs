@@ -3,6 +3,7 @@
 //! or FAILED; DONE files older than the configured age are removed and their jobs marked
 //! expired.
 
+use chrono::{DateTime, Utc};
 use common::{ExportStatus, Principal, Residency, Role, TicketState};
 use db::entity::export_job;
 use sea_orm::{
@@ -52,6 +53,12 @@ pub struct FilterSpec {
     /// Ticket number, applicant name or number, owner name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
+    /// Due before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_before: Option<DateTime<Utc>>,
+    /// Past their due time, or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
 }
 
 impl From<listing::Filter> for FilterSpec {
@@ -63,6 +70,8 @@ impl From<listing::Filter> for FilterSpec {
             owner_id: f.owner_id,
             applicant_number: f.applicant_number,
             search: f.search,
+            due_before: f.due_before,
+            overdue: f.overdue,
         }
     }
 }
@@ -76,6 +85,8 @@ impl From<FilterSpec> for listing::Filter {
             owner_id: f.owner_id,
             applicant_number: f.applicant_number,
             search: f.search,
+            due_before: f.due_before,
+            overdue: f.overdue,
         }
     }
 }
@@ -103,6 +114,8 @@ pub enum OrderFieldName {
     State,
     /// The owner's name.
     OwnerName,
+    /// When the ticket is due.
+    DueAt,
 }
 
 impl From<listing::Ordering> for OrderSpec {
@@ -113,6 +126,7 @@ impl From<listing::Ordering> for OrderSpec {
             listing::OrderField::UpdatedAt => OrderFieldName::UpdatedAt,
             listing::OrderField::State => OrderFieldName::State,
             listing::OrderField::OwnerName => OrderFieldName::OwnerName,
+            listing::OrderField::DueAt => OrderFieldName::DueAt,
         };
         Self {
             field,
@@ -129,6 +143,7 @@ impl From<OrderSpec> for listing::Ordering {
             OrderFieldName::UpdatedAt => listing::OrderField::UpdatedAt,
             OrderFieldName::State => listing::OrderField::State,
             OrderFieldName::OwnerName => listing::OrderField::OwnerName,
+            OrderFieldName::DueAt => listing::OrderField::DueAt,
         };
         Self {
             field,

@@ -68,6 +68,7 @@ pub async fn load<C: ConnectionTrait>(
                 notes: notes.remove(&t.id).unwrap_or_default(),
                 created_at: t.created_at,
                 updated_at: t.updated_at,
+                due_at: t.due_at,
                 cycle: t.cycle,
                 residency: t.residency,
                 state: t.state,

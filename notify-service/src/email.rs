@@ -83,6 +83,12 @@ fn headline(event: &TicketEventMessage, ctx: &Context<'_>) -> (String, String) {
             format!("{who} added a note to ticket #{n}."),
         );
     }
+    if event.kind == TicketEventKind::DeadlineChanged {
+        return (
+            format!("Ticket #{n}: new response date for {applicant}"),
+            format!("{who} changed the date {applicant} must answer the offer on ticket #{n} by."),
+        );
+    }
     match (event.from_state, event.to_state) {
         (Some(TicketState::Initial), Some(TicketState::Granted)) => (
             format!("Ticket #{n} granted"),
@@ -169,10 +175,10 @@ pub fn render(event: &TicketEventMessage, ctx: &Context<'_>) -> Email {
         ));
     }
     fields.push(("By", one_line(ctx.actor_name)));
-    let detail_label = if event.kind == TicketEventKind::NoteAdded {
-        "Note"
-    } else {
-        "Reason"
+    let detail_label = match event.kind {
+        TicketEventKind::NoteAdded => "Note",
+        TicketEventKind::DeadlineChanged => "Answer due by (UTC)",
+        _ => "Reason",
     };
     let detail = event
         .detail
@@ -325,6 +331,29 @@ mod tests {
         let email = render(&event, &ctx());
         assert_eq!(email.subject, "Ticket #1042: new note from Chair Alan");
         assert!(email.text.contains("Note:\nCall her before Friday"));
+    }
+
+    #[test]
+    fn a_new_response_date_says_by_when() {
+        let mut event = approved();
+        event.kind = TicketEventKind::DeadlineChanged;
+        event.from_state = None;
+        event.to_state = None;
+        event.applicant = Some(ApplicantRef {
+            number: "A-17".into(),
+            name: "Ada Applicant".into(),
+        });
+        event.detail = Some("2027-04-15T23:59:59Z".into());
+        let email = render(&event, &ctx());
+        assert_eq!(
+            email.subject,
+            "Ticket #1042: new response date for Ada Applicant"
+        );
+        assert!(
+            email
+                .text
+                .contains("Answer due by (UTC):\n2027-04-15T23:59:59Z")
+        );
     }
 
     /// Text a user could type: anything, with the characters that break markup and headers

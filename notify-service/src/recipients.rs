@@ -10,6 +10,7 @@
 //! | OFFER_ACCEPTED, OFFER_REFUSED       | owner, FSS, supervisors, every BUDGET_DIRECTOR |
 //! | CANCELLED                           | owner, FSS                                  |
 //! | a note added                        | owner, FSS, supervisors who turned `notes` on |
+//! | an offer's response date changed    | owner, FSS                                  |
 //!
 //! Creating a ticket, naming an applicant, changing supervisors and editing, deleting or
 //! resolving notes email nobody. A recipient who turned `email` off gets a SUPPRESSED row.
@@ -118,6 +119,8 @@ fn audience(event: &TicketEventMessage, dir: &Directory) -> (BTreeSet<i64>, bool
             };
             (all, false)
         }
+        // The offer's faculty side: the applicant they recruit has a new date to answer by.
+        TicketEventKind::DeadlineChanged => (owner_and_staff(), false),
         TicketEventKind::Created
         | TicketEventKind::ApplicantSet
         | TicketEventKind::SupervisorsChanged
@@ -285,6 +288,13 @@ mod tests {
                 event.actor_id
             );
         }
+    }
+
+    #[test]
+    fn a_new_response_date_goes_to_the_offer_s_faculty_side() {
+        let dir = directory();
+        let changed = event(TicketEventKind::DeadlineChanged, None, None, GRAD);
+        assert_eq!(emailed(&changed, &dir), vec![OWNER, STAFF]);
     }
 
     #[test]

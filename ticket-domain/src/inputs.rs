@@ -4,6 +4,7 @@
 
 use crate::listing;
 use async_graphql::{Enum, ID, InputObject};
+use chrono::{DateTime, Utc};
 
 /// Domestic or international funding.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -45,6 +46,10 @@ pub struct TicketFilter {
     pub applicant_number: Option<String>,
     /// Matches ticket number, applicant name or number, owner name.
     pub search: Option<String>,
+    /// Tickets due before this time (an offer's response date); tickets with nothing due never match.
+    pub due_before: Option<DateTime<Utc>>,
+    /// true: tickets past their due time; false: the others.
+    pub overdue: Option<bool>,
 }
 
 impl From<TicketFilter> for listing::Filter {
@@ -56,6 +61,8 @@ impl From<TicketFilter> for listing::Filter {
             owner_id: f.owner_id.map(|i| i.0),
             applicant_number: f.applicant_number,
             search: f.search,
+            due_before: f.due_before,
+            overdue: f.overdue,
         }
     }
 }
@@ -68,6 +75,8 @@ pub enum TicketOrderField {
     UpdatedAt,
     State,
     OwnerName,
+    /// When the ticket is due (`Ticket.dueAt`); tickets with nothing due come last.
+    DueAt,
 }
 
 /// Ascending or descending.
@@ -94,6 +103,7 @@ impl From<TicketOrder> for listing::Ordering {
             TicketOrderField::UpdatedAt => listing::OrderField::UpdatedAt,
             TicketOrderField::State => listing::OrderField::State,
             TicketOrderField::OwnerName => listing::OrderField::OwnerName,
+            TicketOrderField::DueAt => listing::OrderField::DueAt,
         };
         listing::Ordering {
             field,

@@ -1,5 +1,6 @@
 //! Input checks. Each returns BAD_USER_INPUT naming the field as the schema spells it.
 
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use common::subgraph::error::{Result, ServiceError};
 
 /// The longest note body.
@@ -113,6 +114,39 @@ pub fn cycle(field: &'static str, value: &str) -> Result<String> {
     }
 }
 
+/// How long an offer gives the applicant when the approval names no date.
+pub const DEFAULT_RESPONSE_DAYS: i64 = 14;
+/// The furthest an applicant's response date may lie ahead.
+pub const MAX_RESPONSE_DAYS: i64 = 366;
+
+/// The date an applicant must answer an offer by: after `now`, and within
+/// `MAX_RESPONSE_DAYS` of it.
+pub fn response_date(
+    field: &'static str,
+    value: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>> {
+    if value <= now {
+        return Err(ServiceError::bad_input(
+            field,
+            format!(
+                "the response date {} has already passed",
+                value.to_rfc3339()
+            ),
+        ));
+    }
+    if value > now + Duration::days(MAX_RESPONSE_DAYS) {
+        return Err(ServiceError::bad_input(
+            field,
+            format!("the response date may be at most {MAX_RESPONSE_DAYS} days ahead"),
+        ));
+    }
+    // Kept to the microsecond, as every stored time (`db::now`).
+    Ok(value
+        .duration_trunc(Duration::microseconds(1))
+        .unwrap_or(value))
+}
+
 /// A database id given as a GraphQL `ID` input; anything else is BAD_USER_INPUT.
 pub fn id(field: &'static str, value: &str) -> Result<i64> {
     value
@@ -153,6 +187,20 @@ pub fn password(field: &'static str, value: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_dates_lie_ahead_within_a_year() {
+        let now = db::now();
+        let ok = now + Duration::days(10);
+        assert_eq!(response_date("responseDueAt", ok, now).unwrap(), ok);
+        for bad in [now, now - Duration::hours(1), now + Duration::days(367)] {
+            let err = response_date("responseDueAt", bad, now).unwrap_err();
+            assert!(
+                matches!(&err, ServiceError::BadInput { field, .. } if *field == "responseDueAt"),
+                "{bad}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn emails() {

@@ -12,6 +12,7 @@
 //! | decline              | OFFER_REQUESTED                        | GRANTED              | ASSOCIATE_CHAIR                      |
 //! | record response      | OFFER_PENDING                          | ACCEPTED / REFUSED   | GRAD_OFFICE                          |
 //! | set supervisors      | GRANTED, OFFER_REQUESTED, OFFER_PENDING| unchanged            | the owner, their FSS, ASSOCIATE_CHAIR|
+//! | set response date    | OFFER_PENDING                          | unchanged            | GRAD_OFFICE                          |
 
 use common::{Principal, Role, TicketState};
 
@@ -34,11 +35,13 @@ pub enum Action {
     RecordOfferResponse(bool),
     /// Change the supervisors; the state stays.
     SetSupervisors,
+    /// Change the date the applicant must answer by; the state stays.
+    SetResponseDeadline,
 }
 
 impl Action {
     /// Every action, for computing the allowed transitions.
-    const ALL: [Action; 9] = [
+    const ALL: [Action; 10] = [
         Action::Grant,
         Action::Cancel,
         Action::RequestOffer,
@@ -48,6 +51,7 @@ impl Action {
         Action::RecordOfferResponse(true),
         Action::RecordOfferResponse(false),
         Action::SetSupervisors,
+        Action::SetResponseDeadline,
     ];
 
     /// The action in words, for error messages ("cannot be granted").
@@ -61,6 +65,7 @@ impl Action {
             Action::DeclineOffer => "declined",
             Action::RecordOfferResponse(_) => "given the applicant's answer",
             Action::SetSupervisors => "given new supervisors",
+            Action::SetResponseDeadline => "given a new response date",
         }
     }
 }
@@ -83,7 +88,9 @@ pub fn permits(actor: &Principal, action: Action, owner_id: i64) -> bool {
             actor.has_role(Role::AssociateChair) || actor.has_role(Role::GradOffice)
         }
         Action::DeclineOffer => actor.has_role(Role::AssociateChair),
-        Action::RecordOfferResponse(_) => actor.has_role(Role::GradOffice),
+        Action::RecordOfferResponse(_) | Action::SetResponseDeadline => {
+            actor.has_role(Role::GradOffice)
+        }
         Action::SetSupervisors => {
             owner_side(actor, owner_id) || actor.has_role(Role::AssociateChair)
         }
@@ -108,6 +115,7 @@ pub fn next_state(action: Action, from: TicketState) -> Option<TicketState> {
         (Action::RecordOfferResponse(true), OfferPending) => Some(OfferAccepted),
         (Action::RecordOfferResponse(false), OfferPending) => Some(OfferRefused),
         (Action::SetSupervisors, s @ (Granted | OfferRequested | OfferPending)) => Some(s),
+        (Action::SetResponseDeadline, OfferPending) => Some(OfferPending),
         _ => None,
     }
 }
@@ -133,7 +141,7 @@ pub fn allowed_transitions(
 ) -> Vec<TicketState> {
     let mut states: Vec<TicketState> = Action::ALL
         .iter()
-        .filter(|a| !matches!(a, Action::SetSupervisors))
+        .filter(|a| !matches!(a, Action::SetSupervisors | Action::SetResponseDeadline))
         .filter_map(|a| decide(actor, *a, owner_id, from).ok())
         .collect();
     states.sort_by_key(|s| s.rank());
@@ -220,6 +228,19 @@ mod tests {
             vec![OfferRequested]
         );
         assert!(allowed_transitions(&owner, 9, Cancelled).is_empty());
+        // Setting a date moves nothing, so it is never a transition.
+        assert_eq!(
+            decide(&grad, Action::SetResponseDeadline, 9, OfferPending),
+            Ok(OfferPending)
+        );
+        assert_eq!(
+            decide(&grad, Action::SetResponseDeadline, 9, OfferRequested),
+            Err(Refusal::WrongState)
+        );
+        assert_eq!(
+            decide(&chair, Action::SetResponseDeadline, 9, OfferPending),
+            Err(Refusal::NotPermitted)
+        );
         for state in TicketState::ALL {
             for actor in [&chair, &grad, &owner] {
                 for to in allowed_transitions(actor, 9, *state) {

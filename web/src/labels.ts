@@ -39,6 +39,7 @@ export const EVENT_LABELS: Record<TicketEventKind, string> = {
   NOTE_EDITED: "Note edited",
   NOTE_DELETED: "Note deleted",
   NOTE_RESOLVED: "Note resolved or reopened",
+  DEADLINE_CHANGED: "Response date changed",
 };
 
 export const EXPORT_LABELS: Record<ExportStatus, string> = {
@@ -62,6 +63,14 @@ const dateTime = new Intl.DateTimeFormat("en-CA", {
   hour: "2-digit",
   minute: "2-digit",
 });
+
+const dateOnly = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "short", day: "numeric" });
+
+/** A server timestamp as a day, in the reader's time zone. */
+export function formatDate(value: string): string {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : dateOnly.format(date);
+}
 
 /** A server timestamp (RFC 3339) in the reader's time zone. */
 export function formatDateTime(value: string): string {

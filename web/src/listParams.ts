@@ -5,7 +5,7 @@ import { STATES } from "./labels";
 
 export const PAGE_SIZE = 25;
 
-const FIELDS: readonly TicketOrderField[] = ["NUMBER", "CREATED_AT", "UPDATED_AT", "STATE", "OWNER_NAME"];
+const FIELDS: readonly TicketOrderField[] = ["NUMBER", "CREATED_AT", "UPDATED_AT", "STATE", "OWNER_NAME", "DUE_AT"];
 const RESIDENCIES: readonly Residency[] = ["DOMESTIC", "INTERNATIONAL"];
 
 export interface ListView {

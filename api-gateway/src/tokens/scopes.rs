@@ -20,6 +20,7 @@ const WRITE_MUTATIONS: &[&str] = &[
     "approveOffer",
     "declineOffer",
     "recordOfferResponse",
+    "setResponseDeadline",
     "addNote",
     "editNote",
     "deleteNote",

@@ -112,11 +112,33 @@ where
     if let Some(prepare) = &routes.prepare {
         request = prepare(request, &caller);
     }
-    let response = routes.schema.execute(request.data(caller)).await;
+    let mut response = routes.schema.execute(request.data(caller)).await;
+    for error in &mut response.errors {
+        code_input_errors(error);
+    }
     if mutation && let Some(after) = routes.after_mutation {
         after();
     }
     GraphQLResponse::from(response).into_response()
+}
+
+/// An argument or input field async-graphql could not read as its type (a `DateTime` that is
+/// not RFC 3339, a number out of range) is the caller's mistake: BAD_USER_INPUT, as the
+/// contract says, rather than an error with no code at all.
+fn code_input_errors(error: &mut async_graphql::ServerError) {
+    let unread = ["Failed to parse", "Invalid value for argument"]
+        .iter()
+        .any(|start| error.message.starts_with(start));
+    let coded = error
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some());
+    if unread && !coded {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", crate::ErrorCode::BadUserInput.as_str());
+    }
 }
 
 async fn readyz<Q, M>(State(routes): State<Arc<Routes<Q, M>>>) -> Response {

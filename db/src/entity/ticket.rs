@@ -28,6 +28,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// When the current waiting state is due (an offer's response date), if anything is
+    /// awaited with a date.
+    pub due_at: Option<DateTimeUtc>,
     /// Bumped by every change; the compare-and-set guard of concurrent writers.
     pub version: i32,
 }

@@ -141,6 +141,7 @@ async fn bulk_chunk(
                 created_by: Set(people.budget),
                 created_at: Set(now),
                 updated_at: Set(now),
+                due_at: Set(super::due_at(state, *i, now)),
                 version: Set(1),
                 ..Default::default()
             }

@@ -35,7 +35,10 @@ pub(super) fn decode(field: &'static str, raw: &str, order: OrderField) -> Resul
     let fits = matches!(
         (order, &cursor.k),
         (OrderField::Number | OrderField::State, Key::Int(_))
-            | (OrderField::CreatedAt | OrderField::UpdatedAt, Key::Time(_))
+            | (
+                OrderField::CreatedAt | OrderField::UpdatedAt | OrderField::DueAt,
+                Key::Time(_)
+            )
             | (OrderField::OwnerName, Key::Text(_))
     );
     if fits { Ok(cursor) } else { Err(bad()) }

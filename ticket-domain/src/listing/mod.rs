@@ -14,6 +14,7 @@ pub use order::{OrderField, Ordering};
 pub use page::{Page, PageRequest, batch, count, page};
 
 use crate::{validate, visibility::tickets_visible_to};
+use chrono::{DateTime, Utc};
 use common::{Principal, Residency, TicketState, subgraph::error::Result};
 use db::entity::{applicant, ticket, user};
 use sea_orm::{
@@ -41,6 +42,10 @@ pub struct Filter {
     pub applicant_number: Option<String>,
     /// Ticket number, applicant name or number, owner name.
     pub search: Option<String>,
+    /// Due before this time (tickets with no due date never match).
+    pub due_before: Option<DateTime<Utc>>,
+    /// Past their due time (`true`), or not (`false`: due later, or nothing due).
+    pub overdue: Option<bool>,
 }
 
 /// Lower-cased text with LIKE's wildcards and escape character escaped.
@@ -95,6 +100,19 @@ pub fn condition(caller: &Principal, filter: &Filter) -> Result<Condition> {
                     .to_owned(),
             ),
         );
+    }
+    if let Some(before) = filter.due_before {
+        cond = cond.add(ticket::Column::DueAt.lt(before));
+    }
+    if let Some(overdue) = filter.overdue {
+        let now = db::now();
+        cond = cond.add(if overdue {
+            Condition::all().add(ticket::Column::DueAt.lt(now))
+        } else {
+            Condition::any()
+                .add(ticket::Column::DueAt.is_null())
+                .add(ticket::Column::DueAt.gte(now))
+        });
     }
     if let Some(search) = filter
         .search

@@ -6,7 +6,7 @@ use common::TicketState;
 use db::entity::{ticket, user};
 use sea_orm::{
     Value,
-    sea_query::{CaseStatement, Expr, Query, SimpleExpr},
+    sea_query::{CaseStatement, Expr, Func, Query, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -25,6 +25,14 @@ pub enum OrderField {
     State,
     /// The owner's name.
     OwnerName,
+    /// When the ticket is due; tickets with nothing due come after every dated one.
+    DueAt,
+}
+
+/// The sort key of a ticket with nothing due: after every date a ticket can be due by.
+/// 9999-12-31T00:00:00Z: both databases store it, unlike chrono's own maximum.
+pub(super) fn never_due() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// An ordering: a field and a direction; ties are broken by id in the same direction.
@@ -86,6 +94,11 @@ pub(super) fn key_expr(field: OrderField) -> SimpleExpr {
                     .into_sub_query_statement(),
             ),
         ),
+        OrderField::DueAt => Func::coalesce([
+            Expr::col((ticket::Entity, ticket::Column::DueAt)).into(),
+            Expr::val(never_due()).into(),
+        ])
+        .into(),
     }
 }
 
@@ -102,5 +115,6 @@ pub(super) fn key_of(
         OrderField::OwnerName => {
             Key::Text(owner_names.get(&row.owner_id).cloned().unwrap_or_default())
         }
+        OrderField::DueAt => Key::Time(row.due_at.unwrap_or_else(never_due)),
     }
 }

@@ -9,6 +9,7 @@ use crate::{
     workflow::Action,
 };
 use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
 
 /// The root of ticket-service's changes.
 #[derive(Debug, Default)]
@@ -137,14 +138,31 @@ impl Mutation {
         ctx: &Context<'_>,
         ticket_id: ID,
         expected_version: Option<i32>,
+        #[graphql(
+            desc = "The date the applicant must answer by: ahead, within a year; 14 days from now when not given."
+        )]
+        response_due_at: Option<DateTime<Utc>>,
     ) -> Result<Ticket> {
-        apply(
-            ctx,
-            &ticket_id,
-            Action::ApproveOffer,
-            versioned(expected_version),
-        )
-        .await
+        let mv = MoveInput {
+            response_due_at,
+            ..versioned(expected_version)
+        };
+        apply(ctx, &ticket_id, Action::ApproveOffer, mv).await
+    }
+
+    /// OFFER_PENDING, by the graduate office: a new date the applicant must answer by.
+    async fn set_response_deadline(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        response_due_at: DateTime<Utc>,
+        expected_version: Option<i32>,
+    ) -> Result<Ticket> {
+        let mv = MoveInput {
+            response_due_at: Some(response_due_at),
+            ..versioned(expected_version)
+        };
+        apply(ctx, &ticket_id, Action::SetResponseDeadline, mv).await
     }
 
     async fn decline_offer(

@@ -13,6 +13,7 @@ use crate::{
     validate,
     workflow::{self, Action, Refusal},
 };
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use common::{Principal, TicketEventKind, TicketState};
 use db::entity::{ticket, ticket_supervisor, user};
 use sea_orm::{
@@ -46,6 +47,8 @@ pub struct MoveInput {
     pub supervisor_ids: Option<Vec<String>>,
     /// The version the caller last saw.
     pub expected_version: Option<i32>,
+    /// The applicant's response date (approve offer, optional; set response deadline).
+    pub response_due_at: Option<DateTime<Utc>>,
 }
 
 /// Inputs checked before the transaction starts.
@@ -53,6 +56,8 @@ struct Checked {
     reason: Option<String>,
     applicant: Option<ApplicantInput>,
     supervisor_ids: Option<Vec<i64>>,
+    /// The response date the move sets, if it sets one.
+    due_at: Option<DateTime<Utc>>,
 }
 
 fn check_input(action: Action, input: &MoveInput) -> Result<Checked> {
@@ -97,7 +102,26 @@ fn check_input(action: Action, input: &MoveInput) -> Result<Checked> {
         reason,
         applicant,
         supervisor_ids,
+        due_at: response_due_at(action, input.response_due_at)?,
     })
+}
+
+/// The response date a move sets: an approval's (the one given, or
+/// `DEFAULT_RESPONSE_DAYS` ahead), a new one for the deadline change, none for other moves.
+fn response_due_at(action: Action, given: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>> {
+    let now = db::now();
+    let check = |at| validate::response_date("responseDueAt", at, now).map(Some);
+    match (action, given) {
+        (Action::ApproveOffer | Action::SetResponseDeadline, Some(at)) => check(at),
+        (Action::ApproveOffer, None) => {
+            Ok(Some(now + Duration::days(validate::DEFAULT_RESPONSE_DAYS)))
+        }
+        (Action::SetResponseDeadline, None) => Err(ServiceError::bad_input(
+            "responseDueAt",
+            "a response date is required",
+        )),
+        _ => Ok(None),
+    }
 }
 
 /// Moves a ticket (or changes its supervisors) as `action` says, if the workflow allows it.
@@ -164,8 +188,26 @@ async fn attempt(
     if clears_offer {
         applicant_id = None;
     }
-    if !compare_and_set(txn, &current, to, applicant_id, checked.applicant.as_ref()).await? {
+    // Only an offer out with the applicant is due; a move within OFFER_PENDING that names
+    // no date (supervisors) keeps the one it had.
+    let due_at = (to == TicketState::OfferPending)
+        .then(|| checked.due_at.or(current.due_at))
+        .flatten();
+    let write = Write {
+        to,
+        applicant_id,
+        due_at,
+    };
+    if !compare_and_set(txn, &current, &write, checked.applicant.as_ref()).await? {
         return Ok(None);
+    }
+    if action == Action::SetResponseDeadline
+        && let Some(at) = due_at
+    {
+        history.push(NewEvent::new(
+            TicketEventKind::DeadlineChanged,
+            Some(at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        ));
     }
     let after = if clears_offer {
         Some(Vec::new())
@@ -250,19 +292,26 @@ async fn decide(
     })
 }
 
-/// Writes the new state and applicant only if the ticket is still at the version read:
-/// false when another change landed first.
+/// What a move writes on the ticket row.
+struct Write {
+    to: TicketState,
+    applicant_id: Option<i64>,
+    due_at: Option<DateTime<Utc>>,
+}
+
+/// Writes the new state, applicant and due date only if the ticket is still at the version
+/// read: false when another change landed first.
 async fn compare_and_set(
     txn: &DatabaseTransaction,
     current: &ticket::Model,
-    to: TicketState,
-    applicant_id: Option<i64>,
+    write: &Write,
     applicant: Option<&ApplicantInput>,
 ) -> Result<bool> {
     let now = db::now().max(current.updated_at);
     let updated = ticket::Entity::update_many()
-        .col_expr(ticket::Column::State, Expr::value(to.as_str()))
-        .col_expr(ticket::Column::ApplicantId, Expr::value(applicant_id))
+        .col_expr(ticket::Column::State, Expr::value(write.to.as_str()))
+        .col_expr(ticket::Column::ApplicantId, Expr::value(write.applicant_id))
+        .col_expr(ticket::Column::DueAt, Expr::value(write.due_at))
         .col_expr(
             ticket::Column::Version,
             Expr::col(ticket::Column::Version).add(1),
@@ -308,6 +357,9 @@ fn forbidden_message(action: Action) -> String {
         Action::RecordOfferResponse(_) => "only the graduate office may record the applicant's answer".into(),
         Action::SetSupervisors => {
             "only the ticket's owner, staff supporting them, or the associate chair may change supervisors".into()
+        }
+        Action::SetResponseDeadline => {
+            "only the graduate office may change an offer's response date".into()
         }
     }
 }

@@ -54,6 +54,11 @@ const TABLE: &[(&str, Start, [Outcome; 8])] = &[
         Start::Pending,
         [F, F, F, Y, F, N, F, N],
     ),
+    (
+        "setResponseDeadline",
+        Start::Pending,
+        [F, F, F, Y, F, N, F, N],
+    ),
     ("addNote", Start::Granted, [Y, Y, Y, Y, Y, N, Y, N]),
     ("createUser", Start::None, [Y, F, F, F, F, F, F, F]),
     ("updateUser", Start::None, [Y, F, F, F, F, F, F, F]),
@@ -98,6 +103,10 @@ fn operation(app: &TestApp, name: &str, ticket: &str, n: usize) -> (String, Valu
         "recordOfferResponse" => (
             "mutation($t: ID!) { recordOfferResponse(ticketId: $t, accepted: true) { id } }",
             json!({"t": ticket}),
+        ),
+        "setResponseDeadline" => (
+            "mutation($t: ID!, $d: DateTime!) { setResponseDeadline(ticketId: $t, responseDueAt: $d) { id } }",
+            json!({"t": ticket, "d": (chrono::Utc::now() + chrono::Duration::days(9)).to_rfc3339()}),
         ),
         "addNote" => (
             "mutation($t: ID!) { addNote(ticketId: $t, body: \"hello\") { id } }",

@@ -8,6 +8,7 @@ pub(crate) use testkit::on_both_databases;
 
 mod authorization;
 mod batching;
+mod deadlines;
 mod history;
 mod http;
 mod pagination;

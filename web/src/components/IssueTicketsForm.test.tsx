@@ -21,6 +21,8 @@ const row = (n: number) => ({
   state: "INITIAL",
   version: 1,
   updatedAt: "2026-11-01T10:00:00Z",
+  dueAt: null,
+  overdue: false,
   owner: { __typename: "User", id: "9", name: "Alan Turing" },
   applicant: null,
   allowedTransitions: ["GRANTED", "CANCELLED"],

@@ -1,10 +1,11 @@
 import { GraphQLError } from "graphql";
-import { screen, waitFor } from "@testing-library/react";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { ApproveOfferDocument, CancelTicketDocument, GrantTicketDocument, UsersDocument, WithdrawOfferRequestDocument } from "../generated/graphql";
 import { ME, renderWith, session, ticketRow } from "../test/render";
-import { TicketActions } from "./TicketActions";
+import { dayOf, endOfDay } from "./ResponseDate";
+import { TicketActions, defaultResponseDay } from "./TicketActions";
 
 const ticket = ticketRow();
 const budget = session({ me: { ...ME, id: "2", roles: ["BUDGET_DIRECTOR"] } });
@@ -49,8 +50,9 @@ describe("TicketActions", () => {
     warn.mockRestore();
   });
 
-  it("approving asks first, then says what happened; Back changes nothing", async () => {
+  it("approving asks first, with the applicant's response date, then says what happened; Back changes nothing", async () => {
     const chair = session({ me: { ...ME, id: "5", roles: ["ASSOCIATE_CHAIR"] } });
+    const inAMonth = dayOf(new Date(Date.now() + 30 * 24 * 3600 * 1000));
     const requested = ticketRow({
       state: "OFFER_REQUESTED",
       allowedTransitions: ["GRANTED", "OFFER_PENDING"],
@@ -58,7 +60,7 @@ describe("TicketActions", () => {
     });
     const mocks = [
       {
-        request: { query: ApproveOfferDocument, variables: { ticketId: "42", expectedVersion: 3 } },
+        request: { query: ApproveOfferDocument, variables: { ticketId: "42", expectedVersion: 3, responseDueAt: endOfDay(inAMonth) } },
         result: { data: { approveOffer: { ...requested, state: "OFFER_PENDING", version: 4, allowedTransitions: [] } } },
       },
     ];
@@ -68,6 +70,10 @@ describe("TicketActions", () => {
     expect(screen.queryByRole("status")).toBeNull();
     await userEvent.click(screen.getByRole("button", { name: "Approve" }));
     expect(screen.getByRole("form", { name: "Approve the offer to Zora Neale on ticket #7? This cannot be undone." })).toBeTruthy();
+    // Two weeks unless the person picks another day.
+    const due = screen.getByLabelText("The applicant answers by (end of day)");
+    expect(due).toHaveProperty("value", defaultResponseDay());
+    fireEvent.change(due, { target: { value: inAMonth } });
     await userEvent.click(screen.getByRole("button", { name: "Approve #7" }));
     expect((await screen.findByRole("status")).textContent).toContain(
       "You approved the offer to Zora Neale on ticket #7. It now waits for the applicant's answer.",

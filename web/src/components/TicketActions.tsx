@@ -1,6 +1,6 @@
 // The buttons of a ticket's `allowedTransitions`, and what each needs before it runs: a reason
-// (cancel, decline, withdraw), the offer form, or a yes to a question when the move cannot be
-// taken back. Every move sends `expectedVersion`, so a change someone else made in between is
+// (cancel, decline, withdraw), the offer form, the applicant's response date (approve), or a yes
+// to a question when the move cannot be taken back. Every move sends `expectedVersion`, so a change someone else made in between is
 // reported instead of overwritten; a move done is reported in words (the row may leave the
 // list at once).
 import { useApolloClient } from "@apollo/client";
@@ -22,6 +22,12 @@ import { useMe } from "../session";
 import { moveQuestion, moveReport, ticketActions, type TicketAction } from "../transitions";
 import { ErrorNotice, Field } from "./common";
 import { RequestOfferForm } from "./RequestOfferForm";
+import { dayOf, endOfDay } from "./ResponseDate";
+
+/** The response date an approval proposes: two weeks ahead, as the server's default. */
+export function defaultResponseDay(): string {
+  return dayOf(new Date(Date.now() + 14 * 24 * 3600 * 1000));
+}
 
 export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; onMoved?(action: TicketAction): void }) {
   const me = useMe();
@@ -29,6 +35,7 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
   const id = useId();
   const [open, setOpen] = useState<TicketAction | null>(null);
   const [reason, setReason] = useState("");
+  const [day, setDay] = useState(defaultResponseDay);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UserError | null>(null);
   const flash = useFlash();
@@ -54,7 +61,7 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
           await client.mutate({ mutation: WithdrawOfferRequestDocument, variables: { ...base, reason: why || null }, ...options });
           break;
         case "approve":
-          await client.mutate({ mutation: ApproveOfferDocument, variables: base, ...options });
+          await client.mutate({ mutation: ApproveOfferDocument, variables: { ...base, responseDueAt: endOfDay(day) }, ...options });
           break;
         case "decline":
           await client.mutate({ mutation: DeclineOfferDocument, variables: { ...base, reason: why }, ...options });
@@ -141,6 +148,11 @@ export function TicketActions({ ticket, onMoved }: { ticket: TicketRowFragment; 
       {open && open.kind !== "requestOffer" && (
         <form className="panel confirm" onSubmit={submitReason} aria-labelledby={`${id}-question`}>
           <p id={`${id}-question`}>{moveQuestion(open, ticket)}</p>
+          {open.kind === "approve" && (
+            <Field id={`${id}-due`} label="The applicant answers by (end of day)">
+              <input id={`${id}-due`} type="date" value={day} min={dayOf(new Date())} onChange={(e) => setDay(e.target.value)} required />
+            </Field>
+          )}
           {open.reason !== "none" && (
             <Field id={`${id}-reason`} label={open.reason === "required" ? "Reason" : "Reason (optional)"}>
               <textarea

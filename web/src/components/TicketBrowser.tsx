@@ -16,6 +16,7 @@ const SORT_LABELS: Record<TicketOrderField, string> = {
   UPDATED_AT: "Last change",
   STATE: "State",
   OWNER_NAME: "Faculty member",
+  DUE_AT: "Response due",
 };
 
 /**

@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 import { Link } from "react-router-dom";
 import type { TicketRowFragment } from "../generated/graphql";
 import { RESIDENCY_LABELS, formatDateTime } from "../labels";
-import { StateBadge } from "./common";
+import { DueDate, StateBadge } from "./common";
 
 export function TicketTable({
   tickets,
@@ -33,6 +33,7 @@ export function TicketTable({
             <th scope="col">Applicant</th>
             <th scope="col">Cycle</th>
             <th scope="col">Funding</th>
+            <th scope="col">Response due</th>
             <th scope="col">Updated</th>
             {actions && <th scope="col">Actions</th>}
           </tr>
@@ -55,6 +56,9 @@ export function TicketTable({
               <td data-label="Applicant">{t.applicant ? `${t.applicant.name} (${t.applicant.applicantNumber})` : <span className="muted">—</span>}</td>
               <td data-label="Cycle">{t.cycle}</td>
               <td data-label="Funding">{RESIDENCY_LABELS[t.residency]}</td>
+              <td data-label="Response due">
+                <DueDate ticket={t} />
+              </td>
               <td data-label="Updated">{formatDateTime(t.updatedAt)}</td>
               {actions && (
                 <td className="actions" data-label="Actions">

@@ -2,8 +2,8 @@
 // a short-lived notice.
 import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { describeError, type UserError } from "../errors";
-import type { TicketState } from "../generated/graphql";
-import { STATE_LABELS } from "../labels";
+import type { TicketRowFragment, TicketState } from "../generated/graphql";
+import { STATE_LABELS, formatDate } from "../labels";
 
 export function Loading({ label = "Loading…" }: { label?: string }) {
   return (
@@ -33,6 +33,17 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
 
 export function isUserError(value: unknown): value is UserError {
   return typeof value === "object" && value !== null && "message" in value && "code" in value && !(value instanceof Error);
+}
+
+/** When a ticket is due, with a badge once it is overdue; a dash when nothing is due. */
+export function DueDate({ ticket }: { ticket: Pick<TicketRowFragment, "dueAt" | "overdue"> }) {
+  if (!ticket.dueAt) return <span className="muted">—</span>;
+  return (
+    <span className="due">
+      <time dateTime={ticket.dueAt}>{formatDate(ticket.dueAt)}</time>
+      {ticket.overdue && <span className="badge overdue">Overdue</span>}
+    </span>
+  );
 }
 
 export function StateBadge({ state }: { state: TicketState }) {

@@ -1,4 +1,5 @@
 // The start page: for each of the user's roles, what that person acts on first.
+import { useState } from "react";
 import type { Role } from "../generated/graphql";
 import { ROLE_LABELS } from "../labels";
 import { useMe, type Me } from "../session";
@@ -42,7 +43,16 @@ export function coSupervised(me: Me, ticket: Pick<TicketRowFragment, "owner">): 
   return !actsForOwner(me, ticket.owner.id);
 }
 
+/** A week from when the page opened: "due this week" lists everything due before it. */
+function useWeekAhead(): string {
+  const [at] = useState(() => new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString());
+  return at;
+}
+
+const BY_DUE_DATE = { field: "DUE_AT", direction: "ASC" } as const;
+
 function RoleDashboard({ role, me }: { role: Role; me: Me }) {
+  const weekAhead = useWeekAhead();
   switch (role) {
     case "BUDGET_DIRECTOR":
       return (
@@ -58,6 +68,13 @@ function RoleDashboard({ role, me }: { role: Role; me: Me }) {
     case "FSS":
       return (
         <>
+          <TicketQueue
+            title="Offers due this week"
+            description="Offers out with applicants whose response date is within a week, or has passed."
+            filter={{ dueBefore: weekAhead }}
+            orderBy={BY_DUE_DATE}
+            empty="No offer is due this week."
+          />
           <TicketQueue
             title={role === "FSS" ? "Tickets of the faculty you support" : "My tickets"}
             description={
@@ -78,7 +95,19 @@ function RoleDashboard({ role, me }: { role: Role; me: Me }) {
     case "GRAD_OFFICE":
       return (
         <>
-          <TicketQueue title="Offers waiting for the applicant's answer" filter={{ states: ["OFFER_PENDING"] }} empty="No offers are waiting for an answer." />
+          <TicketQueue
+            title="Offers due this week"
+            description="Response dates within a week, or passed: the applicants to chase."
+            filter={{ states: ["OFFER_PENDING"], dueBefore: weekAhead }}
+            orderBy={BY_DUE_DATE}
+            empty="No offer is due this week."
+          />
+          <TicketQueue
+            title="Offers waiting for the applicant's answer"
+            filter={{ states: ["OFFER_PENDING"] }}
+            orderBy={BY_DUE_DATE}
+            empty="No offers are waiting for an answer."
+          />
           <TicketBrowser title="All tickets" actions={(t) => <TicketActions ticket={t} />} />
         </>
       );

@@ -4,6 +4,7 @@ import { useMutation, useQuery } from "@apollo/client";
 import { useCallback, useId, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { ErrorNotice, Loading, Notice, StateBadge } from "../components/common";
+import { ResponseDate } from "../components/ResponseDate";
 import { TicketActions } from "../components/TicketActions";
 import { describeError, type UserError } from "../errors";
 import {
@@ -80,6 +81,10 @@ export function TicketPage() {
           ) : (
             <span className="muted">None yet</span>
           )}
+        </dd>
+        <dt>Response due</dt>
+        <dd>
+          <ResponseDate ticket={ticket} />
         </dd>
         <dt>Supervisors</dt>
         <dd>{ticket.supervisors.length ? ticket.supervisors.map((s) => s.name).join(", ") : <span className="muted">None yet</span>}</dd>

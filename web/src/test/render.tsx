@@ -51,6 +51,8 @@ export function ticketRow(overrides: Partial<TicketRowFragment> = {}): TicketRow
     state: "INITIAL",
     version: 3,
     updatedAt: "2026-11-01T10:00:00Z",
+    dueAt: null,
+    overdue: false,
     owner: { __typename: "User", id: "9", name: "Alan Turing" } as TicketRowFragment["owner"],
     applicant: null,
     allowedTransitions: ["GRANTED", "CANCELLED"],

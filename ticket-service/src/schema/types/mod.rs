@@ -81,6 +81,8 @@ pub enum TicketEventKind {
     NoteDeleted,
     /// A note was resolved or reopened.
     NoteResolved,
+    /// The applicant's response date changed (the detail holds the new one).
+    DeadlineChanged,
 }
 
 /// A person who signs in.
@@ -214,6 +216,14 @@ impl Ticket {
     /// Increments on every change; pass it back as expectedVersion to avoid lost updates.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// When the ticket's current waiting state is due: for an offer out with the applicant (OFFER_PENDING), the date they must answer by. Null when nothing is awaited by a date.
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.due_at
+    }
+    /// Whether dueAt has passed with the ticket still waiting.
+    async fn overdue(&self) -> bool {
+        self.0.due_at.is_some_and(|at| at < db::now())
     }
     /// The states the CALLER may move this ticket to now.
     async fn allowed_transitions(&self, ctx: &Context<'_>) -> Vec<TicketState> {
