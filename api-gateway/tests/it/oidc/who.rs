@@ -196,10 +196,35 @@ async fn groups_give_roles_at_every_sign_in(backend: Backend) {
         last,
         ("FACULTY,ADMIN".into(), "FACULTY".into(), by, "ADMIN".into())
     );
+    let body = app
+        .gql(
+            &admin,
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            json!({"i": {"email": "new@test.edu", "name": "New Person", "roles": ["FSS"], "password": PASSWORD}}),
+        )
+        .await;
+    let id: i64 = body["data"]["createUser"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        history(&app, id).await,
+        vec![(String::new(), "FSS".into(), by, "ADMIN".into())]
+    );
+    // A change of name only is no role change.
+    app.gql(
+        &admin,
+        "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }",
+        json!({"i": {"id": id.to_string(), "name": "Newer Person"}}),
+    )
+    .await;
+    assert_eq!(history(&app, id).await.len(), 1);
     app.cleanup().await;
 }
 
 async fn password_sign_in_can_be_turned_off(backend: Backend) {
+    let backend_again = backend.clone();
     let provider = FakeProvider::start(&[FIRST]).await;
     let app = platform(
         backend,
@@ -231,6 +256,22 @@ async fn password_sign_in_can_be_turned_off(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(config["password"], false);
+    app.cleanup().await;
+
+    // The break-glass address opens only an ADMIN's account.
+    let app = platform(
+        backend_again,
+        &provider,
+        &[
+            ("PASSWORD_LOGIN", "off"),
+            ("BREAK_GLASS_ADMIN", Who::FacultyA.email()),
+        ],
+    )
+    .await;
+    let refused = app
+        .login(&app.client(), Who::FacultyA.email(), PASSWORD)
+        .await;
+    assert_eq!(refused.status(), 401);
     app.cleanup().await;
 }
 
