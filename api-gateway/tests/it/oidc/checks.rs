@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 
 const INVALID: &str = "/?oidc_error=invalid";
 
+/// Builds an ID token for a sign-in's nonce.
+type MakeToken<'a> = Box<dyn Fn(&str) -> String + 'a>;
+
 async fn forged_tokens_are_refused(backend: Backend) {
     let provider = FakeProvider::start(&[FIRST]).await;
     let app = platform(backend, &provider, &[]).await;
@@ -23,7 +26,7 @@ async fn forged_tokens_are_refused(backend: Backend) {
         }
         claims
     };
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    let cases: Vec<(&str, MakeToken)> = vec![
         (
             "a claim changed after signing",
             Box::new(|n| {
