@@ -1,6 +1,7 @@
 //! The ID token checks: a forged, tampered, foreign or stale token never opens a session;
 //! the provider's keys are refetched when it rotates them, at most once per floor; a
-//! provider that is down at start does not stop the gateway; failures are rate limited.
+//! provider that is down at start does not stop the gateway and is discovered later;
+//! failures are rate limited.
 
 use super::fake::{self, CLIENT_SECRET, FIRST, FakeProvider, SECOND};
 use super::{browser, me, platform, sign_in, sign_in_with};
@@ -112,9 +113,10 @@ async fn rotated_keys_are_refetched_at_most_once_per_floor(backend: Backend) {
     app.cleanup().await;
 }
 
-async fn a_provider_down_at_start_does_not_stop_the_gateway(backend: Backend) {
+async fn a_provider_down_at_start_is_discovered_later(backend: Backend) {
     // Nothing listens at the issuer: the gateway starts anyway and passwords keep working.
-    let issuer = format!("http://127.0.0.1:{}", free_port());
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
     let mut env = vec![
         ("OIDC_ISSUER", issuer),
         ("OIDC_CLIENT_ID", "tessera".to_string()),
@@ -140,6 +142,30 @@ async fn a_provider_down_at_start_does_not_stop_the_gateway(backend: Backend) {
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()[LOCATION], "/?oidc_error=unavailable");
     app.signed_in(Who::FacultyA).await;
+
+    // Once the provider answers, a later sign-in discovers it (failed discoveries are
+    // retried a few seconds apart, so the test asks until it does).
+    let provider = FakeProvider::start_on(port, &[FIRST]).await;
+    let browser = browser();
+    let mut tries = 0;
+    let begun = loop {
+        let response = browser
+            .get(format!("{}/auth/oidc/login", app.url))
+            .send()
+            .await
+            .unwrap();
+        let location = response.headers()[LOCATION].to_str().unwrap().to_string();
+        if location != "/?oidc_error=unavailable" {
+            break location;
+        }
+        tries += 1;
+        assert!(tries < 120, "the provider was never discovered");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert!(
+        begun.starts_with(&format!("{}/authorize?", provider.issuer)),
+        "{begun}"
+    );
     app.cleanup().await;
 }
 
@@ -151,6 +177,17 @@ async fn failures_are_rate_limited_with_passwords(backend: Backend) {
         let to = sign_in(&app, &provider, &browser(), "nobody@test.edu", &FIRST).await;
         assert_eq!(to, "/?oidc_error=no_user");
     }
+    // Counted like password failures.
+    let metrics = reqwest::get(format!("{}/metrics", app.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"login_attempts_total{outcome="oidc_no_user"} 20"#),
+        "{metrics}"
+    );
     // ... and the next sign-in from it, of either kind, waits.
     let locked = browser()
         .get(format!("{}/auth/oidc/login", app.url))
@@ -178,6 +215,6 @@ async fn failures_are_rate_limited_with_passwords(backend: Backend) {
 on_both_databases!(
     forged_tokens_are_refused,
     rotated_keys_are_refetched_at_most_once_per_floor,
-    a_provider_down_at_start_does_not_stop_the_gateway,
+    a_provider_down_at_start_is_discovered_later,
     failures_are_rate_limited_with_passwords,
 );

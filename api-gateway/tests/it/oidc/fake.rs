@@ -78,7 +78,14 @@ pub struct FakeProvider {
 impl FakeProvider {
     /// Serves discovery with the key set `keys`.
     pub async fn start(keys: &[Key]) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(0, keys).await
+    }
+
+    /// `start`, on `port`.
+    pub async fn start_on(port: u16, keys: &[Key]) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let shared = Arc::new(Shared {
             issuer: issuer.clone(),
