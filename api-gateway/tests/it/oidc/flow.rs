@@ -3,7 +3,7 @@
 //! redirects only; the provider's own errors.
 
 use super::fake::{FIRST, FakeProvider};
-use super::{begin, browser, callback, me, platform, sign_in, sign_in_with};
+use super::{begin, browser, callback, me, platform, sign_in, sign_in_with, ways_in};
 use crate::on_both_databases;
 use crate::support::{Backend, Options, Platform, Who, redis_or_skip};
 use reqwest::header::{LOCATION, SET_COOKIE};
@@ -55,6 +55,20 @@ async fn signs_in_and_out(app: Platform, provider: FakeProvider) {
     let signed_in = me(&app, &browser).await;
     assert_eq!(signed_in["email"], Who::FacultyA.email(), "{signed_in}");
     assert_eq!(signed_in["roles"], json!(["FACULTY"]));
+    // Everything that needs a signed-in session works with it, token management included.
+    let created: Value = browser
+        .post(format!("{}/graphql", app.url))
+        .json(&json!({"query": "mutation { createApiToken(name: \"sync\", scopes: [TICKETS_READ]) { token } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        created["data"]["createApiToken"]["token"].is_string(),
+        "{created}"
+    );
 
     // Sign-out ends the session here and says where to end it at the provider.
     let out = browser
@@ -102,12 +116,7 @@ async fn sign_in_and_out_with_redis() {
 async fn the_sign_in_page_learns_the_ways_in(backend: Backend) {
     let provider = FakeProvider::start(&[FIRST]).await;
     let app = platform(backend, &provider, &[]).await;
-    let config: Value = reqwest::get(format!("{}/auth/config", app.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = ways_in(&app).await;
     assert_eq!(
         config,
         json!({"password": true, "provider": {"name": "Campus ID", "login": "/auth/oidc/login"}})
@@ -115,12 +124,7 @@ async fn the_sign_in_page_learns_the_ways_in(backend: Backend) {
     app.cleanup().await;
 
     let app = Platform::spawn(Backend::Sqlite).await;
-    let config: Value = reqwest::get(format!("{}/auth/config", app.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = ways_in(&app).await;
     assert_eq!(config, json!({"password": true, "provider": null}));
     // Without a provider, its routes send the browser back to sign in with passwords.
     let response = browser()

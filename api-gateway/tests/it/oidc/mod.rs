@@ -129,3 +129,13 @@ pub async fn me(app: &Platform, browser: &reqwest::Client) -> Value {
         .unwrap();
     body["data"]["me"].clone()
 }
+
+/// `GET /auth/config`: the ways in the sign-in page offers.
+pub async fn ways_in(app: &Platform) -> Value {
+    reqwest::get(format!("{}/auth/config", app.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

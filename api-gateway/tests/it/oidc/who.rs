@@ -4,7 +4,7 @@
 //! password sign-in turned off except for the break-glass administrator.
 
 use super::fake::{self, FIRST, FakeProvider};
-use super::{browser, me, platform, sign_in, sign_in_with};
+use super::{browser, me, platform, sign_in, sign_in_with, ways_in};
 use crate::on_both_databases;
 use crate::support::{Backend, PASSWORD, Platform, Who};
 use db::entity::{user, user_role_change};
@@ -251,12 +251,7 @@ async fn password_sign_in_can_be_turned_off(backend: Backend) {
     let browser = browser();
     sign_in(&app, &provider, &browser, Who::FacultyA.email(), &FIRST).await;
     assert_eq!(me(&app, &browser).await["email"], Who::FacultyA.email());
-    let config: Value = reqwest::get(format!("{}/auth/config", app.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = ways_in(&app).await;
     assert_eq!(config["password"], false);
     app.cleanup().await;
 
