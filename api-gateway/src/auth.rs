@@ -3,9 +3,12 @@
 
 use crate::sessions::{SessionStore, StoreError};
 use common::{Principal, Role};
+use db::entity::user::email_is;
+use db::entity::user_role_change::{self, BOOTSTRAP};
 use db::entity::{user, user_support};
 use db::sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use redis::AsyncCommands;
 use std::{
@@ -21,6 +24,10 @@ pub enum LoginError {
     /// Unknown email, wrong password or deactivated user: 401 with one fixed message.
     #[error("invalid email or password")]
     Invalid,
+    /// Password sign-in is turned off (`PASSWORD_LOGIN=off`) and this is not the break-glass
+    /// administrator: 403 FORBIDDEN, the same whether the email exists or not.
+    #[error("password sign-in is turned off; sign in with the identity provider")]
+    PasswordOff,
     /// Too many failures for this email from this address, or from this address: 429 with
     /// `Retry-After`.
     #[error("too many failed sign-ins; try again in {0} seconds")]
@@ -201,6 +208,8 @@ pub struct Login {
     // Prepended to the failure counters' Redis keys.
     prefix: String,
     lockout: Lockout,
+    // Whether passwords are accepted, and from whom when they are off.
+    methods: crate::oidc::SignInMethods,
     // argon2id takes 19 MiB a hash: at most two at once, so a login flood cannot eat memory.
     hashing: Semaphore,
     // Verified against when the email is unknown, so both cases cost one hash.
@@ -231,6 +240,7 @@ impl Login {
         redis: Option<redis::aio::ConnectionManager>,
         prefix: &str,
         lockout: Lockout,
+        methods: crate::oidc::SignInMethods,
     ) -> Result<Self, argon2::password_hash::Error> {
         let failures = match redis {
             Some(manager) => Failures::Redis(manager),
@@ -241,6 +251,7 @@ impl Login {
             failures,
             prefix: prefix.to_string(),
             lockout,
+            methods,
             hashing: Semaphore::new(2),
             decoy_hash: common::password::hash("not a password anyone has")?.into(),
         })
@@ -255,9 +266,14 @@ impl Login {
         address: &str,
     ) -> Result<SignedIn, LoginError> {
         let email = email.trim().to_lowercase();
+        if !self.methods.password_allowed(&email) {
+            return Err(LoginError::PasswordOff);
+        }
+        // With passwords off, the break-glass address opens only an ADMIN's account.
+        let admin_only = !self.methods.password;
         let email_key = format!("{}:login-failures:email:{email}", self.prefix);
         let pair_key = format!("{}:login-failures:pair:{address}:{email}", self.prefix);
-        let address_key = format!("{}:login-failures:addr:{address}", self.prefix);
+        let address_key = self.address_key(address);
         for (key, limit) in [
             (&pair_key, self.lockout.per_pair),
             (&address_key, self.lockout.per_address),
@@ -299,7 +315,12 @@ impl Login {
                 .map_err(|e| LoginError::Unavailable(e.to_string()))?;
         drop(permit);
         match found {
-            Some(user) if matches && user.active && user.password_hash.is_some() => {
+            Some(user)
+                if matches
+                    && user.active
+                    && user.password_hash.is_some()
+                    && (!admin_only || user.role_list().contains(&Role::Admin)) =>
+            {
                 self.failures.clear(&pair_key).await?;
                 self.failures.clear(&email_key).await?;
                 let session_id = sessions
@@ -317,10 +338,29 @@ impl Login {
     }
 }
 
-/// `lower(email) = lower(given)`: emails are unique case-insensitively (the database's index).
-fn email_is(email: &str) -> db::sea_orm::sea_query::SimpleExpr {
-    use db::sea_orm::sea_query::{Expr, Func};
-    Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(email.trim().to_lowercase())
+impl Login {
+    fn address_key(&self, address: &str) -> String {
+        format!("{}:login-failures:addr:{address}", self.prefix)
+    }
+
+    /// The seconds left in the lock on client `address`, if too many sign-ins failed from it
+    /// (of either kind: password and identity provider failures count together).
+    pub async fn address_locked(&self, address: &str) -> Result<Option<u64>, LoginError> {
+        self.failures
+            .locked(
+                &self.address_key(address),
+                self.lockout.per_address,
+                self.lockout.window,
+            )
+            .await
+    }
+
+    /// Counts a failed sign-in at the identity provider against client `address`.
+    pub async fn address_failed(&self, address: &str) -> Result<(), LoginError> {
+        self.failures
+            .record(&self.address_key(address), self.lockout.window)
+            .await
+    }
 }
 
 /// Creates the configured administrator when no active ADMIN exists.
@@ -340,11 +380,17 @@ pub async fn bootstrap_admin(
     let hash = common::password::hash(password)
         .map_err(|e| anyhow::anyhow!("TESSERA_ADMIN_PASSWORD: cannot hash: {e}"))?;
     let now = db::now();
-    let existing = user::Entity::find().filter(email_is(email)).one(db).await?;
+    // The user and their role history commit together.
+    let txn = db.begin().await?;
+    let existing = user::Entity::find()
+        .filter(email_is(email))
+        .one(&txn)
+        .await?;
     match existing {
         // The address belongs to someone already: make them the (active) administrator.
         Some(found) => {
-            let mut roles = found.role_list();
+            let (id, before) = (found.id, found.role_list());
+            let mut roles = before.clone();
             roles.push(Role::Admin);
             roles.sort();
             roles.dedup();
@@ -353,10 +399,11 @@ pub async fn bootstrap_admin(
             model.password_hash = Set(Some(hash));
             model.active = Set(true);
             model.updated_at = Set(now);
-            model.update(db).await?;
+            model.update(&txn).await?;
+            user_role_change::record(&txn, id, &before, &roles, None, BOOTSTRAP).await?;
         }
         None => {
-            user::ActiveModel {
+            let created = user::ActiveModel {
                 email: Set(email.trim().to_string()),
                 name: Set("Administrator".to_string()),
                 roles: Set(user::format_roles(&[Role::Admin])),
@@ -366,10 +413,13 @@ pub async fn bootstrap_admin(
                 updated_at: Set(now),
                 ..Default::default()
             }
-            .insert(db)
+            .insert(&txn)
             .await?;
+            user_role_change::record(&txn, created.id, &[], &[Role::Admin], None, BOOTSTRAP)
+                .await?;
         }
     }
+    txn.commit().await?;
     Ok(true)
 }
 

@@ -71,6 +71,10 @@ pub struct Settings {
     pub threads: usize,
     /// Who may read `/metrics`.
     pub metrics: MetricsAccess,
+    /// `OIDC_*`: sign-in with the organisation's identity provider, when configured.
+    pub oidc: Option<crate::oidc::OidcSettings>,
+    /// `PASSWORD_LOGIN`, `BREAK_GLASS_ADMIN`.
+    pub sign_in: crate::oidc::SignInMethods,
 }
 
 /// Who may read `/metrics` (`METRICS_TOKEN`, `METRICS_ADDR`).
@@ -153,7 +157,11 @@ impl Settings {
             "a number of threads, at least 1",
         )?;
         let metrics = metrics_access(source, common.mode)?;
+        let oidc = crate::oidc::config::oidc(source)?;
+        let sign_in = crate::oidc::config::methods(source, oidc.as_ref())?;
         Ok(Self {
+            oidc,
+            sign_in,
             metrics,
             common,
             port,

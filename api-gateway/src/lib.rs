@@ -22,6 +22,8 @@ pub mod limits;
 pub mod live;
 /// Prometheus metrics.
 pub mod metrics;
+/// Sign-in with the organisation's OpenID Connect provider.
+pub mod oidc;
 /// Request rate limits.
 pub mod rate;
 /// The gateway's own subgraph: API token management.
@@ -85,8 +87,10 @@ impl Application {
             redis.as_ref().map(|(_, manager)| manager.clone()),
             &settings.common.redis_prefix,
             auth::Lockout::default(),
+            settings.sign_in.clone(),
         )
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
+        let oidc = identity_provider(&settings, redis.as_ref().map(|(_, m)| m.clone())).await;
         let uses_redis = redis.is_some();
         let identity = Arc::new(identity(&settings, &db, redis));
         let subgraphs = start_auth_subgraph(&settings, identity.tokens.clone()).await?;
@@ -116,6 +120,7 @@ impl Application {
         let state = Arc::new(state::Gateway {
             identity,
             login,
+            oidc,
             engine,
             live,
             rate,
@@ -123,6 +128,7 @@ impl Application {
             policy: state::Policy {
                 cookie_secure: settings.cookie_secure,
                 metrics_access: settings.metrics.clone(),
+                sign_in: settings.sign_in.clone(),
             },
             backends: state::Backends::new(
                 db,
@@ -147,6 +153,20 @@ async fn connect_redis(
         .await
         .context("REDIS_URL: cannot connect")?;
     Ok(Some((client, manager)))
+}
+
+/// Sign-in with the identity provider, when configured. Its discovery is tried now; a
+/// provider that cannot be reached does not stop the gateway (passwords, sessions and tokens
+/// keep working): the first sign-in that needs it tries again.
+async fn identity_provider(
+    settings: &Settings,
+    redis: Option<redis::aio::ConnectionManager>,
+) -> Option<oidc::Oidc> {
+    let oidc = oidc::Oidc::new(settings.oidc.clone()?, redis, &settings.common.redis_prefix);
+    if let Err(err) = oidc.provider().await {
+        tracing::warn!(%err, "the identity provider could not be discovered; sign-ins will try again");
+    }
+    Some(oidc)
 }
 
 /// Sessions (in Redis when configured), API tokens (their

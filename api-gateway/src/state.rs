@@ -18,6 +18,8 @@ pub struct Gateway {
     pub identity: Arc<Identity>,
     /// Password sign-in.
     pub login: Login,
+    /// Sign-in with the identity provider, when configured.
+    pub oidc: Option<crate::oidc::Oidc>,
     /// The federation engine.
     pub engine: Engine,
     /// Live updates: subscriptions over the websocket.
@@ -47,6 +49,8 @@ pub struct Policy {
     pub cookie_secure: bool,
     /// Who may read `/metrics` on the public port.
     pub metrics_access: MetricsAccess,
+    /// Which ways in are open (the sign-in page asks, `/auth/config`).
+    pub sign_in: crate::oidc::SignInMethods,
 }
 
 /// What the gateway depends on: readiness probes them; downloads and metrics read other

@@ -7,7 +7,7 @@ use crate::{
     validate,
 };
 use common::{Principal, Role};
-use db::entity::{user, user_support};
+use db::entity::{user, user_role_change, user_support};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
@@ -188,7 +188,7 @@ pub async fn create(
     caller: &Principal,
     input: NewUser,
 ) -> Result<user::Model> {
-    admin_only(caller)?;
+    let me = admin_only(caller)?;
     let email = validate::email("email", &input.email)?;
     let name = validate::text("name", &input.name, validate::SHORT_MAX)?;
     check_roles(&input.roles)?;
@@ -220,6 +220,8 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(|e| duplicate_email(e, &email))?;
+    let source = user_role_change::ADMIN;
+    user_role_change::record(&txn, row.id, &[], &input.roles, Some(me), source).await?;
     replace_supports(&txn, row.id, &supports).await?;
     txn.commit().await?;
     Ok(row)
@@ -266,6 +268,7 @@ pub async fn update(
         .await?
         .ok_or_else(|| ServiceError::bad_input("id", format!("{id} is not a known user")))?;
     let roles = changes.roles.clone().unwrap_or_else(|| current.role_list());
+    let before = current.role_list();
     let supports = match &changes.supports_ids {
         Some(ids) => Some(check_supports(&txn, &roles, ids).await?),
         // Losing the FSS role ends the support links.
@@ -287,6 +290,15 @@ pub async fn update(
     }
     active.updated_at = Set(db::now());
     let row = active.update(&txn).await?;
+    user_role_change::record(
+        &txn,
+        row.id,
+        &before,
+        &roles,
+        Some(me),
+        user_role_change::ADMIN,
+    )
+    .await?;
     if let Some(ids) = supports {
         replace_supports(&txn, row.id, &ids).await?;
     }

@@ -174,3 +174,27 @@ export function describeSignInFailure(status: number, retryAfter: number | undef
 export function isUnauthenticated(errors: readonly GraphQLFormattedError[] | undefined): boolean {
   return (errors ?? []).some((e) => (e.extensions as { code?: string } | undefined)?.code === "UNAUTHENTICATED");
 }
+
+/** What the sign-in page says when the identity provider sign-in came back with `oidc_error`. */
+const OIDC_ERRORS: Record<string, string> = {
+  cancelled: "Sign-in was cancelled. You can try again.",
+  denied: "Your identity provider did not sign you in. Try again, or ask your IT help desk.",
+  expired: "That sign-in took too long or was already used. Please start again.",
+  invalid: "Your identity provider's answer could not be verified. Please try again; if it keeps happening, tell your administrator.",
+  unverified: "Your identity provider did not confirm your email address, so Tessera cannot tell who you are.",
+  no_user: "There is no Tessera account for your email address. Ask the graduate office to add you.",
+  deactivated: "Your Tessera account is deactivated. Ask the graduate office if this is a mistake.",
+  no_role: "None of your groups gives access to Tessera. Ask your administrator.",
+  locked: "Too many failed sign-ins from your network. Please try again later.",
+  unavailable: "Your identity provider cannot be reached right now. Please try again in a moment.",
+  not_configured: "Sign-in with an identity provider is not set up here.",
+};
+
+/** The sentence for an `oidc_error` code; null without one. */
+export function describeOidcError(code: string | null): UserError | null {
+  if (!code) return null;
+  const message = OIDC_ERRORS[code] ?? "Sign-in did not succeed. Please try again.";
+  const kind: UserError["code"] =
+    code === "unavailable" ? "UNAVAILABLE" : code === "locked" ? "RATE_LIMITED" : "UNAUTHENTICATED";
+  return { code: kind, message };
+}

@@ -1,4 +1,5 @@
-// Who is signed in, and the ways in and out: `POST /auth/login`, `POST /auth/logout`, and the
+// Who is signed in, and the ways in and out: `POST /auth/login`, `POST /auth/logout` (then the
+// identity provider's logout, when the session began there), and the
 // session ending under the user's feet (an UNAUTHENTICATED answer or a 4403 socket close),
 // which sends them to the sign-in page with a message.
 import { useApolloClient } from "@apollo/client";
@@ -10,6 +11,11 @@ export type Me = NonNullable<MeQuery["me"]>;
 
 export const EXPIRED_MESSAGE = "Your session has expired. Please sign in again.";
 export const SIGNED_OUT_MESSAGE = "You have signed out.";
+/** Leaves the app for another page (the identity provider's logout); tests replace `to`. */
+export const leave = { to: (url: string) => window.location.assign(url) };
+
+/** The header of `/auth/logout`'s answer naming the identity provider's logout page. */
+export const PROVIDER_LOGOUT = "tessera-provider-logout";
 
 export interface SessionValue {
   /** The signed-in user; null when signed out. */
@@ -110,9 +116,14 @@ export function SessionProvider({ children, expireRef, loading, failed }: Props)
   );
 
   const signOut = useCallback(async () => {
+    let provider: string | null = null;
     try {
-      await fetch("/auth/logout", { method: "POST", credentials: "same-origin" });
+      const response = await fetch("/auth/logout", { method: "POST", credentials: "same-origin" });
+      provider = response.headers?.get(PROVIDER_LOGOUT) ?? null;
     } finally {
+      // A session opened at the identity provider ends there too (RP-initiated logout); it
+      // sends the browser back to Tessera's sign-in page.
+      if (provider) leave.to(provider);
       meRef.current = null;
       setMe(null);
       setMessage(SIGNED_OUT_MESSAGE);

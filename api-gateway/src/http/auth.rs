@@ -2,7 +2,7 @@
 //! `POST /auth/logout` (ends the session, and with it its live-updates connections).
 
 use super::guard::{cross_origin, same_site_json};
-use super::reply::{auth_error, set_cookie};
+use super::reply::{auth_error, secure, set_cookie};
 use crate::auth::{LoginError, SignedIn};
 use crate::identity::{same_origin, session_cookie};
 use crate::state::Gateway;
@@ -60,6 +60,7 @@ pub(super) async fn login(
         Ok(_) => "ok",
         Err(LoginError::Invalid) => "invalid",
         Err(LoginError::Locked(_)) => "locked",
+        Err(LoginError::PasswordOff) => "password_off",
         Err(LoginError::Unavailable(_)) => "unavailable",
     };
     state.metrics.logins.with_label_values(&[label]).inc();
@@ -73,10 +74,7 @@ pub(super) async fn login(
 fn signed_in_response(state: &Gateway, headers: &HeaderMap, signed_in: &SignedIn) -> Response {
     let user = &signed_in.user;
     state.identity.forget(user.id);
-    let secure = state.policy.cookie_secure
-        || headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes() == b"https");
+    let secure = secure(state, headers);
     let roles: Vec<&str> = user.role_list().iter().map(|r| r.as_str()).collect();
     let mut response = Json(json!({"user": {
         "id": user.id.to_string(),
@@ -96,6 +94,11 @@ fn refused(err: LoginError) -> Response {
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthenticated,
             "invalid email or password",
+        ),
+        LoginError::PasswordOff => auth_error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "password sign-in is turned off; sign in with the identity provider",
         ),
         LoginError::Locked(secs) => {
             let mut response = auth_error(
@@ -130,7 +133,9 @@ pub(super) async fn logout(State(state): State<Arc<Gateway>>, headers: HeaderMap
     if !same_origin(&headers) {
         return cross_origin();
     }
+    let mut provider_logout = None;
     if let Some(id) = session_cookie(&headers) {
+        provider_logout = end_at_provider(&state, id).await;
         let sessions = &state.identity.sessions;
         if let Ok(Some(session)) = sessions.get(id).await {
             state.identity.forget(session.user_id);
@@ -146,5 +151,28 @@ pub(super) async fn logout(State(state): State<Arc<Gateway>>, headers: HeaderMap
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     set_cookie(&mut response, "", Some(0), state.policy.cookie_secure);
+    if let Some(url) = provider_logout
+        && let Ok(value) = HeaderValue::from_str(&url)
+    {
+        response.headers_mut().insert(PROVIDER_LOGOUT, value);
+    }
     response
+}
+
+/// The header of a logout's answer that says where the browser goes to end its session at
+/// the identity provider too (RP-initiated logout), when the session was opened there and the
+/// provider has an `end_session_endpoint`.
+pub const PROVIDER_LOGOUT: &str = "tessera-provider-logout";
+
+/// The provider's logout URL for session `id`, if it was opened at the provider.
+async fn end_at_provider(state: &Gateway, id: &str) -> Option<String> {
+    let oidc = state.oidc.as_ref()?;
+    let id_token = match oidc.pending.take_id_token(id).await {
+        Ok(token) => token?,
+        Err(err) => {
+            tracing::warn!(%err, "cannot read the session's ID token");
+            return None;
+        }
+    };
+    oidc.end_session_url(&id_token).await
 }

@@ -18,9 +18,12 @@ pub mod headers;
 mod health;
 /// `/metrics`.
 mod metrics;
+/// Sign-in with the identity provider.
+pub mod oidc;
 /// The error answers the route families share.
 mod reply;
 
+pub use auth::PROVIDER_LOGOUT;
 pub use headers::{CONTENT_SECURITY_POLICY, with_security_headers};
 
 use crate::limits::MAX_BODY;
@@ -37,6 +40,9 @@ pub fn router(state: Arc<Gateway>) -> Router {
     let routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/config", get(oidc::config))
+        .route("/auth/oidc/login", get(oidc::login))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .route(
             "/graphql",
             post(graphql::graphql_post).get(graphql::graphql_get_or_upgrade),

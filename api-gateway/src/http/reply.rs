@@ -77,3 +77,11 @@ pub(super) fn set_cookie(response: &mut Response, value: &str, max_age: Option<u
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
 }
+
+/// Whether cookies get `Secure`: `COOKIE_SECURE`, or the request came over TLS.
+pub(super) fn secure(state: &crate::state::Gateway, headers: &axum::http::HeaderMap) -> bool {
+    state.policy.cookie_secure
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes() == b"https")
+}

@@ -7,7 +7,7 @@ mod principals;
 /// The credentials a request carries.
 mod request;
 
-pub use request::{same_origin, session_cookie};
+pub use request::{cookie, same_origin, session_cookie};
 
 use crate::engine;
 use crate::gql::GqlError;

@@ -6,14 +6,19 @@ use axum::http::{HeaderMap, header};
 
 /// The session cookie's value, if the request has one.
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, sessions::COOKIE)
+}
+
+/// The value of cookie `name`, if the request has one.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == sessions::COOKIE && !value.is_empty()).then_some(value)
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name && !value.is_empty()).then_some(value)
         })
 }
 

@@ -138,6 +138,11 @@ impl SessionStore {
         self.idle
     }
 
+    /// How long a session lives at most.
+    pub fn absolute(&self) -> Duration {
+        self.absolute
+    }
+
     /// Opens a session for `user_id`, who signed in with the password stamped `password`,
     /// and returns its id (the cookie value).
     pub async fn create(&self, user_id: i64, password: u64) -> Result<String, StoreError> {

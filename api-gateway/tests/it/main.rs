@@ -11,6 +11,7 @@ mod graphql;
 mod hardening;
 mod limits;
 mod live;
+mod oidc;
 mod support;
 mod tokens;
 mod web;

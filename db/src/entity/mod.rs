@@ -25,5 +25,7 @@ pub mod ticket_event;
 pub mod ticket_supervisor;
 /// People who sign in.
 pub mod user;
+/// The history of users' roles: who changed them, how, and when.
+pub mod user_role_change;
 /// Which faculty members an FSS user acts for.
 pub mod user_support;

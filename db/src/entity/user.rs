@@ -59,3 +59,10 @@ pub fn format_roles(roles: &[common::Role]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// `lower(email) = lower(given)`: emails are unique case-insensitively (the database's index
+/// on `lower(email)`), so this finds the one user with `email` in any case.
+pub fn email_is(email: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, Func};
+    Expr::expr(Func::lower(Expr::col(Column::Email))).eq(email.trim().to_lowercase())
+}
