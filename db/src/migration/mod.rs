@@ -9,6 +9,7 @@ mod m20261128_000002_notifications;
 mod m20261128_000003_notification_lease;
 mod m20261129_000001_export_jobs;
 mod m20261202_000001_notification_retries;
+mod m20261202_200001_webhooks;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_notification_lease::Migration),
             Box::new(m20261129_000001_export_jobs::Migration),
             Box::new(m20261202_000001_notification_retries::Migration),
+            Box::new(m20261202_200001_webhooks::Migration),
         ]
     }
 }

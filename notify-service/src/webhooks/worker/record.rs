@@ -1,0 +1,118 @@
+//! Recording an attempt: the delivery's new status and the receiver's answer, written only
+//! if this worker still holds the attempt it made; and what it means for the hook (a
+//! success ends its failure streak, 410 Gone disables it, and so does failing for
+//! `WEBHOOK_DISABLE_AFTER_MS`).
+
+use super::{
+    Worker,
+    send::{Outcome, Time},
+};
+use common::WebhookDeliveryStatus as Status;
+use db::entity::{webhook, webhook_delivery as delivery};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
+
+/// The longest error kept.
+const MAX_ERROR: usize = 500;
+
+impl Worker {
+    /// Writes `outcome` of attempt `attempt` of `row` to `hook`.
+    pub(super) async fn record(
+        &self,
+        row: &delivery::Model,
+        attempt: i32,
+        hook: &webhook::Model,
+        outcome: &Outcome,
+    ) -> Result<(), DbErr> {
+        let db = &self.inner.db;
+        let now = db::now();
+        let none = Option::<Time>::None;
+        let latency = outcome
+            .latency
+            .map(|l| i32::try_from(l.as_millis()).unwrap_or(i32::MAX));
+        let error = outcome
+            .error
+            .as_ref()
+            .map(|e| e.chars().take(MAX_ERROR).collect::<String>());
+        let delivered = (outcome.status == Status::Delivered).then_some(now);
+        let written = delivery::Entity::update_many()
+            .col_expr(delivery::Column::Status, Expr::value(outcome.status.as_str()))
+            .col_expr(delivery::Column::ResponseCode, Expr::value(outcome.code))
+            .col_expr(delivery::Column::LatencyMs, Expr::value(latency))
+            .col_expr(delivery::Column::ResponseExcerpt, Expr::value(outcome.excerpt.clone()))
+            .col_expr(delivery::Column::LastError, Expr::value(error))
+            .col_expr(delivery::Column::NextAttemptAt, Expr::value(outcome.next))
+            .col_expr(delivery::Column::ClaimedUntil, Expr::value(none))
+            .col_expr(delivery::Column::DeliveredAt, Expr::value(delivered))
+            .filter(delivery::Column::Id.eq(row.id))
+            .filter(delivery::Column::Attempts.eq(attempt))
+            .exec(db)
+            .await?;
+        if written.rows_affected == 0 {
+            // Another worker took the row over (this one's lease lapsed): its record wins.
+            return Ok(());
+        }
+        self.judge_hook(hook, outcome, now).await
+    }
+
+    /// What the attempt means for the hook.
+    async fn judge_hook(
+        &self,
+        hook: &webhook::Model,
+        outcome: &Outcome,
+        now: Time,
+    ) -> Result<(), DbErr> {
+        let db = &self.inner.db;
+        let hooks = webhook::Entity::update_many().filter(webhook::Column::Id.eq(hook.id));
+        if outcome.status == Status::Delivered {
+            if hook.failing_since.is_some() {
+                hooks
+                    .col_expr(webhook::Column::FailingSince, Expr::value(Option::<Time>::None))
+                    .exec(db)
+                    .await?;
+            }
+            return Ok(());
+        }
+        if outcome.code == Some(410) {
+            let reason = format!("the receiver answered 410 Gone on {}", now.format("%Y-%m-%d %H:%M UTC"));
+            return self.disable(hook, reason, now).await;
+        }
+        if outcome.latency.is_none() {
+            // Not sent (refused, or not the owner's to see): says nothing of the receiver.
+            return Ok(());
+        }
+        let Some(since) = hook.failing_since else {
+            hooks
+                .col_expr(webhook::Column::FailingSince, Expr::value(Some(now)))
+                .filter(webhook::Column::FailingSince.is_null())
+                .exec(db)
+                .await?;
+            return Ok(());
+        };
+        let limit = chrono::Duration::from_std(self.inner.settings.disable_after).unwrap_or_default();
+        if now - since >= limit {
+            let reason = format!(
+                "every delivery failed since {}; last: {}",
+                since.format("%Y-%m-%d %H:%M UTC"),
+                outcome.error.as_deref().unwrap_or("no answer")
+            );
+            return self.disable(hook, reason, now).await;
+        }
+        Ok(())
+    }
+
+    /// Disables `hook` for `reason` (its waiting deliveries wait until it is enabled again).
+    async fn disable(&self, hook: &webhook::Model, reason: String, now: Time) -> Result<(), DbErr> {
+        let changed = webhook::Entity::update_many()
+            .col_expr(webhook::Column::Active, Expr::value(false))
+            .col_expr(webhook::Column::DisabledReason, Expr::value(Some(reason.clone())))
+            .col_expr(webhook::Column::UpdatedAt, Expr::value(now))
+            .filter(webhook::Column::Id.eq(hook.id))
+            .filter(webhook::Column::Active.eq(true))
+            .exec(&self.inner.db)
+            .await?;
+        if changed.rows_affected == 1 {
+            tracing::warn!(webhook = hook.id, url = %hook.url, %reason, "webhook disabled");
+        }
+        Ok(())
+    }
+}
