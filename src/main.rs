@@ -103,8 +103,7 @@ async fn start_subgraphs(
     notify_service::webhooks::worker::Worker::new(conn.clone(), stream.clone(), hooks.clone())
         .context("cannot set up the webhook client")?
         .start();
-    let notify =
-        notify_service::Application::build_with_hooks(notify, conn.clone(), hooks).await?;
+    let notify = notify_service::Application::build_with_hooks(notify, conn.clone(), hooks).await?;
     export_service::Worker::new(
         conn.clone(),
         stream.clone(),

@@ -130,9 +130,21 @@ async fn create_deliveries(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                         .not_null(),
                 )
                 // Null for a test event (`sendTestWebhookEvent`).
-                .col(ColumnDef::new(WebhookDeliveries::EventId).big_integer().null())
-                .col(ColumnDef::new(WebhookDeliveries::TicketId).big_integer().null())
-                .col(ColumnDef::new(WebhookDeliveries::EventType).text().not_null())
+                .col(
+                    ColumnDef::new(WebhookDeliveries::EventId)
+                        .big_integer()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(WebhookDeliveries::TicketId)
+                        .big_integer()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(WebhookDeliveries::EventType)
+                        .text()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(WebhookDeliveries::Payload).text().not_null())
                 .col(
                     ColumnDef::new(WebhookDeliveries::Status)
@@ -145,10 +157,22 @@ async fn create_deliveries(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                         .not_null()
                         .default(0),
                 )
-                .col(ColumnDef::new(WebhookDeliveries::ResponseCode).integer().null())
-                .col(ColumnDef::new(WebhookDeliveries::LatencyMs).integer().null())
+                .col(
+                    ColumnDef::new(WebhookDeliveries::ResponseCode)
+                        .integer()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(WebhookDeliveries::LatencyMs)
+                        .integer()
+                        .null(),
+                )
                 .col(ColumnDef::new(WebhookDeliveries::LastError).text().null())
-                .col(ColumnDef::new(WebhookDeliveries::ResponseExcerpt).text().null())
+                .col(
+                    ColumnDef::new(WebhookDeliveries::ResponseExcerpt)
+                        .text()
+                        .null(),
+                )
                 .col(time(WebhookDeliveries::NextAttemptAt).null())
                 .col(time(WebhookDeliveries::ClaimedUntil).null())
                 .col(time(WebhookDeliveries::CreatedAt).not_null())

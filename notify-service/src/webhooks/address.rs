@@ -117,16 +117,16 @@ impl Resolve for CheckedResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if !allow_private {
                 for addr in &addrs {
                     if let Some(why) = internal(addr.ip()) {
                         return Err(Box::new(Refused(format!(
                             "{host} resolves to {}, {why}; webhooks may only reach public addresses",
                             addr.ip()
-                        ))) as Box<dyn std::error::Error + Send + Sync>);
+                        )))
+                            as Box<dyn std::error::Error + Send + Sync>);
                     }
                 }
             }

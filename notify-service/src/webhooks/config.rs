@@ -135,7 +135,10 @@ mod tests {
     fn a_bad_setting_names_its_variable() {
         let env = HashMap::from([("WEBHOOK_MAX_ATTEMPTS", "0")]);
         let err = HookSettings::from_source(&env, &common(&env)).unwrap_err();
-        assert_eq!(err.to_string(), "WEBHOOK_MAX_ATTEMPTS: expected a number from 1");
+        assert_eq!(
+            err.to_string(),
+            "WEBHOOK_MAX_ATTEMPTS: expected a number from 1"
+        );
         let env = HashMap::from([("WEBHOOK_ALLOW_HTTP", "maybe")]);
         let err = HookSettings::from_source(&env, &common(&env)).unwrap_err();
         assert!(err.to_string().starts_with("WEBHOOK_ALLOW_HTTP:"), "{err}");

@@ -212,7 +212,9 @@ impl Webhook {
 
     /// Until when the secret before the last rotation still signs (beside the current one).
     async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.previous_secret_until.filter(|until| *until > Utc::now())
+        self.0
+            .previous_secret_until
+            .filter(|until| *until > Utc::now())
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

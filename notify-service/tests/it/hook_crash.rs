@@ -140,7 +140,10 @@ async fn a_killed_webhook_worker_loses_no_delivery() {
     let _second = start(&env);
     let rows = final_rows(&fx, expected).await;
     let received = receiver.received();
-    assert!(received.iter().all(|r| r.verified_by.len() == 1), "a request failed verification");
+    assert!(
+        received.iter().all(|r| r.verified_by.len() == 1),
+        "a request failed verification"
+    );
 
     // One row per (event, hook), all DELIVERED; each received at least once.
     let mut calls: HashMap<(usize, String), usize> = HashMap::new();
@@ -148,7 +151,11 @@ async fn a_killed_webhook_worker_loses_no_delivery() {
         *calls.entry((r.verified_by[0], r.id.clone())).or_default() += 1;
     }
     let want: BTreeSet<(usize, String)> = (0..HOOKS)
-        .flat_map(|h| events.iter().map(move |e| (h, format!("msg_{}", e.event_id))))
+        .flat_map(|h| {
+            events
+                .iter()
+                .map(move |e| (h, format!("msg_{}", e.event_id)))
+        })
         .collect();
     assert_eq!(calls.keys().cloned().collect::<BTreeSet<_>>(), want);
     assert_eq!(rows.len(), expected);
@@ -156,7 +163,10 @@ async fn a_killed_webhook_worker_loses_no_delivery() {
     let twice = calls.values().filter(|n| **n > 1).count();
     assert!(calls.values().all(|n| *n <= 2), "{calls:?}");
     let retried = rows.iter().filter(|r| r.attempts > 1).count();
-    assert!(twice <= retried && retried <= CONCURRENCY, "{twice} sent twice, {retried} retried");
+    assert!(
+        twice <= retried && retried <= CONCURRENCY,
+        "{twice} sent twice, {retried} retried"
+    );
     eprintln!(
         "webhook crash test: killed after {at_kill} of {expected}; {retried} requests were in flight, {twice} had arrived and were sent twice"
     );
@@ -172,7 +182,11 @@ async fn final_rows(fx: &Fixture, count: usize) -> Vec<db::entity::webhook_deliv
             .all(&fx.db)
             .await
             .unwrap();
-        if rows.len() >= count && rows.iter().all(|r| r.status == "DELIVERED" || r.status == "FAILED") {
+        if rows.len() >= count
+            && rows
+                .iter()
+                .all(|r| r.status == "DELIVERED" || r.status == "FAILED")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;

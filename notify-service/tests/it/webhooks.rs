@@ -40,7 +40,11 @@ async fn every_event_kind_arrives_signed_and_verified(backend: Backend) {
         assert_eq!(data["actor"]["name"], "Bea Budget");
     }
     let rows = h.settled(events.len()).await;
-    assert!(rows.iter().all(|r| r.status == "DELIVERED" && r.attempts == 1 && r.response_code == Some(200)), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.status == "DELIVERED" && r.attempts == 1 && r.response_code == Some(200)),
+        "{rows:?}"
+    );
 
     // Integrators see the deliveries, newest first, a page at a time.
     let query = "query($id: ID!, $after: String) { webhook(id: $id) { deliveries(first: 5, after: $after) { totalCount hasNextPage endCursor nodes { status responseCode attempts messageId eventType latencyMs requestExcerpt } } } }";
@@ -49,8 +53,13 @@ async fn every_event_kind_arrives_signed_and_verified(backend: Backend) {
     assert_eq!(page["totalCount"], 8, "{r}");
     assert_eq!(page["hasNextPage"], true);
     assert_eq!(page["nodes"][0]["status"], "DELIVERED");
-    assert_eq!(page["nodes"][0]["messageId"], format!("msg_{}", events[7].event_id));
-    let r = h.gql(me, query, json!({"id": hook, "after": page["endCursor"]})).await;
+    assert_eq!(
+        page["nodes"][0]["messageId"],
+        format!("msg_{}", events[7].event_id)
+    );
+    let r = h
+        .gql(me, query, json!({"id": hook, "after": page["endCursor"]}))
+        .await;
     let rest = &r["data"]["webhook"]["deliveries"];
     assert_eq!(rest["nodes"].as_array().unwrap().len(), 3, "{r}");
     assert_eq!(rest["hasNextPage"], false);
@@ -100,7 +109,12 @@ async fn hooks_hear_only_what_their_owner_may_see_and_their_filter_takes(backend
     let (_, secret) = h.create(mine, json!({})).await;
     let (_, other_secret) = h.create((other, FACULTY), json!({})).await;
     let (_, notes_secret) = h.create(mine, json!({"events": ["NOTE_ADDED"]})).await;
-    let (_, offers_secret) = h.create((h.fx.cast.budget, BUDGET), json!({"states": ["OFFER_PENDING"]})).await;
+    let (_, offers_secret) = h
+        .create(
+            (h.fx.cast.budget, BUDGET),
+            json!({"states": ["OFFER_PENDING"]}),
+        )
+        .await;
     let (_, gone_secret) = h.create((gone, BUDGET), json!({})).await;
     let mut events = h.fx.granted_tickets(3).await;
     let (_, one_secret) = h
@@ -119,7 +133,14 @@ async fn hooks_hear_only_what_their_owner_may_see_and_their_filter_takes(backend
         .exec(&h.fx.db)
         .await
         .unwrap();
-    h.receiver.trust(&[&secret, &other_secret, &notes_secret, &offers_secret, &gone_secret, &one_secret]);
+    h.receiver.trust(&[
+        &secret,
+        &other_secret,
+        &notes_secret,
+        &offers_secret,
+        &gone_secret,
+        &one_secret,
+    ]);
     h.publish(&events).await;
 
     // Mine: all 3; the other faculty member's: none; notes: 1; offers: 1; one ticket: 1.
@@ -132,12 +153,21 @@ async fn hooks_hear_only_what_their_owner_may_see_and_their_filter_takes(backend
             .map(|r| r.id.clone())
             .collect()
     };
-    let ids: Vec<String> = events.iter().map(|e| format!("msg_{}", e.event_id)).collect();
+    let ids: Vec<String> = events
+        .iter()
+        .map(|e| format!("msg_{}", e.event_id))
+        .collect();
     assert_eq!(heard(0), ids);
-    assert!(heard(1).is_empty(), "another faculty member's hook heard of my tickets");
+    assert!(
+        heard(1).is_empty(),
+        "another faculty member's hook heard of my tickets"
+    );
     assert_eq!(heard(2), [ids[1].clone()]);
     assert_eq!(heard(3), [ids[2].clone()]);
-    assert!(heard(4).is_empty(), "a deactivated owner's hook still hears");
+    assert!(
+        heard(4).is_empty(),
+        "a deactivated owner's hook still hears"
+    );
     assert_eq!(heard(5), [ids[2].clone()]);
     assert_eq!(got.len(), 6, "{got:?}");
     assert_eq!(rows.len(), 6);
@@ -158,8 +188,14 @@ async fn rotation_signs_with_both_secrets_during_the_overlap(backend: Backend) {
     let rotated = &r["data"]["rotateWebhookSecret"];
     let new = rotated["secret"].as_str().unwrap().to_string();
     assert_ne!(new, old);
-    assert_eq!(rotated["webhook"]["secretPreview"], format!("{}…", &new[..10]));
-    assert!(rotated["webhook"]["previousSecretExpiresAt"].is_string(), "{r}");
+    assert_eq!(
+        rotated["webhook"]["secretPreview"],
+        format!("{}…", &new[..10])
+    );
+    assert!(
+        rotated["webhook"]["previousSecretExpiresAt"].is_string(),
+        "{r}"
+    );
     // A receiver that knows either secret accepts the request.
     h.receiver.trust(&[&old, &new]);
     h.publish(&h.fx.granted_tickets(1).await).await;
@@ -200,7 +236,11 @@ async fn a_500_is_retried_then_delivered(backend: Backend) {
     let ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
     let id = format!("msg_{}", event[0].event_id);
     assert_eq!(ids, [id.as_str(); 3]);
-    let hook = webhook::Entity::find().one(&h.fx.db).await.unwrap().unwrap();
+    let hook = webhook::Entity::find()
+        .one(&h.fx.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(hook.active && hook.failing_since.is_none(), "{hook:?}");
     h.cleanup().await;
 }
@@ -217,10 +257,19 @@ async fn a_410_disables_the_hook(backend: Backend) {
     assert_eq!(rows[0].response_code, Some(410));
     assert!(rows[0].last_error.as_deref().unwrap().contains("410 Gone"));
     let r = h
-        .gql(me, "query($id: ID!) { webhook(id: $id) { active disabledReason } }", json!({"id": hook}))
+        .gql(
+            me,
+            "query($id: ID!) { webhook(id: $id) { active disabledReason } }",
+            json!({"id": hook}),
+        )
         .await;
     assert_eq!(r["data"]["webhook"]["active"], false, "{r}");
-    assert!(r["data"]["webhook"]["disabledReason"].as_str().unwrap().contains("410 Gone"));
+    assert!(
+        r["data"]["webhook"]["disabledReason"]
+            .as_str()
+            .unwrap()
+            .contains("410 Gone")
+    );
     // A disabled hook hears nothing more (a hook that hears everything shows the event
     // was fanned out), and cannot be redelivered to until enabled.
     let (_, spy) = h.create((h.fx.cast.budget, BUDGET), json!({})).await;
@@ -228,10 +277,17 @@ async fn a_410_disables_the_hook(backend: Backend) {
     let during = h.fx.granted_tickets(1).await;
     h.publish(&during).await;
     let rows = h.settled(2).await;
-    let during_rows = rows.iter().filter(|r| r.event_id == Some(during[0].event_id)).count();
+    let during_rows = rows
+        .iter()
+        .filter(|r| r.event_id == Some(during[0].event_id))
+        .count();
     assert_eq!(during_rows, 1, "{rows:?}");
     let r = h
-        .gql(me, "mutation($id: ID!) { redeliverWebhookDelivery(id: $id) { id } }", json!({"id": rows[0].id.to_string()}))
+        .gql(
+            me,
+            "mutation($id: ID!) { redeliverWebhookDelivery(id: $id) { id } }",
+            json!({"id": rows[0].id.to_string()}),
+        )
         .await;
     assert_eq!(code(&r), "BAD_USER_INPUT", "{r}");
     let r = h
@@ -242,7 +298,10 @@ async fn a_410_disables_the_hook(backend: Backend) {
     let after = h.fx.granted_tickets(1).await;
     h.publish(&after).await;
     let rows = h.settled(4).await;
-    let mine: Vec<_> = rows.iter().filter(|r| r.webhook_id.to_string() == hook).collect();
+    let mine: Vec<_> = rows
+        .iter()
+        .filter(|r| r.webhook_id.to_string() == hook)
+        .collect();
     assert_eq!(mine.len(), 2, "{rows:?}");
     assert_eq!(mine[1].event_id, Some(after[0].event_id));
     assert_eq!(mine[1].status, "DELIVERED");
@@ -254,9 +313,18 @@ async fn private_addresses_are_refused(backend: Backend) {
     // At creation: an address written into the URL.
     let h = Hooks::start_with(&backend, &private, &private).await;
     let me = (h.fx.cast.faculty, FACULTY);
-    for url in ["http://127.0.0.1:9/hook", "https://169.254.169.254/latest", "http://localhost/x", "http://[fd00::1]/"] {
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "https://169.254.169.254/latest",
+        "http://localhost/x",
+        "http://[fd00::1]/",
+    ] {
         let r = h
-            .gql(me, "mutation($url: String!) { createWebhook(input: {url: $url}) { secret } }", json!({"url": url}))
+            .gql(
+                me,
+                "mutation($url: String!) { createWebhook(input: {url: $url}) { secret } }",
+                json!({"url": url}),
+            )
             .await;
         assert_eq!(code(&r), "BAD_USER_INPUT", "{url}: {r}");
         assert_eq!(r["errors"][0]["extensions"]["field"], "url");
@@ -267,16 +335,32 @@ async fn private_addresses_are_refused(backend: Backend) {
     // the worker does not).
     let h = Hooks::start_with(&backend, &[], &private).await;
     let me = (h.fx.cast.faculty, FACULTY);
-    let port = h.receiver.url.split(':').nth(2).unwrap().split('/').next().unwrap().to_string();
+    let port = h
+        .receiver
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let r = h
-        .gql(me, "mutation($url: String!) { createWebhook(input: {url: $url}) { secret } }", json!({"url": format!("http://localhost:{port}/hook")}))
+        .gql(
+            me,
+            "mutation($url: String!) { createWebhook(input: {url: $url}) { secret } }",
+            json!({"url": format!("http://localhost:{port}/hook")}),
+        )
         .await;
     assert!(r["data"]["createWebhook"]["secret"].is_string(), "{r}");
     h.publish(&h.fx.granted_tickets(1).await).await;
     let rows = h.settled(1).await;
     assert_eq!(rows[0].status, "FAILED", "{rows:?}");
     let error = rows[0].last_error.as_deref().unwrap();
-    assert!(error.contains("localhost resolves to") && error.contains("loopback"), "{error}");
+    assert!(
+        error.contains("localhost resolves to") && error.contains("loopback"),
+        "{error}"
+    );
     assert!(h.receiver.received().is_empty());
     h.cleanup().await;
 }
@@ -289,18 +373,32 @@ async fn a_delivery_is_redelivered_and_a_test_event_sent(backend: Backend) {
     h.publish(&h.fx.granted_tickets(1).await).await;
     let rows = h.settled(1).await;
     let r = h
-        .gql(me, "mutation($id: ID!) { redeliverWebhookDelivery(id: $id) { status attempts } }", json!({"id": rows[0].id.to_string()}))
+        .gql(
+            me,
+            "mutation($id: ID!) { redeliverWebhookDelivery(id: $id) { status attempts } }",
+            json!({"id": rows[0].id.to_string()}),
+        )
         .await;
-    assert_eq!(r["data"]["redeliverWebhookDelivery"]["status"], "PENDING", "{r}");
+    assert_eq!(
+        r["data"]["redeliverWebhookDelivery"]["status"], "PENDING",
+        "{r}"
+    );
     let got = h.receiver.wait_for(2).await;
     assert_eq!(got[1].id, got[0].id);
     assert_eq!(got[1].body, got[0].body);
     assert_eq!(got[1].verified_by, [0]);
 
     let r = h
-        .gql(me, "mutation($id: ID!) { sendTestWebhookEvent(id: $id) { id eventType } }", json!({"id": hook}))
+        .gql(
+            me,
+            "mutation($id: ID!) { sendTestWebhookEvent(id: $id) { id eventType } }",
+            json!({"id": hook}),
+        )
         .await;
-    assert_eq!(r["data"]["sendTestWebhookEvent"]["eventType"], "webhook.test", "{r}");
+    assert_eq!(
+        r["data"]["sendTestWebhookEvent"]["eventType"], "webhook.test",
+        "{r}"
+    );
     let got = h.receiver.wait_for(3).await;
     assert_eq!(got[2].body["type"], "webhook.test");
     assert_eq!(got[2].body["data"]["webhookId"], hook);
@@ -311,14 +409,27 @@ async fn a_delivery_is_redelivered_and_a_test_event_sent(backend: Backend) {
 }
 
 async fn the_root_fields_refuse_bad_input_and_other_peoples_hooks(backend: Backend) {
-    let h = Hooks::start(&backend, &[("WEBHOOK_ALLOW_HTTP", "false"), ("WEBHOOK_MAX_PER_USER", "2")]).await;
+    let h = Hooks::start(
+        &backend,
+        &[
+            ("WEBHOOK_ALLOW_HTTP", "false"),
+            ("WEBHOOK_MAX_PER_USER", "2"),
+        ],
+    )
+    .await;
     let me = (h.fx.cast.faculty, FACULTY);
     let create = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { secret webhook { id } } }";
     for (input, field) in [
         (json!({"url": "not a url"}), "url"),
         (json!({"url": "http://hooks.example.org/"}), "url"),
-        (json!({"url": "https://hooks.example.org/", "description": "x".repeat(501)}), "description"),
-        (json!({"url": "https://hooks.example.org/", "ticketId": "abc"}), "ticketId"),
+        (
+            json!({"url": "https://hooks.example.org/", "description": "x".repeat(501)}),
+            "description",
+        ),
+        (
+            json!({"url": "https://hooks.example.org/", "ticketId": "abc"}),
+            "ticketId",
+        ),
     ] {
         let r = h.gql(me, create, json!({"input": input})).await;
         assert_eq!(code(&r), "BAD_USER_INPUT", "{input}: {r}");
@@ -327,35 +438,84 @@ async fn the_root_fields_refuse_bad_input_and_other_peoples_hooks(backend: Backe
     // A ticket the caller cannot see is NOT_FOUND, as everywhere.
     let other = h.person("other@test.edu", FACULTY).await;
     let ticket = h.fx.granted_tickets(1).await[0].ticket_id;
-    let r = h.gql((other, FACULTY), create, json!({"input": {"url": "https://hooks.example.org/", "ticketId": ticket.to_string()}})).await;
+    let r = h
+        .gql(
+            (other, FACULTY),
+            create,
+            json!({"input": {"url": "https://hooks.example.org/", "ticketId": ticket.to_string()}}),
+        )
+        .await;
     assert_eq!(code(&r), "NOT_FOUND", "{r}");
 
     let https = json!({"input": {"url": "https://hooks.example.org/"}});
     let r = h.gql(me, create, https.clone()).await;
-    let hook = r["data"]["createWebhook"]["webhook"]["id"].as_str().unwrap().to_string();
+    let hook = r["data"]["createWebhook"]["webhook"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     h.gql(me, create, https.clone()).await;
     let r = h.gql(me, create, https).await;
-    assert_eq!(code(&r), "BAD_USER_INPUT", "a third hook over the limit of 2: {r}");
+    assert_eq!(
+        code(&r),
+        "BAD_USER_INPUT",
+        "a third hook over the limit of 2: {r}"
+    );
 
     // Someone else's hook is not found; their list is forbidden; an ADMIN sees both.
     let theirs = (other, FACULTY);
-    let r = h.gql(theirs, "query($id: ID!) { webhook(id: $id) { id } }", json!({"id": hook})).await;
-    assert!(r["data"]["webhook"].is_null() && r.get("errors").is_none(), "{r}");
-    for mutation in ["deleteWebhook", "rotateWebhookSecret", "sendTestWebhookEvent"] {
-        let r = h.gql(theirs, &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ __typename }} }}"), json!({"id": hook})).await;
+    let r = h
+        .gql(
+            theirs,
+            "query($id: ID!) { webhook(id: $id) { id } }",
+            json!({"id": hook}),
+        )
+        .await;
+    assert!(
+        r["data"]["webhook"].is_null() && r.get("errors").is_none(),
+        "{r}"
+    );
+    for mutation in [
+        "deleteWebhook",
+        "rotateWebhookSecret",
+        "sendTestWebhookEvent",
+    ] {
+        let r = h
+            .gql(
+                theirs,
+                &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ __typename }} }}"),
+                json!({"id": hook}),
+            )
+            .await;
         assert_eq!(code(&r), "NOT_FOUND", "{mutation}: {r}");
     }
-    let r = h.gql(theirs, "mutation($id: ID!) { updateWebhook(id: $id, input: {active: false}) { id } }", json!({"id": hook})).await;
+    let r = h
+        .gql(
+            theirs,
+            "mutation($id: ID!) { updateWebhook(id: $id, input: {active: false}) { id } }",
+            json!({"id": hook}),
+        )
+        .await;
     assert_eq!(code(&r), "NOT_FOUND", "{r}");
     let list = "query($owner: ID) { webhooks(ownerId: $owner) { id owner { id } } }";
-    let r = h.gql(theirs, list, json!({"owner": me.0.to_string()})).await;
+    let r = h
+        .gql(theirs, list, json!({"owner": me.0.to_string()}))
+        .await;
     assert_eq!(code(&r), "FORBIDDEN", "{r}");
-    let admin = (h.person("admin@test.edu", &[Role::Admin]).await, &[Role::Admin][..]);
+    let admin = (
+        h.person("admin@test.edu", &[Role::Admin]).await,
+        &[Role::Admin][..],
+    );
     let r = h.gql(admin, list, json!({"owner": me.0.to_string()})).await;
     assert_eq!(r["data"]["webhooks"].as_array().unwrap().len(), 2, "{r}");
     let r = h.gql(me, list, json!({})).await;
     assert_eq!(r["data"]["webhooks"].as_array().unwrap().len(), 2, "{r}");
-    let r = h.gql(admin, "mutation($id: ID!) { deleteWebhook(id: $id) { id } }", json!({"id": hook})).await;
+    let r = h
+        .gql(
+            admin,
+            "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+            json!({"id": hook}),
+        )
+        .await;
     assert_eq!(r["data"]["deleteWebhook"]["id"], hook, "{r}");
     let r = h.gql(me, list, json!({})).await;
     assert_eq!(r["data"]["webhooks"].as_array().unwrap().len(), 1, "{r}");
@@ -365,9 +525,16 @@ async fn the_root_fields_refuse_bad_input_and_other_peoples_hooks(backend: Backe
 async fn new_hooks_are_rate_limited_per_user(backend: Backend) {
     let h = Hooks::start(&backend, &[("WEBHOOK_CREATE_PER_HOUR", "1")]).await;
     let me = (h.fx.cast.faculty, FACULTY);
-    let create = "mutation { createWebhook(input: {url: \"https://hooks.example.org/\"}) { secret } }";
+    let create =
+        "mutation { createWebhook(input: {url: \"https://hooks.example.org/\"}) { secret } }";
     let r = h.gql(me, create, json!({})).await;
-    assert!(r["data"]["createWebhook"]["secret"].as_str().unwrap().starts_with("whsec_"), "{r}");
+    assert!(
+        r["data"]["createWebhook"]["secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("whsec_"),
+        "{r}"
+    );
     let r = h.gql(me, create, json!({})).await;
     assert_eq!(code(&r), "RATE_LIMITED", "{r}");
     h.cleanup().await;
@@ -379,17 +546,28 @@ async fn a_hook_failing_too_long_is_disabled(backend: Backend) {
     h.receiver.trust(&[&secret]);
     h.receiver.script(&[500, 500, 500]);
     h.publish(&h.fx.granted_tickets(1).await).await;
-    let mut hook = webhook::Entity::find().one(&h.fx.db).await.unwrap().unwrap();
+    let mut hook = webhook::Entity::find()
+        .one(&h.fx.db)
+        .await
+        .unwrap()
+        .unwrap();
     for _ in 0..400 {
         if !hook.active {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        hook = webhook::Entity::find().one(&h.fx.db).await.unwrap().unwrap();
+        hook = webhook::Entity::find()
+            .one(&h.fx.db)
+            .await
+            .unwrap()
+            .unwrap();
     }
     assert!(!hook.active, "{hook:?}");
     let reason = hook.disabled_reason.unwrap();
-    assert!(reason.starts_with("every delivery failed since"), "{reason}");
+    assert!(
+        reason.starts_with("every delivery failed since"),
+        "{reason}"
+    );
     assert!(reason.contains("the receiver answered 500"), "{reason}");
     // The delivery waits for the hook to be enabled again.
     let rows = h.deliveries().await;

@@ -137,7 +137,9 @@ async fn no_token_manages_tokens_or_preferences(backend: Backend) {
     assert_eq!(body["data"]["webhooks"], json!([]), "{body}");
     // The session itself manages webhooks through the gateway.
     let body = app.gql(&budget, HOOK, json!({})).await;
-    let secret = body["data"]["createWebhook"]["secret"].as_str().unwrap_or_default();
+    let secret = body["data"]["createWebhook"]["secret"]
+        .as_str()
+        .unwrap_or_default();
     assert!(secret.starts_with("whsec_"), "{body}");
     app.cleanup().await;
 }

@@ -107,7 +107,10 @@ pub(super) async fn principals(
         .all(db)
         .await?
     {
-        supports.entry(link.fss_id).or_default().push(link.faculty_id);
+        supports
+            .entry(link.fss_id)
+            .or_default()
+            .push(link.faculty_id);
     }
     Ok(users
         .into_iter()

@@ -35,10 +35,16 @@ impl Worker {
             .map(|e| e.chars().take(MAX_ERROR).collect::<String>());
         let delivered = (outcome.status == Status::Delivered).then_some(now);
         let written = delivery::Entity::update_many()
-            .col_expr(delivery::Column::Status, Expr::value(outcome.status.as_str()))
+            .col_expr(
+                delivery::Column::Status,
+                Expr::value(outcome.status.as_str()),
+            )
             .col_expr(delivery::Column::ResponseCode, Expr::value(outcome.code))
             .col_expr(delivery::Column::LatencyMs, Expr::value(latency))
-            .col_expr(delivery::Column::ResponseExcerpt, Expr::value(outcome.excerpt.clone()))
+            .col_expr(
+                delivery::Column::ResponseExcerpt,
+                Expr::value(outcome.excerpt.clone()),
+            )
             .col_expr(delivery::Column::LastError, Expr::value(error))
             .col_expr(delivery::Column::NextAttemptAt, Expr::value(outcome.next))
             .col_expr(delivery::Column::ClaimedUntil, Expr::value(none))
@@ -66,14 +72,20 @@ impl Worker {
         if outcome.status == Status::Delivered {
             if hook.failing_since.is_some() {
                 hooks
-                    .col_expr(webhook::Column::FailingSince, Expr::value(Option::<Time>::None))
+                    .col_expr(
+                        webhook::Column::FailingSince,
+                        Expr::value(Option::<Time>::None),
+                    )
                     .exec(db)
                     .await?;
             }
             return Ok(());
         }
         if outcome.code == Some(410) {
-            let reason = format!("the receiver answered 410 Gone on {}", now.format("%Y-%m-%d %H:%M UTC"));
+            let reason = format!(
+                "the receiver answered 410 Gone on {}",
+                now.format("%Y-%m-%d %H:%M UTC")
+            );
             return self.disable(hook, reason, now).await;
         }
         if outcome.latency.is_none() {
@@ -88,7 +100,8 @@ impl Worker {
                 .await?;
             return Ok(());
         };
-        let limit = chrono::Duration::from_std(self.inner.settings.disable_after).unwrap_or_default();
+        let limit =
+            chrono::Duration::from_std(self.inner.settings.disable_after).unwrap_or_default();
         if now - since >= limit {
             let reason = format!(
                 "every delivery failed since {}; last: {}",
@@ -104,7 +117,10 @@ impl Worker {
     async fn disable(&self, hook: &webhook::Model, reason: String, now: Time) -> Result<(), DbErr> {
         let changed = webhook::Entity::update_many()
             .col_expr(webhook::Column::Active, Expr::value(false))
-            .col_expr(webhook::Column::DisabledReason, Expr::value(Some(reason.clone())))
+            .col_expr(
+                webhook::Column::DisabledReason,
+                Expr::value(Some(reason.clone())),
+            )
             .col_expr(webhook::Column::UpdatedAt, Expr::value(now))
             .filter(webhook::Column::Id.eq(hook.id))
             .filter(webhook::Column::Active.eq(true))
