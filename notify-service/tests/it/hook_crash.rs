@@ -85,6 +85,23 @@ async fn hooks(fx: &Fixture, receiver: &Receiver) -> Vec<String> {
     secrets
 }
 
+/// `EVENTS` granted tickets' events on a Redis stream of the test's own (its key prefix
+/// returned with them).
+async fn published(fx: &Fixture, redis: &str) -> (Vec<common::TicketEventMessage>, String) {
+    let prefix = format!("tessera-hook-crash-{}", uuid::Uuid::new_v4().simple());
+    let stream = EventStream::redis(redis::Client::open(redis).unwrap(), &prefix)
+        .await
+        .unwrap();
+    let events = fx.granted_tickets(EVENTS).await;
+    for event in &events {
+        stream
+            .publish(TICKET_EVENTS, &serde_json::to_string(event).unwrap())
+            .await
+            .unwrap();
+    }
+    (events, prefix)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_webhook_worker_loses_no_delivery() {
     let Some(backend) = testkit::postgres_or_skip().await else {
@@ -97,17 +114,7 @@ async fn a_killed_webhook_worker_loses_no_delivery() {
     let receiver = Receiver::slow(Duration::from_millis(15)).await;
     let secrets = hooks(&fx, &receiver).await;
     receiver.trust(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-    let prefix = format!("tessera-hook-crash-{}", uuid::Uuid::new_v4().simple());
-    let stream = EventStream::redis(redis::Client::open(redis.as_str()).unwrap(), &prefix)
-        .await
-        .unwrap();
-    let events = fx.granted_tickets(EVENTS).await;
-    for event in &events {
-        stream
-            .publish(TICKET_EVENTS, &serde_json::to_string(event).unwrap())
-            .await
-            .unwrap();
-    }
+    let (events, prefix) = published(&fx, &redis).await;
     let data = std::env::temp_dir().join(format!("tessera-hook-crash-{}", uuid::Uuid::new_v4()));
     let env = [
         ("DATABASE_URL", fx.database.url.clone()),

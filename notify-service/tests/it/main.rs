@@ -9,6 +9,7 @@ mod hooks;
 mod kit;
 mod receiver;
 mod support;
+mod webhook_errors;
 mod webhooks;
 mod worker;
 
