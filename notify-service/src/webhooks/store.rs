@@ -94,13 +94,12 @@ fn check_description(description: &str) -> Result<String> {
 
 /// The ticket of a filter must be one the caller sees (NOT_FOUND otherwise, as everywhere).
 async fn check_ticket(db: &DatabaseConnection, caller: &Principal, id: Option<i64>) -> Result<()> {
-    if let Some(id) = id {
-        if ticket_domain::visibility::find_visible(db, caller, id)
+    if let Some(id) = id
+        && ticket_domain::visibility::find_visible(db, caller, id)
             .await?
             .is_none()
-        {
-            return Err(ServiceError::NotFound("ticket"));
-        }
+    {
+        return Err(ServiceError::NotFound("ticket"));
     }
     Ok(())
 }
@@ -273,10 +272,10 @@ pub async fn rotate(
 /// one during its overlap.
 pub fn signing_secrets(hook: &webhook::Model, now: DateTime<Utc>) -> Vec<&str> {
     let mut secrets = vec![hook.secret.as_str()];
-    if let (Some(previous), Some(until)) = (&hook.previous_secret, hook.previous_secret_until) {
-        if until > now {
-            secrets.push(previous.as_str());
-        }
+    if let (Some(previous), Some(until)) = (&hook.previous_secret, hook.previous_secret_until)
+        && until > now
+    {
+        secrets.push(previous.as_str());
     }
     secrets
 }
