@@ -1,5 +1,6 @@
 // End-to-end: a faculty member makes a webhook on the Webhooks page of the real all-in-one
-// binary, pointing at a receiver on this machine (development allows loopback and http),
+// binary, pointing at a receiver on this machine (allowed by WEBHOOK_ALLOW_HTTP and
+// WEBHOOK_ALLOW_PRIVATE_ADDRESSES),
 // sees its secret once, sends a test event, and watches the delivery arrive: the receiver
 // checks the signature with that secret, and the page shows it Delivered with 200.
 import assert from "node:assert/strict";
@@ -35,7 +36,8 @@ before(async () => {
     });
   });
   await new Promise((done) => receiver.listen(0, "127.0.0.1", done));
-  server = await startServer();
+  // The e2e server runs in production mode: this receiver is on loopback, over http.
+  server = await startServer({ env: { WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "true" } });
   browser = await openBrowser(server);
 });
 

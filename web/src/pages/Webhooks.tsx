@@ -94,7 +94,7 @@ function CreateWebhook({ onCreated }: { onCreated(hook: string, secret: string):
 function SecretOnce({ secret, onDone }: { secret: string; onDone(): void }) {
   const [copied, setCopied] = useState(false);
   return (
-    <div className="notice secret" role="status">
+    <div className="info secret" role="status">
       <p>The signing secret, shown this once: store it where the receiver can read it.</p>
       <code aria-label="Signing secret">{secret}</code>
       <button
