@@ -444,7 +444,40 @@ async fn a_hook_failing_too_long_is_disabled(backend: Backend) {
     h.cleanup().await;
 }
 
+async fn one_tickets_events_arrive_in_order_while_others_go_ahead(backend: Backend) {
+    let h = Hooks::start(
+        &backend,
+        &[
+            ("WEBHOOK_RETRY_BASE_MS", "300"),
+            ("WEBHOOK_RETRY_MAX_MS", "300"),
+        ],
+    )
+    .await;
+    let (_, secret) = h.create((h.fx.cast.faculty, FACULTY), json!({})).await;
+    h.receiver.trust(&[&secret]);
+    // The first event of ticket A fails once; A's second event waits for it, ticket B's
+    // event does not.
+    h.receiver.script(&[500]);
+    let mut events = h.fx.granted_tickets(2).await;
+    let mut second = events[0].clone();
+    second.event_id = events[1].event_id + 1_000;
+    second.state = TicketState::OfferRequested;
+    events.insert(1, second);
+    h.publish(&events).await;
+    let got = h.receiver.wait_for(4).await;
+    let order: Vec<String> = got.iter().map(|r| r.id.clone()).collect();
+    let id = |i: usize| format!("msg_{}", events[i].event_id);
+    assert_eq!(
+        order,
+        [id(0), id(2), id(0), id(1)],
+        "A1 (500), B, A1 again, then A2"
+    );
+    h.settled(3).await;
+    h.cleanup().await;
+}
+
 on_both_databases!(
+    one_tickets_events_arrive_in_order_while_others_go_ahead,
     a_hook_failing_too_long_is_disabled,
     every_event_kind_arrives_signed_and_verified,
     a_tampered_body_and_an_old_timestamp_are_rejected,
