@@ -100,8 +100,11 @@ async fn start_subgraphs(
     } = subgraphs;
     let tickets = ticket_service::Application::serve(tickets, conn.clone()).await?;
     // Webhooks are delivered by their own worker, apart from emails.
+    let mailer = notify_service::mailer::Mailer::from_settings(&mail)
+        .context("cannot set up the email client")?;
     notify_service::webhooks::worker::Worker::new(conn.clone(), stream.clone(), hooks.clone())
         .context("cannot set up the webhook client")?
+        .notifying(mailer)
         .start();
     let notify = notify_service::Application::build_with_hooks(notify, conn.clone(), hooks).await?;
     export_service::Worker::new(

@@ -46,11 +46,14 @@ impl Application {
     ) -> anyhow::Result<Server> {
         let db = db::open(&settings.common).await?;
         let stream = EventStream::open(&settings.common).await?;
+        let mailer =
+            mailer::Mailer::from_settings(&mail).context("cannot set up the email client")?;
         worker::Worker::new(db.clone(), stream.clone(), mail)
             .context("cannot set up the email client")?
             .start();
         webhooks::worker::Worker::new(db.clone(), stream, hooks.clone())
             .context("cannot set up the webhook client")?
+            .notifying(mailer)
             .start();
         Self::build_with_hooks(settings, db, hooks).await
     }

@@ -16,6 +16,8 @@ use std::{collections::HashMap, time::Duration};
 
 pub struct Hooks {
     pub fx: Fixture,
+    /// Where the worker's emails go (`.eml` files).
+    pub outbox: std::path::PathBuf,
     pub receiver: Receiver,
     pub stream: EventStream,
     graphql: String,
@@ -64,14 +66,21 @@ impl Hooks {
         let graphql = format!("http://127.0.0.1:{}/graphql", server.port());
         tokio::spawn(server.run_until_stopped());
         let stream = EventStream::memory();
+        let outbox = std::env::temp_dir().join(format!("tessera-hooks-{}", uuid::Uuid::new_v4()));
+        let mailer = notify_service::mailer::Mailer::Outbox {
+            dir: outbox.clone(),
+            from: "Tessera <tessera@test.edu>".parse().unwrap(),
+        };
         notify_service::webhooks::worker::Worker::new(
             fx.db.clone(),
             stream.clone(),
             settings(&fx.database.url, worker),
         )
         .unwrap()
+        .notifying(mailer)
         .start();
         Self {
+            outbox,
             receiver: Receiver::start().await,
             fx,
             stream,
@@ -172,6 +181,7 @@ impl Hooks {
     }
 
     pub async fn cleanup(self) {
+        std::fs::remove_dir_all(&self.outbox).ok();
         self.fx.cleanup().await;
     }
 }

@@ -10,6 +10,7 @@ mod kit;
 mod receiver;
 mod support;
 mod webhook_errors;
+mod webhook_failures;
 mod webhooks;
 mod worker;
 

@@ -56,6 +56,8 @@ struct Inner {
     busy: Mutex<HashSet<i64>>,
     /// Wakes the sender when the fan-out wrote rows or a request ended.
     wake: Notify,
+    /// Emails a hook's owner when it is disabled (none in some tests).
+    mailer: Option<crate::mailer::Mailer>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -81,11 +83,21 @@ impl Worker {
                 consumer: format!("webhooks-{}", uuid::Uuid::new_v4()),
                 busy: Mutex::new(HashSet::new()),
                 wake: Notify::new(),
+                mailer: None,
                 db,
                 stream,
                 settings,
             }),
         })
+    }
+
+    /// Emails a hook's owner through `mailer` when their hook is disabled (call before
+    /// `start`).
+    pub fn notifying(mut self, mailer: crate::mailer::Mailer) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.mailer = Some(mailer);
+        }
+        self
     }
 
     /// Starts the worker in the background; it runs as long as the process.

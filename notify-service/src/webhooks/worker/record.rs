@@ -7,8 +7,9 @@ use super::{
     Worker,
     send::{Outcome, Time},
 };
+use crate::email::Email;
 use common::WebhookDeliveryStatus as Status;
-use db::entity::{webhook, webhook_delivery as delivery};
+use db::entity::{user, webhook, webhook_delivery as delivery};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 
 /// The longest error kept.
@@ -128,7 +129,55 @@ impl Worker {
             .await?;
         if changed.rows_affected == 1 {
             tracing::warn!(webhook = hook.id, url = %hook.url, %reason, "webhook disabled");
+            if let Some(mailer) = self.inner.mailer.clone() {
+                let (db, hook) = (self.inner.db.clone(), hook.clone());
+                tokio::spawn(async move { tell_owner(&db, &mailer, &hook, &reason, now).await });
+            }
         }
         Ok(())
     }
+}
+
+/// Emails `hook`'s owner that it was disabled, once (the outbox file is named after the
+/// hook and the moment); a failure is logged, the hook stays disabled either way.
+async fn tell_owner(
+    db: &sea_orm::DatabaseConnection,
+    mailer: &crate::mailer::Mailer,
+    hook: &webhook::Model,
+    reason: &str,
+    now: Time,
+) {
+    let owner = match user::Entity::find_by_id(hook.owner_id).one(db).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(%err, webhook = hook.id, "cannot read a disabled webhook's owner");
+            return;
+        }
+    };
+    let text = format!(
+        "Hello {},\n\nTessera stopped sending ticket events to your webhook {} ({}): {}.\n\nDeliveries since then wait for it. Fix the receiver, then enable the webhook again on your Webhooks page (or with updateWebhook); what waited goes out then.\n",
+        owner.name, hook.url, hook.description, reason
+    );
+    let email = Email {
+        to_email: owner.email,
+        to_name: owner.name,
+        subject: format!("Your webhook to {} was disabled", hook.url),
+        html: format!("<pre>{}</pre>", html_escape(&text)),
+        text,
+    };
+    let name = format!("webhook-{}-disabled-{}", hook.id, now.timestamp());
+    if let Err(err) = mailer.send_notice(&name, &email).await {
+        tracing::warn!(
+            ?err,
+            webhook = hook.id,
+            "cannot email a disabled webhook's owner"
+        );
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
