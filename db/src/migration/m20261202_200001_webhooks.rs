@@ -190,7 +190,7 @@ async fn create_deliveries(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
 }
 
 /// The indexes: one delivery per (event, webhook); a user's hooks; the sender's look for
-/// due deliveries; a hook's deliveries newest first.
+/// due deliveries and its ordering rule; a hook's deliveries newest first.
 async fn index(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .create_index(
@@ -220,6 +220,19 @@ async fn index(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .table(WebhookDeliveries::Table)
                 .col(WebhookDeliveries::Status)
                 .col(WebhookDeliveries::NextAttemptAt)
+                .to_owned(),
+        )
+        .await?;
+    // The sender's ordering rule: is there an earlier unfinished delivery of this ticket to
+    // this hook?
+    manager
+        .create_index(
+            Index::create()
+                .name("webhook_deliveries_ticket_idx")
+                .table(WebhookDeliveries::Table)
+                .col(WebhookDeliveries::WebhookId)
+                .col(WebhookDeliveries::TicketId)
+                .col(WebhookDeliveries::Id)
                 .to_owned(),
         )
         .await?;
