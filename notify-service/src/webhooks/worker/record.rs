@@ -10,7 +10,10 @@ use super::{
 use crate::email::Email;
 use common::WebhookDeliveryStatus as Status;
 use db::entity::{user, webhook, webhook_delivery as delivery};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::Expr,
+};
 
 /// The longest error kept.
 const MAX_ERROR: usize = 500;
@@ -24,7 +27,9 @@ impl Worker {
         hook: &webhook::Model,
         outcome: &Outcome,
     ) -> Result<(), DbErr> {
-        let db = &self.inner.db;
+        // The delivery and what it means for the hook commit together: nobody sees a 410
+        // recorded on an enabled hook.
+        let txn = self.inner.db.begin().await?;
         let now = db::now();
         let none = Option::<Time>::None;
         let latency = outcome
@@ -52,23 +57,29 @@ impl Worker {
             .col_expr(delivery::Column::DeliveredAt, Expr::value(delivered))
             .filter(delivery::Column::Id.eq(row.id))
             .filter(delivery::Column::Attempts.eq(attempt))
-            .exec(db)
+            .exec(&txn)
             .await?;
         if written.rows_affected == 0 {
             // Another worker took the row over (this one's lease lapsed): its record wins.
             return Ok(());
         }
-        self.judge_hook(hook, outcome, now).await
+        let disabled = self.judge_hook(&txn, hook, outcome, now).await?;
+        txn.commit().await?;
+        if let (Some(reason), Some(mailer)) = (disabled, self.inner.mailer.clone()) {
+            let (db, hook) = (self.inner.db.clone(), hook.clone());
+            tokio::spawn(async move { tell_owner(&db, &mailer, &hook, &reason, now).await });
+        }
+        Ok(())
     }
 
-    /// What the attempt means for the hook.
+    /// What the attempt means for the hook; the reason it was disabled, if it was.
     async fn judge_hook(
         &self,
+        db: &DatabaseTransaction,
         hook: &webhook::Model,
         outcome: &Outcome,
         now: Time,
-    ) -> Result<(), DbErr> {
-        let db = &self.inner.db;
+    ) -> Result<Option<String>, DbErr> {
         let hooks = webhook::Entity::update_many().filter(webhook::Column::Id.eq(hook.id));
         if outcome.status == Status::Delivered {
             if hook.failing_since.is_some() {
@@ -80,18 +91,18 @@ impl Worker {
                     .exec(db)
                     .await?;
             }
-            return Ok(());
+            return Ok(None);
         }
         if outcome.code == Some(410) {
             let reason = format!(
                 "the receiver answered 410 Gone on {}",
                 now.format("%Y-%m-%d %H:%M UTC")
             );
-            return self.disable(hook, reason, now).await;
+            return disable(db, hook, reason, now).await;
         }
         if outcome.latency.is_none() {
             // Not sent (refused, or not the owner's to see): says nothing of the receiver.
-            return Ok(());
+            return Ok(None);
         }
         let Some(since) = hook.failing_since else {
             hooks
@@ -99,7 +110,7 @@ impl Worker {
                 .filter(webhook::Column::FailingSince.is_null())
                 .exec(db)
                 .await?;
-            return Ok(());
+            return Ok(None);
         };
         let limit =
             chrono::Duration::from_std(self.inner.settings.disable_after).unwrap_or_default();
@@ -109,33 +120,36 @@ impl Worker {
                 since.format("%Y-%m-%d %H:%M UTC"),
                 outcome.error.as_deref().unwrap_or("no answer")
             );
-            return self.disable(hook, reason, now).await;
+            return disable(db, hook, reason, now).await;
         }
-        Ok(())
+        Ok(None)
     }
+}
 
-    /// Disables `hook` for `reason` (its waiting deliveries wait until it is enabled again).
-    async fn disable(&self, hook: &webhook::Model, reason: String, now: Time) -> Result<(), DbErr> {
-        let changed = webhook::Entity::update_many()
-            .col_expr(webhook::Column::Active, Expr::value(false))
-            .col_expr(
-                webhook::Column::DisabledReason,
-                Expr::value(Some(reason.clone())),
-            )
-            .col_expr(webhook::Column::UpdatedAt, Expr::value(now))
-            .filter(webhook::Column::Id.eq(hook.id))
-            .filter(webhook::Column::Active.eq(true))
-            .exec(&self.inner.db)
-            .await?;
-        if changed.rows_affected == 1 {
-            tracing::warn!(webhook = hook.id, url = %hook.url, %reason, "webhook disabled");
-            if let Some(mailer) = self.inner.mailer.clone() {
-                let (db, hook) = (self.inner.db.clone(), hook.clone());
-                tokio::spawn(async move { tell_owner(&db, &mailer, &hook, &reason, now).await });
-            }
-        }
-        Ok(())
+/// Disables `hook` for `reason` (its waiting deliveries wait until it is enabled again);
+/// the reason, if this call disabled it.
+async fn disable(
+    db: &DatabaseTransaction,
+    hook: &webhook::Model,
+    reason: String,
+    now: Time,
+) -> Result<Option<String>, DbErr> {
+    let changed = webhook::Entity::update_many()
+        .col_expr(webhook::Column::Active, Expr::value(false))
+        .col_expr(
+            webhook::Column::DisabledReason,
+            Expr::value(Some(reason.clone())),
+        )
+        .col_expr(webhook::Column::UpdatedAt, Expr::value(now))
+        .filter(webhook::Column::Id.eq(hook.id))
+        .filter(webhook::Column::Active.eq(true))
+        .exec(db)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Ok(None);
     }
+    tracing::warn!(webhook = hook.id, url = %hook.url, %reason, "webhook disabled");
+    Ok(Some(reason))
 }
 
 /// Emails `hook`'s owner that it was disabled, once (the outbox file is named after the
