@@ -7,6 +7,7 @@ use common::{NotificationStatus, WebhookDeliveryStatus};
 use db::entity::{notification, webhook, webhook_delivery};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Select,
     sea_query::{Expr, Query},
 };
 
@@ -15,24 +16,18 @@ use sea_orm::{
 pub async fn email_counts(
     db: &DatabaseConnection,
 ) -> Result<Vec<(NotificationStatus, i64)>, DbErr> {
-    let by_status: Vec<(String, i64)> = notification::Entity::find()
-        .select_only()
-        .column(notification::Column::Status)
-        .column_as(Expr::col(notification::Column::Id).count(), "n")
-        .group_by(notification::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(NotificationStatus::ALL
-        .iter()
-        .map(|&status| {
-            let count = by_status
-                .iter()
-                .find(|(s, _)| s == status.as_str())
-                .map_or(0, |(_, n)| *n);
-            (status, count)
-        })
-        .collect())
+    let by_status = by_status(
+        notification::Entity::find(),
+        notification::Column::Status,
+        notification::Column::Id,
+        db,
+    )
+    .await?;
+    Ok(every(
+        NotificationStatus::ALL,
+        NotificationStatus::as_str,
+        &by_status,
+    ))
 }
 
 /// The number of webhook deliveries in every status (a status with none counts 0), in
@@ -40,24 +35,52 @@ pub async fn email_counts(
 pub async fn webhook_delivery_counts(
     db: &DatabaseConnection,
 ) -> Result<Vec<(WebhookDeliveryStatus, i64)>, DbErr> {
-    let by_status: Vec<(String, i64)> = webhook_delivery::Entity::find()
+    let by_status = by_status(
+        webhook_delivery::Entity::find(),
+        webhook_delivery::Column::Status,
+        webhook_delivery::Column::Id,
+        db,
+    )
+    .await?;
+    Ok(every(
+        WebhookDeliveryStatus::ALL,
+        WebhookDeliveryStatus::as_str,
+        &by_status,
+    ))
+}
+
+/// The rows of `select` counted by `status`.
+async fn by_status<E: EntityTrait>(
+    select: Select<E>,
+    status: E::Column,
+    id: E::Column,
+    db: &DatabaseConnection,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    select
         .select_only()
-        .column(webhook_delivery::Column::Status)
-        .column_as(Expr::col(webhook_delivery::Column::Id).count(), "n")
-        .group_by(webhook_delivery::Column::Status)
+        .column(status)
+        .column_as(Expr::col(id).count(), "n")
+        .group_by(status)
         .into_tuple()
         .all(db)
-        .await?;
-    Ok(WebhookDeliveryStatus::ALL
-        .iter()
+        .await
+}
+
+/// Every status of `all` with its count in `by_status` (0 when absent).
+fn every<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    by_status: &[(String, i64)],
+) -> Vec<(T, i64)> {
+    all.iter()
         .map(|&status| {
             let count = by_status
                 .iter()
-                .find(|(s, _)| s == status.as_str())
+                .find(|(s, _)| s == name(status))
                 .map_or(0, |(_, n)| *n);
             (status, count)
         })
-        .collect())
+        .collect()
 }
 
 /// Webhook deliveries waiting to be sent (PENDING or RETRYING) to hooks that are enabled.

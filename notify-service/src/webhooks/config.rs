@@ -1,5 +1,6 @@
 //! The webhook settings: what a hook's URL may be, and how the delivery worker sends.
 
+use crate::config::millis;
 use common::config::{CommonSettings, ConfigError, Mode, Source, flag, parse_or};
 use std::time::Duration;
 
@@ -34,14 +35,6 @@ pub struct HookSettings {
     pub max_per_user: u64,
     /// `WEBHOOK_CREATE_PER_HOUR`: webhooks one user may create in an hour.
     pub create_per_hour: u64,
-}
-
-fn millis<S: Source + ?Sized>(
-    source: &S,
-    name: &'static str,
-    default_ms: u64,
-) -> Result<Duration, ConfigError> {
-    parse_or(source, name, default_ms, "a number of milliseconds").map(Duration::from_millis)
 }
 
 fn positive<S: Source + ?Sized>(
@@ -86,19 +79,9 @@ impl HookSettings {
         Self::from_source(&none, common).unwrap_or_else(|_| unreachable!("defaults parse"))
     }
 
-    /// The wait after the `attempts`th failed attempt: `retry_base * 2^(attempts - 1)`, at
-    /// most `retry_max`, with jitter (between half and all of it) so retries do not come in
-    /// waves.
+    /// The wait after the `attempts`th failed attempt (see [`crate::config::backoff`]).
     pub fn backoff(&self, attempts: i32) -> Duration {
-        use rand::Rng;
-        let exponent = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(0)
-            .min(20);
-        let full = self
-            .retry_base
-            .saturating_mul(1 << exponent)
-            .min(self.retry_max);
-        full / 2 + full.mul_f64(rand::thread_rng().r#gen::<f64>() * 0.5)
+        crate::config::backoff(self.retry_base, self.retry_max, attempts)
     }
 }
 

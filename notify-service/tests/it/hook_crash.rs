@@ -4,6 +4,7 @@
 //! flight at the kill (at most `WEBHOOK_CONCURRENCY`), each with `attempts` 2 and the same
 //! `webhook-id` (so a receiver drops it).
 
+use crate::crash::start_worker;
 use crate::receiver::Receiver;
 use crate::support::Fixture;
 use common::{Role, stream::EventStream};
@@ -11,39 +12,12 @@ use db::entity::{outbox::TICKET_EVENTS, user, webhook};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use std::{
     collections::{BTreeSet, HashMap},
-    process::{Child, Command, Stdio},
     time::Duration,
 };
 
 const EVENTS: usize = 100;
 const HOOKS: usize = 4;
 const CONCURRENCY: usize = 4;
-
-/// The process, killed when the test ends however it ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(env: &[(&str, String)]) -> Proc {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_notify-service"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().unwrap();
-    testkit::capture_stderr(&mut child);
-    Proc(child)
-}
 
 /// `HOOKS` hooks of an ADMIN (who sees every ticket) to `receiver`; their secrets.
 async fn hooks(fx: &Fixture, receiver: &Receiver) -> Vec<String> {
@@ -129,7 +103,7 @@ async fn a_killed_webhook_worker_loses_no_delivery() {
         ("WEBHOOK_CLAIM_IDLE_MS", "1000".to_string()),
     ];
     let expected = EVENTS * HOOKS;
-    let mut first = start(&env);
+    let mut first = start_worker(&env);
     for _ in 0..3_000 {
         if receiver.received().len() >= expected / 4 {
             break;
@@ -144,7 +118,7 @@ async fn a_killed_webhook_worker_loses_no_delivery() {
         "the kill must land mid-batch: {at_kill} of {expected} received"
     );
 
-    let _second = start(&env);
+    let _second = start_worker(&env);
     let rows = final_rows(&fx, expected).await;
     let received = receiver.received();
     assert!(
