@@ -84,7 +84,7 @@ struct Running {
     exports: Server,
 }
 
-/// Binds the three subgraphs and starts the export worker; hands back the mail settings for
+/// Binds the three subgraphs and starts the export and webhook workers; hands back the mail settings for
 /// the email worker, which starts once the gateway's port is known.
 async fn start_subgraphs(
     subgraphs: Subgraphs,
@@ -95,10 +95,18 @@ async fn start_subgraphs(
         tickets,
         notify,
         mail,
+        hooks,
         export,
     } = subgraphs;
     let tickets = ticket_service::Application::serve(tickets, conn.clone()).await?;
-    let notify = notify_service::Application::build_with_db(notify, conn.clone()).await?;
+    // Webhooks are delivered by their own worker, apart from emails.
+    let mailer = notify_service::mailer::Mailer::from_settings(&mail)
+        .context("cannot set up the email client")?;
+    notify_service::webhooks::worker::Worker::new(conn.clone(), stream.clone(), hooks.clone())
+        .context("cannot set up the webhook client")?
+        .notifying(mailer)
+        .start();
+    let notify = notify_service::Application::build_with_hooks(notify, conn.clone(), hooks).await?;
     export_service::Worker::new(
         conn.clone(),
         stream.clone(),
@@ -180,6 +188,7 @@ struct Subgraphs {
     tickets: ticket_service::Settings,
     notify: notify_service::Settings,
     mail: notify_service::MailSettings,
+    hooks: notify_service::HookSettings,
     export: export_service::Settings,
 }
 
@@ -191,8 +200,10 @@ fn settings() -> Result<(api_gateway::Settings, Subgraphs), common::config::Conf
     let mut common = gateway.common.clone();
     common.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mail = notify_service::MailSettings::from_env(&common)?;
+    let hooks = notify_service::HookSettings::from_source(&common::config::Env, &common)?;
     let subgraphs = Subgraphs {
         mail,
+        hooks,
         tickets: ticket_service::Settings {
             common: common.clone(),
             port: 0,

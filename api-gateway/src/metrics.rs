@@ -1,6 +1,6 @@
 //! Prometheus metrics served at `/metrics`: GraphQL requests and latencies per operation type,
 //! sign-ins by outcome, open subscriptions, and (read from the database at each scrape) the
-//! emails by status and the depth of the queues.
+//! emails and webhook deliveries by status and the depth of the queues.
 
 use db::sea_orm::{DatabaseConnection, DbErr};
 use prometheus::{
@@ -24,8 +24,10 @@ pub struct Metrics {
     pub websockets: IntGauge,
     /// Emails (notification rows) by status: QUEUED, SENT, FAILED, SUPPRESSED.
     pub emails: IntGaugeVec,
+    /// Webhook deliveries by status: PENDING, RETRYING, DELIVERED, FAILED.
+    pub webhook_deliveries: IntGaugeVec,
     /// Work waiting: `outbox` (ticket events not yet on the stream), `exports` (export jobs
-    /// queued or running).
+    /// queued or running), `webhooks` (deliveries waiting for an enabled hook).
     pub queue_depth: IntGaugeVec,
 }
 
@@ -63,6 +65,10 @@ impl Metrics {
             Opts::new("emails", "Emails (notification rows) by status"),
             &["status"],
         )?;
+        let webhook_deliveries = IntGaugeVec::new(
+            Opts::new("webhook_deliveries", "Webhook deliveries by status"),
+            &["status"],
+        )?;
         let queue_depth = IntGaugeVec::new(
             Opts::new("queue_depth", "Work waiting, by queue"),
             &["queue"],
@@ -73,6 +79,7 @@ impl Metrics {
         registry.register(Box::new(subscriptions_open.clone()))?;
         registry.register(Box::new(websockets.clone()))?;
         registry.register(Box::new(emails.clone()))?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         Ok(Self {
             registry,
@@ -82,11 +89,12 @@ impl Metrics {
             subscriptions_open,
             websockets,
             emails,
+            webhook_deliveries,
             queue_depth,
         })
     }
 
-    /// Reads the emails by status and the queue depths, through the read models of the
+    /// Reads the emails and webhook deliveries by status and the queue depths, through the read models of the
     /// services that own them (notify-service, ticket-service, export-service).
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         let emails = notify_service::read_model::email_counts(db).await?;
@@ -94,6 +102,17 @@ impl Metrics {
         for (status, count) in emails {
             self.emails.with_label_values(&[status.as_str()]).set(count);
         }
+        let deliveries = notify_service::read_model::webhook_delivery_counts(db).await?;
+        self.webhook_deliveries.reset();
+        for (status, count) in deliveries {
+            self.webhook_deliveries
+                .with_label_values(&[status.as_str()])
+                .set(count);
+        }
+        let webhooks = notify_service::read_model::webhook_backlog(db).await?;
+        self.queue_depth
+            .with_label_values(&["webhooks"])
+            .set(i64::try_from(webhooks).unwrap_or(i64::MAX));
         let outbox = ticket_service::read_model::outbox_backlog(db).await?;
         let exports = export_service::read_model::waiting(db).await?;
         self.queue_depth

@@ -32,4 +32,5 @@ pub use error::ErrorCode;
 pub use event::{ApplicantRef, TicketEventMessage};
 pub use model::{
     ApiScope, ExportStatus, NotificationStatus, Residency, Role, TicketEventKind, TicketState,
+    WebhookDeliveryStatus,
 };

@@ -164,6 +164,20 @@ named_enum!(
 );
 
 named_enum!(
+    /// Where one webhook delivery stands.
+    WebhookDeliveryStatus, "webhook delivery status" {
+        /// Waiting for its first request (or for an earlier delivery of its ticket).
+        Pending => "PENDING",
+        /// A request failed; it is tried again at `next_attempt_at`.
+        Retrying => "RETRYING",
+        /// The receiver answered with a 2xx.
+        Delivered => "DELIVERED",
+        /// Given up on; `last_error` says why.
+        Failed => "FAILED",
+    }
+);
+
+named_enum!(
     /// What an API token may be used for (DESIGN.md "Details that clients rely on").
     ApiScope, "API scope" {
         /// Every query and subscription.

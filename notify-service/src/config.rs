@@ -58,12 +58,25 @@ pub struct MailSettings {
     pub concurrency: usize,
 }
 
-fn millis<S: Source + ?Sized>(
+/// `name` as a number of milliseconds, or `default_ms`.
+pub(crate) fn millis<S: Source + ?Sized>(
     source: &S,
     name: &'static str,
     default_ms: u64,
 ) -> Result<Duration, ConfigError> {
     parse_or(source, name, default_ms, "a number of milliseconds").map(Duration::from_millis)
+}
+
+/// The wait after the `attempts`th failure: `base * 2^(attempts - 1)`, at most `max`, with
+/// jitter (between half and all of it) so retries do not come in waves. Emails and webhooks
+/// both wait so.
+pub fn backoff(base: Duration, max: Duration, attempts: i32) -> Duration {
+    use rand::Rng;
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    let full = base.saturating_mul(1 << exponent).min(max);
+    full / 2 + full.mul_f64(rand::thread_rng().r#gen::<f64>() * 0.5)
 }
 
 impl MailSettings {

@@ -20,10 +20,13 @@ pub mod recipients;
 pub mod records;
 /// The GraphQL schema.
 pub mod schema;
+/// Webhooks: the types, the root fields and the delivery worker.
+pub mod webhooks;
 /// The email worker: events in, one notification row per recipient, emails out.
 pub mod worker;
 
 pub use config::{MailSettings, Settings};
+pub use webhooks::HookSettings;
 
 use anyhow::Context;
 use common::{server::Server, stream::EventStream, subgraph::Routes};
@@ -34,26 +37,47 @@ use sea_orm::DatabaseConnection;
 pub struct Application;
 
 impl Application {
-    /// Connects to the database and the event stream, starts the email worker and binds the
-    /// port: notify-service as its own process.
-    pub async fn build(settings: Settings, mail: MailSettings) -> anyhow::Result<Server> {
+    /// Connects to the database and the event stream, starts the email and webhook workers
+    /// and binds the port: notify-service as its own process.
+    pub async fn build(
+        settings: Settings,
+        mail: MailSettings,
+        hooks: HookSettings,
+    ) -> anyhow::Result<Server> {
         let db = db::open(&settings.common).await?;
         let stream = EventStream::open(&settings.common).await?;
-        worker::Worker::new(db.clone(), stream, mail)
+        let mailer =
+            mailer::Mailer::from_settings(&mail).context("cannot set up the email client")?;
+        worker::Worker::new(db.clone(), stream.clone(), mail)
             .context("cannot set up the email client")?
             .start();
-        Self::build_with_db(settings, db).await
+        webhooks::worker::Worker::new(db.clone(), stream, hooks.clone())
+            .context("cannot set up the webhook client")?
+            .notifying(mailer)
+            .start();
+        Self::build_with_hooks(settings, db, hooks).await
     }
 
-    /// Binds the port and serves over an existing pool, without the worker (the all-in-one
-    /// process starts it on its own stream; tests).
+    /// Binds the port and serves over an existing pool, without the workers (the all-in-one
+    /// process starts them on its own stream; tests), with the webhook settings of the
+    /// process environment (`WEBHOOK_*`).
     pub async fn build_with_db(
         settings: Settings,
         db: DatabaseConnection,
     ) -> anyhow::Result<Server> {
+        let hooks = HookSettings::from_source(&common::config::Env, &settings.common)?;
+        Self::build_with_hooks(settings, db, hooks).await
+    }
+
+    /// `build_with_db` with the given webhook settings.
+    pub async fn build_with_hooks(
+        settings: Settings,
+        db: DatabaseConnection,
+        hooks: HookSettings,
+    ) -> anyhow::Result<Server> {
         let loaders_db = db.clone();
         let routes = Routes::new(
-            schema::build(db.clone(), settings.common.mode),
+            schema::build(db.clone(), settings.common.mode, hooks),
             settings.verifier.clone(),
         )
         .prepare(move |request, caller| schema::prepare(request, caller, &loaders_db))

@@ -56,6 +56,19 @@ pub enum Mailer {
 const MAX_ERROR: usize = 500;
 
 impl Mailer {
+    /// The mailer `settings` name: SendGrid, or the outbox folder.
+    pub fn from_settings(settings: &crate::config::MailSettings) -> Result<Self, reqwest::Error> {
+        Ok(match &settings.provider {
+            crate::config::Provider::SendGrid { api_url, api_key } => {
+                Self::sendgrid(api_url, api_key, settings.from.clone(), settings.timeout)?
+            }
+            crate::config::Provider::Outbox(dir) => Self::Outbox {
+                dir: dir.clone(),
+                from: settings.from.clone(),
+            },
+        })
+    }
+
     /// SendGrid at `api_url` (e.g. `https://api.sendgrid.com`), each call cut off after
     /// `timeout`.
     pub fn sendgrid(
@@ -89,7 +102,25 @@ impl Mailer {
                 let body = sendgrid_body(from, id, event_id, email);
                 send_sendgrid(client, endpoint, key, &body).await
             }
-            Self::Outbox { dir, from } => write_outbox(dir, from, id, email).await,
+            Self::Outbox { dir, from } => write_outbox(dir, from, &id.to_string(), email).await,
+        }
+    }
+
+    /// Sends a notice that is not about a ticket event (a webhook disabled), named `name`
+    /// (the outbox file `<name>.eml`, written once; SendGrid's `tessera_notice`).
+    pub async fn send_notice(&self, name: &str, email: &Email) -> Result<String, SendError> {
+        match self {
+            Self::SendGrid {
+                client,
+                endpoint,
+                key,
+                from,
+            } => {
+                let mut body = sendgrid_body(from, 0, 0, email);
+                body["custom_args"] = json!({ "tessera_notice": name });
+                send_sendgrid(client, endpoint, key, &body).await
+            }
+            Self::Outbox { dir, from } => write_outbox(dir, from, name, email).await,
         }
     }
 }
@@ -219,10 +250,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 async fn write_outbox(
     dir: &std::path::Path,
     from: &Mailbox,
-    id: i64,
+    stem: &str,
     email: &Email,
 ) -> Result<String, SendError> {
-    let name = format!("{id}.eml");
+    let name = format!("{stem}.eml");
     let path = dir.join(&name);
     if tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Ok(format!("outbox/{name}"));
@@ -248,7 +279,7 @@ async fn write_outbox(
         ))
         .map_err(|err| SendError::Fatal(format!("cannot build the email: {err}")))?;
     tokio::fs::create_dir_all(dir).await.map_err(io)?;
-    let partial = dir.join(format!(".{id}.eml.partial"));
+    let partial = dir.join(format!(".{stem}.eml.partial"));
     tokio::fs::write(&partial, message.formatted())
         .await
         .map_err(io)?;

@@ -1,32 +1,101 @@
-//! The documented read model of emails for the gateway: how many notifications there are in
-//! each status, for its `/metrics`, without knowing notify-service's table. notify-service
-//! owns the `notifications` table; the gateway reads it only through here.
+//! The documented read model of emails and webhook deliveries for the gateway: how many
+//! there are in each status and how many wait, for its `/metrics`, without knowing
+//! notify-service's tables. notify-service owns `notifications`, `webhooks` and
+//! `webhook_deliveries`; the gateway reads them only through here.
 
-use common::NotificationStatus;
-use db::entity::notification;
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QuerySelect, sea_query::Expr};
+use common::{NotificationStatus, WebhookDeliveryStatus};
+use db::entity::{notification, webhook, webhook_delivery};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Select,
+    sea_query::{Expr, Query},
+};
 
 /// The number of emails in every status (a status with none counts 0), in
 /// `NotificationStatus::ALL`'s order.
 pub async fn email_counts(
     db: &DatabaseConnection,
 ) -> Result<Vec<(NotificationStatus, i64)>, DbErr> {
-    let by_status: Vec<(String, i64)> = notification::Entity::find()
+    let by_status = by_status(
+        notification::Entity::find(),
+        notification::Column::Status,
+        notification::Column::Id,
+        db,
+    )
+    .await?;
+    Ok(every(
+        NotificationStatus::ALL,
+        NotificationStatus::as_str,
+        &by_status,
+    ))
+}
+
+/// The number of webhook deliveries in every status (a status with none counts 0), in
+/// `WebhookDeliveryStatus::ALL`'s order.
+pub async fn webhook_delivery_counts(
+    db: &DatabaseConnection,
+) -> Result<Vec<(WebhookDeliveryStatus, i64)>, DbErr> {
+    let by_status = by_status(
+        webhook_delivery::Entity::find(),
+        webhook_delivery::Column::Status,
+        webhook_delivery::Column::Id,
+        db,
+    )
+    .await?;
+    Ok(every(
+        WebhookDeliveryStatus::ALL,
+        WebhookDeliveryStatus::as_str,
+        &by_status,
+    ))
+}
+
+/// The rows of `select` counted by `status`.
+async fn by_status<E: EntityTrait>(
+    select: Select<E>,
+    status: E::Column,
+    id: E::Column,
+    db: &DatabaseConnection,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    select
         .select_only()
-        .column(notification::Column::Status)
-        .column_as(Expr::col(notification::Column::Id).count(), "n")
-        .group_by(notification::Column::Status)
+        .column(status)
+        .column_as(Expr::col(id).count(), "n")
+        .group_by(status)
         .into_tuple()
         .all(db)
-        .await?;
-    Ok(NotificationStatus::ALL
-        .iter()
+        .await
+}
+
+/// Every status of `all` with its count in `by_status` (0 when absent).
+fn every<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    by_status: &[(String, i64)],
+) -> Vec<(T, i64)> {
+    all.iter()
         .map(|&status| {
             let count = by_status
                 .iter()
-                .find(|(s, _)| s == status.as_str())
+                .find(|(s, _)| s == name(status))
                 .map_or(0, |(_, n)| *n);
             (status, count)
         })
-        .collect())
+        .collect()
+}
+
+/// Webhook deliveries waiting to be sent (PENDING or RETRYING) to hooks that are enabled.
+pub async fn webhook_backlog(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let active = Query::select()
+        .column(webhook::Column::Id)
+        .from(webhook::Entity)
+        .and_where(webhook::Column::Active.eq(true))
+        .to_owned();
+    webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.is_in([
+            WebhookDeliveryStatus::Pending.as_str(),
+            WebhookDeliveryStatus::Retrying.as_str(),
+        ]))
+        .filter(webhook_delivery::Column::WebhookId.in_subquery(active))
+        .count(db)
+        .await
 }

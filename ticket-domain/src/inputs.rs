@@ -1,6 +1,7 @@
 //! The GraphQL inputs of a ticket list, and the enums they use: ticket-service's `tickets`
 //! and export-service's `exportTickets` take the same `TicketFilter` and `TicketOrder`, so
-//! both subgraphs declare them from here, identically.
+//! both subgraphs declare them from here, identically; `TicketEventKind` too, which
+//! ticket-service's history and notify-service's webhooks both name.
 
 use crate::listing;
 use async_graphql::{Enum, ID, InputObject};
@@ -34,6 +35,30 @@ pub enum TicketState {
     OfferRefused,
     /// Withdrawn by the budget director (final).
     Cancelled,
+}
+
+/// What a history entry records.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::TicketEventKind")]
+pub enum TicketEventKind {
+    /// The ticket was created.
+    Created,
+    /// The ticket moved between states.
+    StateChanged,
+    /// An applicant was named.
+    ApplicantSet,
+    /// The supervisors changed.
+    SupervisorsChanged,
+    /// A note was added.
+    NoteAdded,
+    /// A note was edited.
+    NoteEdited,
+    /// A note was deleted.
+    NoteDeleted,
+    /// A note was resolved or reopened.
+    NoteResolved,
+    /// The applicant's response date changed (the detail holds the new one).
+    DeadlineChanged,
 }
 
 /// Which tickets a list shows.

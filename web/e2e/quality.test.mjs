@@ -135,6 +135,9 @@ describe("issue 17: a newcomer's first hour", () => {
         await page.locator("section.browser tbody tr").first().getByRole("link").click();
         await page.getByRole("heading", { name: /^Ticket #\d+/ }).waitFor();
         await check(`${name}'s ticket page`);
+        await page.goto("/settings/webhooks");
+        await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+        await check(`${name}'s webhooks page`);
         await page.goto("/no/such/page");
         await page.getByRole("heading", { name: "Page not found" }).waitFor();
         await check(`${name}'s page not found`);

@@ -13,6 +13,7 @@ import type { LiveStatus } from "./live";
 import { Dashboard } from "./pages/Dashboard";
 import { SignIn } from "./pages/SignIn";
 import { TicketPage } from "./pages/TicketPage";
+import { WebhooksPage } from "./pages/Webhooks";
 import { SessionProvider, useSession } from "./session";
 
 export function App() {
@@ -90,6 +91,7 @@ function Shell() {
             Dashboard
           </NavLink>
           <NavLink to="/tickets">Tickets</NavLink>
+          <NavLink to="/settings/webhooks">Webhooks</NavLink>
           {me.roles.includes("ADMIN") && <a href="/graphiql">GraphiQL</a>}
         </nav>
         <span className={`live live-${live}`} title="Live updates" role="status">
@@ -115,6 +117,7 @@ function Shell() {
           <Route path="/" element={<Dashboard />} />
           <Route path="/tickets" element={<TicketBrowser title="Tickets" />} />
           <Route path="/tickets/:id" element={<TicketPage />} />
+          <Route path="/settings/webhooks" element={<WebhooksPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </main>

@@ -1,5 +1,13 @@
 // Words people read for the schema's enum values.
-import type { ExportStatus, NotificationStatus, Residency, Role, TicketEventKind, TicketState } from "./generated/graphql";
+import type {
+  ExportStatus,
+  NotificationStatus,
+  Residency,
+  Role,
+  TicketEventKind,
+  TicketState,
+  WebhookDeliveryStatus,
+} from "./generated/graphql";
 
 export const STATE_LABELS: Record<TicketState, string> = {
   INITIAL: "Issued",
@@ -54,6 +62,13 @@ export const NOTIFICATION_LABELS: Record<NotificationStatus, string> = {
   SENT: "Sent",
   FAILED: "Failed",
   SUPPRESSED: "Not sent (email off)",
+};
+
+export const DELIVERY_LABELS: Record<WebhookDeliveryStatus, string> = {
+  PENDING: "Waiting",
+  RETRYING: "Retrying",
+  DELIVERED: "Delivered",
+  FAILED: "Failed",
 };
 
 const dateTime = new Intl.DateTimeFormat("en-CA", {

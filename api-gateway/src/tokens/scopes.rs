@@ -30,8 +30,9 @@ const WRITE_MUTATIONS: &[&str] = &[
 /// The export mutations, allowed by EXPORTS.
 const EXPORT_MUTATIONS: &[&str] = &["exportTickets"];
 
-/// Queries that are token management, for sessions only.
-const SESSION_QUERIES: &[&str] = &["apiTokens"];
+/// Queries that are token or webhook management, for sessions only (a webhook's deliveries
+/// show what its owner's events said, and managing where events go is the owner's act).
+const SESSION_QUERIES: &[&str] = &["apiTokens", "webhooks", "webhook"];
 
 /// The facts an operation's API token is checked against: its kind, its root fields, and the
 /// scope each root field requires.
@@ -152,7 +153,21 @@ mod tests {
             requires(OperationType::Mutation, &["exportTickets"]),
             ["EXPORTS"]
         );
+        assert_eq!(
+            requires(OperationType::Query, &["webhooks"]),
+            [SESSION_ONLY, "TICKETS_READ"]
+        );
+        assert_eq!(
+            requires(OperationType::Query, &["tickets", "webhook"]),
+            [SESSION_ONLY, "TICKETS_READ"]
+        );
         for session in [
+            "createWebhook",
+            "updateWebhook",
+            "deleteWebhook",
+            "rotateWebhookSecret",
+            "redeliverWebhookDelivery",
+            "sendTestWebhookEvent",
             "createApiToken",
             "revokeApiToken",
             "createUser",

@@ -44,6 +44,8 @@ pub enum ServiceError {
         /// The action, as a past participle ("granted").
         action: &'static str,
     },
+    /// RATE_LIMITED: the caller did this too often; the message says when they may again.
+    RateLimited(String),
     /// UNAVAILABLE: a dependency did not answer; safe to retry.
     Unavailable {
         /// What did not answer, as the message names it ("the database").
@@ -77,7 +79,9 @@ impl ServiceError {
         match self {
             Self::Unauthenticated => "sign in to do this".into(),
             Self::NotFound(what) => format!("{what} not found"),
-            Self::Forbidden(message) | Self::BadInput { message, .. } => message.clone(),
+            Self::Forbidden(message)
+            | Self::RateLimited(message)
+            | Self::BadInput { message, .. } => message.clone(),
             Self::Conflict { expected, current } => {
                 format!(
                     "the ticket has changed since version {expected}; it is now at version {current}"
@@ -102,6 +106,7 @@ impl ServiceError {
             Self::BadInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }

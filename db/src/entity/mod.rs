@@ -29,3 +29,7 @@ pub mod user;
 pub mod user_role_change;
 /// Which faculty members an FSS user acts for.
 pub mod user_support;
+/// Endpoints a user registered to receive ticket events, with their signing secrets.
+pub mod webhook;
+/// One row per (ticket event, webhook): a delivery, its attempts and the receiver's answer.
+pub mod webhook_delivery;

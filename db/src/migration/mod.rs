@@ -10,6 +10,7 @@ mod m20261128_000003_notification_lease;
 mod m20261129_000001_export_jobs;
 mod m20261202_000001_notification_retries;
 mod m20261202_100001_user_role_changes;
+mod m20261202_200001_webhooks;
 mod m20261202_300001_ticket_due_at;
 
 /// Every migration, oldest first.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_export_jobs::Migration),
             Box::new(m20261202_000001_notification_retries::Migration),
             Box::new(m20261202_100001_user_role_changes::Migration),
+            Box::new(m20261202_200001_webhooks::Migration),
             Box::new(m20261202_300001_ticket_due_at::Migration),
         ]
     }

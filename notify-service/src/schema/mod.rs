@@ -11,25 +11,38 @@ pub mod query;
 /// Object and enum types.
 pub mod types;
 
-use async_graphql::{Context, dataloader::DataLoader};
+use crate::webhooks::{
+    HookSettings,
+    schema::{WebhookMutation, WebhookQuery},
+};
+use async_graphql::{Context, MergedObject, dataloader::DataLoader};
 use common::{Principal, config::Mode, subgraph};
 use sea_orm::DatabaseConnection;
 
 use common::subgraph::{caller, db, signed_in};
 
-/// The schema type.
-pub type NotifySchema = subgraph::SubgraphSchema<query::Query, mutation::Mutation>;
+/// Every read: notifications and webhooks.
+#[derive(MergedObject, Debug, Default)]
+pub struct Query(query::Query, WebhookQuery);
 
-/// Builds the schema over `db`.
-pub fn build(db: DatabaseConnection, mode: Mode) -> NotifySchema {
-    subgraph::schema::builder(query::Query, mutation::Mutation, mode)
+/// Every change: preferences, emails queued again, webhooks.
+#[derive(MergedObject, Debug, Default)]
+pub struct Mutation(mutation::Mutation, WebhookMutation);
+
+/// The schema type.
+pub type NotifySchema = subgraph::SubgraphSchema<Query, Mutation>;
+
+/// Builds the schema over `db`, webhooks checked as `hooks` say.
+pub fn build(db: DatabaseConnection, mode: Mode, hooks: HookSettings) -> NotifySchema {
+    subgraph::schema::builder(Query::default(), Mutation::default(), mode)
         .data(db)
+        .data(hooks)
         .finish()
 }
 
 /// The subgraph SDL the supergraph is composed from.
 pub fn sdl() -> String {
-    subgraph::schema::sdl(query::Query, mutation::Mutation)
+    subgraph::schema::sdl(Query::default(), Mutation::default())
 }
 
 /// Attaches fresh loaders, which read with `caller`'s visibility, to a request (the kit's

@@ -14,7 +14,7 @@ use common::Role;
 #[derive(Debug, Default)]
 pub struct Mutation;
 
-#[Object]
+#[Object(name = "NotificationMutation")]
 impl Mutation {
     /// Changes the given switches of the caller's preferences; the others keep their value.
     async fn update_notification_preferences(

@@ -19,7 +19,7 @@ fn parse_id(field: &'static str, id: &ID) -> Result<i64, ServiceError> {
     })
 }
 
-#[Object]
+#[Object(name = "NotificationQuery")]
 impl Query {
     /// With `ticketId`: the emails about that ticket (if the caller may see it); without: the
     /// caller's own, newest first.

@@ -34,10 +34,7 @@ mod retry;
 mod send;
 mod write;
 
-use crate::{
-    config::{MailSettings, Provider},
-    mailer::Mailer,
-};
+use crate::{config::MailSettings, mailer::Mailer};
 use common::stream::EventStream;
 use db::entity::outbox::TICKET_EVENTS;
 use sea_orm::DatabaseConnection;
@@ -97,15 +94,7 @@ impl Worker {
         stream: EventStream,
         settings: MailSettings,
     ) -> Result<Self, reqwest::Error> {
-        let mailer = match &settings.provider {
-            Provider::SendGrid { api_url, api_key } => {
-                Mailer::sendgrid(api_url, api_key, settings.from.clone(), settings.timeout)?
-            }
-            Provider::Outbox(dir) => Mailer::Outbox {
-                dir: dir.clone(),
-                from: settings.from.clone(),
-            },
-        };
+        let mailer = Mailer::from_settings(&settings)?;
         let (writes, writer) = mpsc::channel(4 * WRITE_BATCH);
         Ok(Self {
             inner: Arc::new(Inner {

@@ -6,7 +6,6 @@ use super::{PAUSE, Worker, write::Outcome, write::Write};
 use crate::{config::MailSettings, email::Email, mailer::SendError};
 use common::NotificationStatus;
 use db::entity::notification;
-use rand::Rng;
 use sea_orm::EntityTrait;
 use std::time::Duration;
 use tokio::{sync::OwnedSemaphorePermit, task::JoinSet};
@@ -236,16 +235,7 @@ impl Worker {
     }
 }
 
-/// The wait after the `attempts`th failure: `retry_base * 2^(attempts - 1)`, at most
-/// `retry_max`, with jitter (between half and all of it) so retries do not come in waves.
+/// The wait after the `attempts`th failure (see [`crate::config::backoff`]).
 pub fn backoff(settings: &MailSettings, attempts: i32) -> Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(20);
-    let full = settings
-        .retry_base
-        .saturating_mul(1 << exponent)
-        .min(settings.retry_max);
-    let half = full / 2;
-    half + full.mul_f64(rand::thread_rng().r#gen::<f64>() * 0.5)
+    crate::config::backoff(settings.retry_base, settings.retry_max, attempts)
 }

@@ -21,7 +21,7 @@ const EVENTS: usize = 200;
 const CONCURRENCY: usize = 4;
 
 /// The worker process, killed when the test ends however it ends.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ impl Drop for Proc {
     }
 }
 
-fn start_worker(env: &[(&str, String)]) -> Proc {
+pub(crate) fn start_worker(env: &[(&str, String)]) -> Proc {
     let mut command = Command::new(env!("CARGO_BIN_EXE_notify-service"));
     command
         .env_clear()

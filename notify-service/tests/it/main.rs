@@ -1,10 +1,17 @@
-//! notify-service integration tests: the email worker over a real database and event stream.
+//! notify-service integration tests: the email and webhook workers over a real database and
+//! event stream.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash;
+mod hook_crash;
+mod hooks;
 mod kit;
+mod receiver;
 mod support;
+mod webhook_errors;
+mod webhook_failures;
+mod webhooks;
 mod worker;
 
 pub(crate) use testkit::on_both_databases;

@@ -112,6 +112,7 @@ async fn health_metrics_and_the_start_page() {
     let ticket = create_ticket(&app, &budget).await;
     let id: i64 = ticket["id"].as_str().unwrap().parse().unwrap();
     record_notification(&app, id, Who::FacultyA, "FAILED").await;
+    webhook_test_event(&app, &budget).await;
     let metrics = reqwest::get(format!("{}/metrics", app.url))
         .await
         .unwrap()
@@ -123,6 +124,9 @@ async fn health_metrics_and_the_start_page() {
         "tessera_gateway_emails{status=\"SENT\"} 0",
         "tessera_gateway_queue_depth{queue=\"outbox\"} 1",
         "tessera_gateway_queue_depth{queue=\"exports\"} 0",
+        "tessera_gateway_webhook_deliveries{status=\"PENDING\"} 1",
+        "tessera_gateway_webhook_deliveries{status=\"DELIVERED\"} 0",
+        "tessera_gateway_queue_depth{queue=\"webhooks\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
@@ -150,4 +154,28 @@ async fn health_metrics_and_the_start_page() {
         .unwrap();
     assert_eq!(r.status(), 204);
     app.cleanup().await;
+}
+
+/// A webhook of `client`'s with a test event that waits (no webhook worker runs in this
+/// platform): one PENDING delivery for `/metrics`.
+async fn webhook_test_event(app: &Platform, client: &reqwest::Client) {
+    let made = app
+        .gql(
+            client,
+            "mutation { createWebhook(input: {url: \"https://hooks.example.org/in\"}) { webhook { id } } }",
+            json!({}),
+        )
+        .await;
+    let hook = made["data"]["createWebhook"]["webhook"]["id"].clone();
+    let sent = app
+        .gql(
+            client,
+            "mutation($id: ID!) { sendTestWebhookEvent(id: $id) { status } }",
+            json!({"id": hook}),
+        )
+        .await;
+    assert_eq!(
+        sent["data"]["sendTestWebhookEvent"]["status"], "PENDING",
+        "{made} {sent}"
+    );
 }

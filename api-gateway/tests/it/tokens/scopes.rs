@@ -1,5 +1,5 @@
-//! What each scope allows, and what no token does whatever its scopes: manage tokens, change
-//! preferences, administer.
+//! What each scope allows, and what no token does whatever its scopes: manage tokens or
+//! webhooks, change preferences, administer.
 
 use super::{CREATE, GRANT, NOTE, NOTES, READ, REVOKE, assert_forbidden, bearer, create, ticket};
 use crate::on_both_databases;
@@ -77,8 +77,8 @@ async fn an_exports_token_neither_reads_nor_writes_notes(backend: Backend) {
     app.cleanup().await;
 }
 
-/// Every scope: still no token management, no admin mutation, no preferences; one forbidden
-/// root field refuses the whole operation.
+/// Every scope: still no token or webhook management, no admin mutation, no preferences; one
+/// forbidden root field refuses the whole operation.
 async fn no_token_manages_tokens_or_preferences(backend: Backend) {
     let (app, budget, id) = with_a_ticket(backend).await;
     let all_scopes = ["TICKETS_READ", "TICKETS_WRITE", "EXPORTS"];
@@ -102,6 +102,17 @@ async fn no_token_manages_tokens_or_preferences(backend: Backend) {
             "mutation($t: ID!) { addNote(ticketId: $t, body: \"twice\") { id } updateNotificationPreferences(notes: true) { notes } }",
             json!({"t": id}),
         ),
+        (HOOK, json!({})),
+        ("{ webhooks { id } }", json!({})),
+        ("{ me { id } webhook(id: \"1\") { id } }", json!({})),
+        (
+            "mutation { rotateWebhookSecret(id: \"1\") { secret } }",
+            json!({}),
+        ),
+        (
+            "mutation { sendTestWebhookEvent(id: \"1\") { id } }",
+            json!({}),
+        ),
     ];
     for (query, variables) in session_only {
         let (status, body) = bearer(&app, &all, query, variables).await;
@@ -122,8 +133,20 @@ async fn no_token_manages_tokens_or_preferences(backend: Backend) {
         .gql(&budget, "{ apiTokens { revoked } }", json!({}))
         .await;
     assert_eq!(body["data"]["apiTokens"], json!([{"revoked": false}]));
+    let body = app.gql(&budget, "{ webhooks { id } }", json!({})).await;
+    assert_eq!(body["data"]["webhooks"], json!([]), "{body}");
+    // The session itself manages webhooks through the gateway.
+    let body = app.gql(&budget, HOOK, json!({})).await;
+    let secret = body["data"]["createWebhook"]["secret"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(secret.starts_with("whsec_"), "{body}");
     app.cleanup().await;
 }
+
+/// Making a webhook.
+const HOOK: &str =
+    "mutation { createWebhook(input: {url: \"https://hooks.example.org/in\"}) { secret } }";
 
 /// An administrator's token cannot administer.
 async fn an_administrators_token_cannot_administer(backend: Backend) {

@@ -15,7 +15,8 @@ mod lists;
 pub use inputs::*;
 pub use lists::*;
 pub use ticket_domain::inputs::{
-    OrderDirection, Residency, TicketFilter, TicketOrder, TicketOrderField, TicketState,
+    OrderDirection, Residency, TicketEventKind, TicketFilter, TicketOrder, TicketOrderField,
+    TicketState,
 };
 
 pub(super) fn id(value: i64) -> ID {
@@ -59,30 +60,6 @@ pub enum Role {
     GradOffice,
     /// Manages users; may open the GraphQL playground.
     Admin,
-}
-
-/// What a history entry records.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "common::TicketEventKind")]
-pub enum TicketEventKind {
-    /// The ticket was created.
-    Created,
-    /// The ticket moved between states.
-    StateChanged,
-    /// An applicant was named.
-    ApplicantSet,
-    /// The supervisors changed.
-    SupervisorsChanged,
-    /// A note was added.
-    NoteAdded,
-    /// A note was edited.
-    NoteEdited,
-    /// A note was deleted.
-    NoteDeleted,
-    /// A note was resolved or reopened.
-    NoteResolved,
-    /// The applicant's response date changed (the detail holds the new one).
-    DeadlineChanged,
 }
 
 /// A person who signs in.

@@ -1,0 +1,197 @@
+//! Recording an attempt: the delivery's new status and the receiver's answer, written only
+//! if this worker still holds the attempt it made; and what it means for the hook (a
+//! success ends its failure streak, 410 Gone disables it, and so does failing for
+//! `WEBHOOK_DISABLE_AFTER_MS`).
+
+use super::{
+    Worker,
+    send::{Outcome, Time},
+};
+use crate::email::Email;
+use common::WebhookDeliveryStatus as Status;
+use db::entity::{user, webhook, webhook_delivery as delivery};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::Expr,
+};
+
+/// The longest error kept.
+const MAX_ERROR: usize = 500;
+
+impl Worker {
+    /// Writes `outcome` of attempt `attempt` of `row` to `hook`.
+    pub(super) async fn record(
+        &self,
+        row: &delivery::Model,
+        attempt: i32,
+        hook: &webhook::Model,
+        outcome: &Outcome,
+    ) -> Result<(), DbErr> {
+        // The delivery and what it means for the hook commit together: nobody sees a 410
+        // recorded on an enabled hook.
+        let txn = self.inner.db.begin().await?;
+        let now = db::now();
+        let none = Option::<Time>::None;
+        let latency = outcome
+            .latency
+            .map(|l| i32::try_from(l.as_millis()).unwrap_or(i32::MAX));
+        let error = outcome
+            .error
+            .as_ref()
+            .map(|e| e.chars().take(MAX_ERROR).collect::<String>());
+        let delivered = (outcome.status == Status::Delivered).then_some(now);
+        let written = delivery::Entity::update_many()
+            .col_expr(
+                delivery::Column::Status,
+                Expr::value(outcome.status.as_str()),
+            )
+            .col_expr(delivery::Column::ResponseCode, Expr::value(outcome.code))
+            .col_expr(delivery::Column::LatencyMs, Expr::value(latency))
+            .col_expr(
+                delivery::Column::ResponseExcerpt,
+                Expr::value(outcome.excerpt.clone()),
+            )
+            .col_expr(delivery::Column::LastError, Expr::value(error))
+            .col_expr(delivery::Column::NextAttemptAt, Expr::value(outcome.next))
+            .col_expr(delivery::Column::ClaimedUntil, Expr::value(none))
+            .col_expr(delivery::Column::DeliveredAt, Expr::value(delivered))
+            .filter(delivery::Column::Id.eq(row.id))
+            .filter(delivery::Column::Attempts.eq(attempt))
+            .exec(&txn)
+            .await?;
+        if written.rows_affected == 0 {
+            // Another worker took the row over (this one's lease lapsed): its record wins.
+            return Ok(());
+        }
+        let disabled = self.judge_hook(&txn, hook, outcome, now).await?;
+        txn.commit().await?;
+        if let (Some(reason), Some(mailer)) = (disabled, self.inner.mailer.clone()) {
+            let (db, hook) = (self.inner.db.clone(), hook.clone());
+            tokio::spawn(async move { tell_owner(&db, &mailer, &hook, &reason, now).await });
+        }
+        Ok(())
+    }
+
+    /// What the attempt means for the hook; the reason it was disabled, if it was.
+    async fn judge_hook(
+        &self,
+        db: &DatabaseTransaction,
+        hook: &webhook::Model,
+        outcome: &Outcome,
+        now: Time,
+    ) -> Result<Option<String>, DbErr> {
+        let hooks = webhook::Entity::update_many().filter(webhook::Column::Id.eq(hook.id));
+        if outcome.status == Status::Delivered {
+            if hook.failing_since.is_some() {
+                hooks
+                    .col_expr(
+                        webhook::Column::FailingSince,
+                        Expr::value(Option::<Time>::None),
+                    )
+                    .exec(db)
+                    .await?;
+            }
+            return Ok(None);
+        }
+        if outcome.code == Some(410) {
+            let reason = format!(
+                "the receiver answered 410 Gone on {}",
+                now.format("%Y-%m-%d %H:%M UTC")
+            );
+            return disable(db, hook, reason, now).await;
+        }
+        if outcome.latency.is_none() {
+            // Not sent (refused, or not the owner's to see): says nothing of the receiver.
+            return Ok(None);
+        }
+        let Some(since) = hook.failing_since else {
+            hooks
+                .col_expr(webhook::Column::FailingSince, Expr::value(Some(now)))
+                .filter(webhook::Column::FailingSince.is_null())
+                .exec(db)
+                .await?;
+            return Ok(None);
+        };
+        let limit =
+            chrono::Duration::from_std(self.inner.settings.disable_after).unwrap_or_default();
+        if now - since >= limit {
+            let reason = format!(
+                "every delivery failed since {}; last: {}",
+                since.format("%Y-%m-%d %H:%M UTC"),
+                outcome.error.as_deref().unwrap_or("no answer")
+            );
+            return disable(db, hook, reason, now).await;
+        }
+        Ok(None)
+    }
+}
+
+/// Disables `hook` for `reason` (its waiting deliveries wait until it is enabled again);
+/// the reason, if this call disabled it.
+async fn disable(
+    db: &DatabaseTransaction,
+    hook: &webhook::Model,
+    reason: String,
+    now: Time,
+) -> Result<Option<String>, DbErr> {
+    let changed = webhook::Entity::update_many()
+        .col_expr(webhook::Column::Active, Expr::value(false))
+        .col_expr(
+            webhook::Column::DisabledReason,
+            Expr::value(Some(reason.clone())),
+        )
+        .col_expr(webhook::Column::UpdatedAt, Expr::value(now))
+        .filter(webhook::Column::Id.eq(hook.id))
+        .filter(webhook::Column::Active.eq(true))
+        .exec(db)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Ok(None);
+    }
+    tracing::warn!(webhook = hook.id, url = %hook.url, %reason, "webhook disabled");
+    Ok(Some(reason))
+}
+
+/// Emails `hook`'s owner that it was disabled, once (the outbox file is named after the
+/// hook and the moment); a failure is logged, the hook stays disabled either way.
+async fn tell_owner(
+    db: &sea_orm::DatabaseConnection,
+    mailer: &crate::mailer::Mailer,
+    hook: &webhook::Model,
+    reason: &str,
+    now: Time,
+) {
+    let owner = match user::Entity::find_by_id(hook.owner_id).one(db).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(%err, webhook = hook.id, "cannot read a disabled webhook's owner");
+            return;
+        }
+    };
+    let text = format!(
+        "Hello {},\n\nTessera stopped sending ticket events to your webhook {} ({}): {}.\n\nDeliveries since then wait for it. Fix the receiver, then enable the webhook again on your Webhooks page (or with updateWebhook); what waited goes out then.\n",
+        owner.name, hook.url, hook.description, reason
+    );
+    let email = Email {
+        to_email: owner.email,
+        to_name: owner.name,
+        subject: format!("Your webhook to {} was disabled", hook.url),
+        html: format!("<pre>{}</pre>", html_escape(&text)),
+        text,
+    };
+    let name = format!("webhook-{}-disabled-{}", hook.id, now.timestamp());
+    if let Err(err) = mailer.send_notice(&name, &email).await {
+        tracing::warn!(
+            ?err,
+            webhook = hook.id,
+            "cannot email a disabled webhook's owner"
+        );
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
