@@ -50,18 +50,23 @@ async fn every_event_kind_arrives_signed_and_verified(backend: Backend) {
     let query = "query($id: ID!, $after: String) { webhook(id: $id) { deliveries(first: 5, after: $after) { totalCount hasNextPage endCursor nodes { status responseCode attempts messageId eventType latencyMs requestExcerpt } } } }";
     let r = h.gql(me, query, json!({"id": hook})).await;
     let page = &r["data"]["webhook"]["deliveries"];
-    assert_eq!(page["totalCount"], 8, "{r}");
+    let last = events.len() - 1;
+    assert_eq!(page["totalCount"], events.len(), "{r}");
     assert_eq!(page["hasNextPage"], true);
     assert_eq!(page["nodes"][0]["status"], "DELIVERED");
     assert_eq!(
         page["nodes"][0]["messageId"],
-        format!("msg_{}", events[7].event_id)
+        format!("msg_{}", events[last].event_id)
     );
     let r = h
         .gql(me, query, json!({"id": hook, "after": page["endCursor"]}))
         .await;
     let rest = &r["data"]["webhook"]["deliveries"];
-    assert_eq!(rest["nodes"].as_array().unwrap().len(), 3, "{r}");
+    assert_eq!(
+        rest["nodes"].as_array().unwrap().len(),
+        events.len() - 5,
+        "{r}"
+    );
     assert_eq!(rest["hasNextPage"], false);
     h.cleanup().await;
 }
