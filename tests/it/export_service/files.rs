@@ -45,7 +45,8 @@ async fn the_file_is_excel_csv_with_exactly_the_listed_rows(backend: Backend) {
         ["Ticket", "Cycle", "Funding", "State", "Faculty member"]
     );
     assert_eq!(header[8], "Issued (UTC)");
-    assert_eq!(header.len(), 11);
+    assert_eq!(header[10], "Response due (UTC)");
+    assert_eq!(header.len(), 12);
     let (numbers, total) = listed(&app, Who::FacultyA, Value::Null, Value::Null).await;
     assert_eq!(total, 7, "faculty A sees only their own tickets");
     assert_eq!(rows.len(), total);
@@ -182,10 +183,10 @@ async fn formulas_are_defused_and_awkward_text_round_trips(backend: Backend) {
     let first = &rows[1];
     assert_eq!(first[6], "'=1+1", "applicant number");
     assert_eq!(first[7], awkward, "applicant name");
-    assert_eq!(first[10], "first, with \"quotes\"\n\nsecond");
+    assert_eq!(first[11], "first, with \"quotes\"\n\nsecond");
     assert_eq!(first[5], "Alice Faculty", "the owner supervises");
     for (row, body) in rows[2..].iter().zip(starts) {
-        assert_eq!(row[10], format!("'{body}"));
+        assert_eq!(row[11], format!("'{body}"));
     }
     app.cleanup().await;
 }
