@@ -8,7 +8,10 @@
 //!     cargo bench -p notify-service --bench webhooks
 //!
 //! Runs on SQLite (the embedded default) and, when it answers, PostgreSQL
-//! (`TEST_POSTGRES_URL`), both with the in-process stream. WEBHOOK_CONCURRENCY (64) applies.
+//! (`TEST_POSTGRES_URL`), both with the in-process stream. `WEBHOOK_CONCURRENCY` (64) and
+//! `WEBHOOK_HOOK_CONCURRENCY` (8) apply. Each phase prints the CPU time per delivery of this
+//! process (the worker, and the receiver, which shares it) and of the PostgreSQL backends
+//! serving the bench's database, read from `/proc`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, routing::post};
@@ -114,6 +117,25 @@ fn event(id: i64) -> TicketEventMessage {
     }
 }
 
+/// CPU time so far: this process, and the PostgreSQL backends of `database` (none on SQLite).
+fn cpu(database: &str) -> (Duration, Duration) {
+    (
+        testkit::cpu::this_process(),
+        testkit::cpu::postgres_backends(database),
+    )
+}
+
+/// `since`'s CPU time to now, per delivery, in microseconds: "process µs + database µs".
+fn cpu_per(database: &str, since: (Duration, Duration), deliveries: usize) -> String {
+    let now = cpu(database);
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / deliveries.max(1) as f64;
+    format!(
+        "CPU per delivery {:.0} µs (worker + receiver) + {:.0} µs (PostgreSQL)",
+        per(now.0.saturating_sub(since.0)),
+        per(now.1.saturating_sub(since.1))
+    )
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -139,7 +161,7 @@ async fn arrived(inbox: &Inbox, count: usize) -> usize {
     }
 }
 
-async fn run(name: &str, backend: &Backend) {
+async fn run(label: &str, backend: &Backend) {
     let (events, hook_count) = (
         env("BENCH_HOOK_EVENTS", 1_000i64),
         env("BENCH_HOOKS", 10usize),
@@ -153,11 +175,19 @@ async fn run(name: &str, backend: &Backend) {
     db::migrate(&db).await.unwrap();
     let (url, inbox) = receiver().await;
     hooks(&db, &url, hook_count).await;
+    let name = database
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let concurrency = std::env::var("WEBHOOK_CONCURRENCY").unwrap_or_else(|_| "64".into());
+    let per_hook = std::env::var("WEBHOOK_HOOK_CONCURRENCY").unwrap_or_else(|_| "8".into());
     let settings_env = HashMap::from([
         ("WEBHOOK_ALLOW_HTTP", "true"),
         ("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
         ("WEBHOOK_CONCURRENCY", concurrency.as_str()),
+        ("WEBHOOK_HOOK_CONCURRENCY", per_hook.as_str()),
     ]);
     let common = CommonSettings::from_source(&settings_env).unwrap();
     let settings = HookSettings::from_source(&settings_env, &common).unwrap();
@@ -169,6 +199,7 @@ async fn run(name: &str, backend: &Backend) {
         stream.publish(TICKET_EVENTS, &payload).await.unwrap();
     }
     let started = Instant::now();
+    let cpu_start = cpu(&name);
     Worker::new(db.clone(), stream.clone(), settings)
         .unwrap()
         .start();
@@ -176,15 +207,17 @@ async fn run(name: &str, backend: &Backend) {
     let got = arrived(&inbox, expected).await;
     let took = started.elapsed();
     println!(
-        "{name:<8} drain  {got:>6} deliveries ({events} events x {hook_count} hooks) in {:>6.2} s: {:>7.0} deliveries/s",
+        "{label:<8} drain  {got:>6} deliveries ({events} events x {hook_count} hooks) in {:>6.2} s: {:>7.0} deliveries/s; {}",
         took.as_secs_f64(),
-        got as f64 / took.as_secs_f64()
+        got as f64 / took.as_secs_f64(),
+        cpu_per(&name, cpu_start, got)
     );
 
     // Live: `live` events at `rate` a second, each timed from publication to each receipt.
     let mut published = HashMap::new();
     let every = Duration::from_secs_f64(1.0 / rate as f64);
     let mut tick = tokio::time::interval(every);
+    let cpu_start = cpu(&name);
     for id in events + 1..=events + live {
         tick.tick().await;
         let payload = serde_json::to_string(&event(id)).unwrap();
@@ -192,7 +225,8 @@ async fn run(name: &str, backend: &Backend) {
         stream.publish(TICKET_EVENTS, &payload).await.unwrap();
     }
     let total = expected + usize::try_from(live).unwrap() * hook_count;
-    arrived(&inbox, total).await;
+    let live_got = arrived(&inbox, total).await - got;
+    let live_cpu = cpu_per(&name, cpu_start, live_got);
     let mut latencies: Vec<Duration> = inbox
         .arrivals
         .lock()
@@ -206,7 +240,7 @@ async fn run(name: &str, backend: &Backend) {
         .collect();
     latencies.sort();
     println!(
-        "{name:<8} live   {:>6} deliveries at {rate} events/s: p50 {:>6.1} ms, p99 {:>6.1} ms, max {:>6.1} ms",
+        "{label:<8} live   {:>6} deliveries at {rate} events/s: p50 {:>6.1} ms, p99 {:>6.1} ms, max {:>6.1} ms; {live_cpu}",
         latencies.len(),
         percentile(&latencies, 50.0).as_secs_f64() * 1e3,
         percentile(&latencies, 99.0).as_secs_f64() * 1e3,

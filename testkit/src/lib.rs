@@ -182,6 +182,8 @@ pub fn capture_stderr(child: &mut std::process::Child) {
     }
 }
 
+/// CPU time from `/proc`, for benchmarks.
+pub mod cpu;
 /// Servers of a test's own, for tests that stop and start them: the machine's PostgreSQL and
 /// Redis are shared by every test and every engineer, so they are never stopped.
 pub mod private;

@@ -17,44 +17,7 @@ pub struct Target {
     pub pid: Option<u32>,
 }
 
-/// The CPU time all threads of process `pid` have used so far (Linux: the scheduler's own
-/// nanosecond count in `/proc/<pid>/task/*/schedstat`); zero where that cannot be read.
-pub fn cpu_time(pid: u32) -> Duration {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Duration::ZERO;
-    };
-    let nanos: u64 = tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(nanos)
-}
-
-/// The CPU time the whole machine has spent so far outside idle, less the user time of niced
-/// processes (Linux: `/proc/stat`, in the kernel's fixed 1/100 s ticks): the client, the
-/// subgraphs, PostgreSQL and the router together, and of a niced build in the background only
-/// its time in the kernel (the kernel does not count that apart). Zero where that cannot be
-/// read.
-pub fn machine_busy() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
-        return Duration::ZERO;
-    };
-    let ticks: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    // user, nice, system, idle, iowait, irq, softirq, ...
-    let busy = match ticks.as_slice() {
-        [user, _nice, system, _idle, _iowait, irq, softirq, ..] => user + system + irq + softirq,
-        _ => 0,
-    };
-    Duration::from_millis(busy * 10)
-}
+pub use testkit::cpu::{machine_busy, process as cpu_time};
 
 pub async fn call(
     client: &reqwest::Client,

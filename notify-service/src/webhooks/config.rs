@@ -15,9 +15,11 @@ pub struct HookSettings {
     pub allow_private: bool,
     /// `WEBHOOK_TIMEOUT_MS`: one request (connect, send, answer) is given up after this.
     pub timeout: Duration,
-    /// `WEBHOOK_CONCURRENCY`: requests in flight at once, over every hook (each hook has
-    /// at most one).
+    /// `WEBHOOK_CONCURRENCY`: requests in flight at once from one process, over every hook.
     pub concurrency: usize,
+    /// `WEBHOOK_HOOK_CONCURRENCY`: requests in flight at once to one hook from one process
+    /// (each about a different ticket: one ticket's deliveries go one after another).
+    pub hook_concurrency: usize,
     /// `WEBHOOK_RETRY_BASE_MS`: the first retry waits about this long, each next one twice
     /// as long (with jitter), up to `retry_max`.
     pub retry_base: Duration,
@@ -63,6 +65,8 @@ impl HookSettings {
             timeout: millis(source, "WEBHOOK_TIMEOUT_MS", 10_000)?,
             concurrency: usize::try_from(positive(source, "WEBHOOK_CONCURRENCY", 64)?)
                 .unwrap_or(64),
+            hook_concurrency: usize::try_from(positive(source, "WEBHOOK_HOOK_CONCURRENCY", 8)?)
+                .unwrap_or(8),
             retry_base: millis(source, "WEBHOOK_RETRY_BASE_MS", 5_000)?,
             retry_max: millis(source, "WEBHOOK_RETRY_MAX_MS", 4 * 3_600_000)?,
             max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),

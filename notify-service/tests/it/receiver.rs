@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::Value;
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -38,7 +38,12 @@ struct Shared {
     delay: Duration,
     secrets: Vec<String>,
     script: VecDeque<u16>,
+    /// Scripted answers for one message id (before `script`).
+    script_for: HashMap<String, VecDeque<u16>>,
     received: Vec<Received>,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: usize,
+    most_in_flight: usize,
 }
 
 /// A running receiver.
@@ -61,9 +66,15 @@ async fn receive(
     headers: HeaderMap,
     raw: Bytes,
 ) -> StatusCode {
-    let delay = shared.lock().unwrap().delay;
+    let delay = {
+        let mut shared = shared.lock().unwrap();
+        shared.in_flight += 1;
+        shared.most_in_flight = shared.most_in_flight.max(shared.in_flight);
+        shared.delay
+    };
     tokio::time::sleep(delay).await;
     let mut shared = shared.lock().unwrap();
+    shared.in_flight -= 1;
     let verified_by: Vec<usize> = shared
         .secrets
         .iter()
@@ -90,7 +101,11 @@ async fn receive(
     if !accepted {
         return StatusCode::UNAUTHORIZED;
     }
-    let code = shared.script.pop_front().unwrap_or(200);
+    let id = header("webhook-id");
+    let code = match shared.script_for.get_mut(&id).and_then(|s| s.pop_front()) {
+        Some(code) => code,
+        None => shared.script.pop_front().unwrap_or(200),
+    };
     StatusCode::from_u16(code).unwrap()
 }
 
@@ -126,6 +141,19 @@ impl Receiver {
     /// The statuses of the next answers (then 200).
     pub fn script(&self, codes: &[u16]) {
         self.shared.lock().unwrap().script = codes.iter().copied().collect();
+    }
+
+    /// The statuses of the next answers to message `id` (then as for any other).
+    pub fn script_for(&self, id: &str, codes: &[u16]) {
+        let mut shared = self.shared.lock().unwrap();
+        shared
+            .script_for
+            .insert(id.to_string(), codes.iter().copied().collect());
+    }
+
+    /// The most requests that were being answered at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.shared.lock().unwrap().most_in_flight
     }
 
     /// Everything received so far.

@@ -101,12 +101,19 @@ pub(super) async fn post(client: &Client, settings: &HookSettings, request: Requ
             Ok(None) | Err(_) => break,
         }
     }
-    excerpt.truncate(MAX_EXCERPT);
     Answer::Status {
         code,
-        excerpt: String::from_utf8_lossy(&excerpt).into_owned(),
+        excerpt: excerpt_of(&excerpt),
         latency,
     }
+}
+
+/// The first `MAX_EXCERPT` bytes of an answer as text to keep: invalid UTF-8 replaced, and
+/// NUL too, which PostgreSQL's text refuses (one receiver's odd answer must not stop the
+/// recording of every other).
+fn excerpt_of(body: &[u8]) -> String {
+    let body = &body[..body.len().min(MAX_EXCERPT)];
+    String::from_utf8_lossy(body).replace('\0', "\u{fffd}")
 }
 
 /// A request that got no answer, in words: the resolver's refusal, a timeout, a
@@ -135,4 +142,15 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_keeps_no_nul_and_no_invalid_utf8_and_is_bounded() {
+        assert_eq!(excerpt_of(b"ok\0\xffdone"), "ok\u{fffd}\u{fffd}done");
+        assert_eq!(excerpt_of(&[b'a'; MAX_EXCERPT + 10]).len(), MAX_EXCERPT);
+    }
 }

@@ -6,12 +6,14 @@
 //! (event, matching webhook) (unique, so an event read twice adds nothing) and only then
 //! acknowledges the entries: an event is never lost across a crash, and entries a stopped
 //! worker left are claimed by another after `WEBHOOK_CLAIM_IDLE_MS`. The sender (`send`)
-//! takes due rows with a compare-and-set and a lease (`claimed_until`), at most one request
-//! in flight per webhook in this process and `WEBHOOK_CONCURRENCY` in all, and never a
-//! delivery of a ticket while an earlier one of that ticket to the same hook is unfinished,
-//! so a receiver sees one ticket's events in order. A request whose worker died is sent
-//! again once its lease lapses: at least once, the duplicates bounded by the requests in
-//! flight at the crash, and a receiver drops them by `webhook-id`.
+//! takes due rows in batches with one compare-and-set and a lease (`claimed_until`), at most
+//! `WEBHOOK_HOOK_CONCURRENCY` requests in flight per webhook in this process and
+//! `WEBHOOK_CONCURRENCY` in all, and never a delivery of a ticket while an earlier one of
+//! that ticket to the same hook is unfinished, so a receiver sees one ticket's events in
+//! order. The recorder (`record`) writes the answers, a batch per transaction; a request
+//! holds its place until then. A request whose worker died is sent again once its lease
+//! lapses: at least once, the duplicates bounded by the requests in flight at the crash,
+//! and a receiver drops them by `webhook-id`.
 
 mod fanout;
 mod http;
@@ -23,11 +25,11 @@ use common::stream::EventStream;
 use db::entity::outbox::TICKET_EVENTS;
 use sea_orm::DatabaseConnection;
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 /// The consumer group of the webhook workers.
 pub const GROUP: &str = "webhooks";
@@ -52,8 +54,12 @@ struct Inner {
     consumer: String,
     /// Requests in flight, over every hook.
     sends: Arc<Semaphore>,
-    /// The hooks with a request in flight from this process (one each).
-    busy: Mutex<HashSet<i64>>,
+    /// The requests in flight from this process, per hook.
+    busy: Mutex<HashMap<i64, usize>>,
+    /// Attempts made, to the recorder.
+    records: mpsc::UnboundedSender<record::Attempt>,
+    /// The recorder's end, taken when the worker starts.
+    recorder: Mutex<Option<mpsc::UnboundedReceiver<record::Attempt>>>,
     /// Wakes the sender when the fan-out wrote rows or a request ended.
     wake: Notify,
     /// Emails a hook's owner when it is disabled (none in some tests).
@@ -76,12 +82,15 @@ impl Worker {
         stream: EventStream,
         settings: HookSettings,
     ) -> Result<Self, reqwest::Error> {
+        let (records, recorder) = mpsc::unbounded_channel();
         Ok(Self {
             inner: Arc::new(Inner {
+                records,
+                recorder: Mutex::new(Some(recorder)),
                 client: http::client(&settings)?,
                 sends: Arc::new(Semaphore::new(settings.concurrency)),
                 consumer: format!("webhooks-{}", uuid::Uuid::new_v4()),
-                busy: Mutex::new(HashSet::new()),
+                busy: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 mailer: None,
                 db,
@@ -115,6 +124,10 @@ impl Worker {
                 .clone()
                 .tidy_consumers_forever(TICKET_EVENTS, GROUP),
         );
+        let recorder = self.inner.recorder.lock().ok().and_then(|mut r| r.take());
+        if let Some(recorder) = recorder {
+            background.spawn(self.clone().record_forever(recorder));
+        }
         background.spawn(self.clone().send_forever());
         self.fan_out_forever().await;
     }

@@ -1,10 +1,11 @@
-//! Recording an attempt: the delivery's new status and the receiver's answer, written only
+//! Recording attempts: each delivery's new status and the receiver's answer, written only
 //! if this worker still holds the attempt it made; and what it means for the hook (a
 //! success ends its failure streak, 410 Gone disables it, and so does failing for
-//! `WEBHOOK_DISABLE_AFTER_MS`).
+//! `WEBHOOK_DISABLE_AFTER_MS`). One task records what the requests report, as many at a
+//! time as have come, in one transaction: a commit per batch, not per request.
 
 use super::{
-    Worker,
+    PAUSE, Worker,
     send::{Outcome, Time},
 };
 use crate::email::Email;
@@ -14,60 +15,86 @@ use sea_orm::{
     ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::Expr,
 };
+use tokio::sync::mpsc;
 
 /// The longest error kept.
 const MAX_ERROR: usize = 500;
 
+/// The most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 200;
+
+/// One attempt to record.
+#[derive(Debug)]
+pub(super) struct Attempt {
+    /// The delivery row.
+    pub(super) delivery: i64,
+    /// Which attempt of it this was (the row's `attempts` once claimed).
+    pub(super) attempt: i32,
+    /// Its hook, as it was read before the request.
+    pub(super) hook: webhook::Model,
+    /// How it went.
+    pub(super) outcome: Outcome,
+    /// Its place among the requests in flight, held until it is recorded.
+    pub(super) _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
 impl Worker {
-    /// Writes `outcome` of attempt `attempt` of `row` to `hook`.
-    pub(super) async fn record(
-        &self,
-        row: &delivery::Model,
-        attempt: i32,
-        hook: &webhook::Model,
-        outcome: &Outcome,
-    ) -> Result<(), DbErr> {
-        // The delivery and what it means for the hook commit together: nobody sees a 410
+    /// Hands `attempt` to the recorder.
+    pub(super) fn recorded(&self, attempt: Attempt) {
+        if self.inner.records.send(attempt).is_err() {
+            // The recorder stopped with the worker; the lease lapses and the row is sent
+            // again by whoever runs next.
+            tracing::warn!("webhook recorder has stopped; an attempt goes unrecorded");
+        }
+    }
+
+    /// Records attempts as they come, each batch in one transaction, until the worker stops.
+    pub(super) async fn record_forever(self, mut attempts: mpsc::UnboundedReceiver<Attempt>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while attempts.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            loop {
+                match self.record(&batch).await {
+                    Ok(()) => break,
+                    Err(err) => {
+                        tracing::warn!(%err, "webhook worker cannot record its deliveries yet");
+                        tokio::time::sleep(PAUSE).await;
+                    }
+                }
+            }
+            for attempt in batch.drain(..) {
+                self.count_in_flight(attempt.hook.id, false);
+            }
+            // Their permits are back, and what waited behind them (a ticket's next event)
+            // may go now.
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Writes `attempts` and what they mean for their hooks, in one transaction.
+    async fn record(&self, attempts: &[Attempt]) -> Result<(), DbErr> {
+        // The deliveries and what they mean for the hooks commit together: nobody sees a 410
         // recorded on an enabled hook.
         let txn = self.inner.db.begin().await?;
         let now = db::now();
-        let none = Option::<Time>::None;
-        let latency = outcome
-            .latency
-            .map(|l| i32::try_from(l.as_millis()).unwrap_or(i32::MAX));
-        let error = outcome
-            .error
-            .as_ref()
-            .map(|e| e.chars().take(MAX_ERROR).collect::<String>());
-        let delivered = (outcome.status == Status::Delivered).then_some(now);
-        let written = delivery::Entity::update_many()
-            .col_expr(
-                delivery::Column::Status,
-                Expr::value(outcome.status.as_str()),
-            )
-            .col_expr(delivery::Column::ResponseCode, Expr::value(outcome.code))
-            .col_expr(delivery::Column::LatencyMs, Expr::value(latency))
-            .col_expr(
-                delivery::Column::ResponseExcerpt,
-                Expr::value(outcome.excerpt.clone()),
-            )
-            .col_expr(delivery::Column::LastError, Expr::value(error))
-            .col_expr(delivery::Column::NextAttemptAt, Expr::value(outcome.next))
-            .col_expr(delivery::Column::ClaimedUntil, Expr::value(none))
-            .col_expr(delivery::Column::DeliveredAt, Expr::value(delivered))
-            .filter(delivery::Column::Id.eq(row.id))
-            .filter(delivery::Column::Attempts.eq(attempt))
-            .exec(&txn)
-            .await?;
-        if written.rows_affected == 0 {
-            // Another worker took the row over (this one's lease lapsed): its record wins.
-            return Ok(());
+        let mut disabled = Vec::new();
+        for attempt in attempts {
+            if !write(&txn, attempt, now).await? {
+                // Another worker took the row over (this one's lease lapsed): its record wins.
+                continue;
+            }
+            if let Some(reason) = self
+                .judge_hook(&txn, &attempt.hook, &attempt.outcome, now)
+                .await?
+            {
+                disabled.push((attempt.hook.clone(), reason));
+            }
         }
-        let disabled = self.judge_hook(&txn, hook, outcome, now).await?;
         txn.commit().await?;
-        if let (Some(reason), Some(mailer)) = (disabled, self.inner.mailer.clone()) {
-            let (db, hook) = (self.inner.db.clone(), hook.clone());
-            tokio::spawn(async move { tell_owner(&db, &mailer, &hook, &reason, now).await });
+        if let Some(mailer) = self.inner.mailer.clone() {
+            for (hook, reason) in disabled {
+                let (db, mailer) = (self.inner.db.clone(), mailer.clone());
+                tokio::spawn(async move { tell_owner(&db, &mailer, &hook, &reason, now).await });
+            }
         }
         Ok(())
     }
@@ -124,6 +151,40 @@ impl Worker {
         }
         Ok(None)
     }
+}
+
+/// Writes `attempt`'s outcome on its delivery, if the row is still at that attempt.
+async fn write(txn: &DatabaseTransaction, attempt: &Attempt, now: Time) -> Result<bool, DbErr> {
+    let outcome = &attempt.outcome;
+    let none = Option::<Time>::None;
+    let latency = outcome
+        .latency
+        .map(|l| i32::try_from(l.as_millis()).unwrap_or(i32::MAX));
+    let error = outcome
+        .error
+        .as_ref()
+        .map(|e| e.chars().take(MAX_ERROR).collect::<String>());
+    let delivered = (outcome.status == Status::Delivered).then_some(now);
+    let written = delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::value(outcome.status.as_str()),
+        )
+        .col_expr(delivery::Column::ResponseCode, Expr::value(outcome.code))
+        .col_expr(delivery::Column::LatencyMs, Expr::value(latency))
+        .col_expr(
+            delivery::Column::ResponseExcerpt,
+            Expr::value(outcome.excerpt.clone()),
+        )
+        .col_expr(delivery::Column::LastError, Expr::value(error))
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(outcome.next))
+        .col_expr(delivery::Column::ClaimedUntil, Expr::value(none))
+        .col_expr(delivery::Column::DeliveredAt, Expr::value(delivered))
+        .filter(delivery::Column::Id.eq(attempt.delivery))
+        .filter(delivery::Column::Attempts.eq(attempt.attempt))
+        .exec(txn)
+        .await?;
+    Ok(written.rows_affected == 1)
 }
 
 /// Disables `hook` for `reason` (its waiting deliveries wait until it is enabled again);

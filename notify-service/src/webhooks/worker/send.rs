@@ -9,21 +9,24 @@ use super::{
     PAUSE, Worker,
     fanout::principals,
     http::{self, Answer, Request},
+    record::Attempt,
 };
 use crate::webhooks::{payload, store};
 use common::{Principal, WebhookDeliveryStatus as Status};
 use db::entity::{webhook, webhook_delivery as delivery};
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, Query},
 };
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashMap, time::Duration};
+use tokio::sync::OwnedSemaphorePermit;
 
 /// How often the sender looks for due deliveries when nothing wakes it.
 const POLL: Duration = Duration::from_millis(250);
 
 /// Due deliveries read at once.
-const DUE_BATCH: u64 = 200;
+const DUE_BATCH: u64 = 500;
 
 /// A delivery is unfinished in these.
 const UNFINISHED: [Status; 2] = [Status::Pending, Status::Retrying];
@@ -31,6 +34,7 @@ const UNFINISHED: [Status; 2] = [Status::Pending, Status::Retrying];
 pub(super) type Time = chrono::DateTime<chrono::Utc>;
 
 /// What to record of one attempt.
+#[derive(Debug)]
 pub(super) struct Outcome {
     pub(super) status: Status,
     pub(super) code: Option<i32>,
@@ -59,79 +63,130 @@ impl Worker {
         }
     }
 
-    /// Starts a request for each hook that has a due delivery and none in flight.
+    /// Starts a request for each due delivery its hook has room for (at most
+    /// `WEBHOOK_HOOK_CONCURRENCY` in flight per hook, `WEBHOOK_CONCURRENCY` in all), the
+    /// picked rows claimed in one statement.
     async fn send_due(&self) -> Result<(), DbErr> {
         let db = &self.inner.db;
-        let busy: Vec<i64> = match self.inner.busy.lock() {
-            Ok(busy) => busy.iter().copied().collect(),
-            Err(_) => return Ok(()),
+        let per_hook = self.inner.settings.hook_concurrency;
+        let Some(in_flight) = self.in_flight() else {
+            return Ok(());
         };
+        let full: Vec<i64> = in_flight
+            .iter()
+            .filter(|(_, n)| **n >= per_hook)
+            .map(|(hook, _)| *hook)
+            .collect();
+        let due = due(full).all(db).await?;
+        let room = self.inner.sends.available_permits();
+        let picked = pick(due, &in_flight, per_hook, room);
+        if picked.is_empty() {
+            return Ok(());
+        }
         let now = db::now();
-        let due = due(busy).all(db).await?;
-        if due.is_empty() {
+        let claimed = self.claim(&picked, now).await?;
+        if claimed.is_empty() {
             return Ok(());
         }
         let hooks = webhook::Entity::find()
-            .filter(webhook::Column::Id.is_in(due.iter().map(|d| d.webhook_id)))
+            .filter(webhook::Column::Id.is_in(claimed.iter().map(|d| d.webhook_id)))
             .all(db)
             .await?;
         let owners = principals(db, hooks.iter().map(|h| h.owner_id)).await?;
-        let mut picked = HashSet::new();
-        for row in due {
-            if !picked.insert(row.webhook_id) {
-                continue;
-            }
+        for row in claimed {
             let Some(hook) = hooks.iter().find(|h| h.id == row.webhook_id).cloned() else {
                 continue;
             };
             let Ok(permit) = self.inner.sends.clone().try_acquire_owned() else {
+                // Claimed but not sent: its lease lapses and it is taken again.
                 break;
             };
-            if !self.claim(&row, now).await? {
-                continue;
-            }
-            if let Ok(mut busy) = self.inner.busy.lock() {
-                busy.insert(hook.id);
-            }
+            self.count_in_flight(hook.id, true);
             let owner = owners.get(&hook.owner_id).cloned();
             let worker = self.clone();
             tokio::spawn(async move {
-                worker.deliver(row, &hook, owner).await;
-                if let Ok(mut busy) = worker.inner.busy.lock() {
-                    busy.remove(&hook.id);
-                }
-                drop(permit);
-                worker.inner.wake.notify_one();
+                // The permit and the count are given back once the answer is recorded: a
+                // crash repeats at most `WEBHOOK_CONCURRENCY` requests.
+                let attempt = worker.attempt(&row, &hook, owner, permit).await;
+                worker.recorded(attempt);
             });
         }
         Ok(())
     }
 
-    /// Counts an attempt and holds the row for one request, if nobody took it since it was
-    /// read.
-    async fn claim(&self, row: &delivery::Model, now: Time) -> Result<bool, DbErr> {
+    /// The requests in flight from this process, per hook (None if a panic poisoned it).
+    fn in_flight(&self) -> Option<HashMap<i64, usize>> {
+        self.inner.busy.lock().ok().map(|busy| busy.clone())
+    }
+
+    /// One more (`up`) or one fewer request in flight to `hook`.
+    pub(super) fn count_in_flight(&self, hook: i64, up: bool) {
+        if let Ok(mut busy) = self.inner.busy.lock() {
+            let n = busy.entry(hook).or_default();
+            if up {
+                *n += 1;
+            } else {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    busy.remove(&hook);
+                }
+            }
+        }
+    }
+
+    /// Counts an attempt of each of `rows` and holds them for one request each, in one
+    /// statement; the rows nobody took since they were read, as they are now.
+    async fn claim(
+        &self,
+        rows: &[delivery::Model],
+        now: Time,
+    ) -> Result<Vec<delivery::Model>, DbErr> {
         let hold = self.inner.settings.timeout + Duration::from_secs(5);
         let until = now + chrono::Duration::from_std(hold).unwrap_or_default();
-        let result = delivery::Entity::update_many()
-            .col_expr(
+        // Each row only at the attempt it was read with: a row another worker claimed (and
+        // perhaps already recorded) since is left alone.
+        let read_as = rows.iter().fold(Condition::any(), |any, row| {
+            any.add(
+                Condition::all()
+                    .add(delivery::Column::Id.eq(row.id))
+                    .add(delivery::Column::Attempts.eq(row.attempts)),
+            )
+        });
+        let mut update = Query::update();
+        update
+            .table(delivery::Entity)
+            .value(
                 delivery::Column::Attempts,
                 Expr::col(delivery::Column::Attempts).add(1),
             )
-            .col_expr(delivery::Column::ClaimedUntil, Expr::value(Some(until)))
-            .filter(delivery::Column::Id.eq(row.id))
-            .filter(delivery::Column::Attempts.eq(row.attempts))
-            .filter(delivery::Column::Status.is_in(unfinished()))
-            .filter(free(now))
-            .exec(&self.inner.db)
-            .await?;
-        Ok(result.rows_affected == 1)
+            .value(delivery::Column::ClaimedUntil, Some(until))
+            .cond_where(
+                Condition::all()
+                    .add(read_as)
+                    .add(delivery::Column::Status.is_in(unfinished()))
+                    .add(free(now)),
+            )
+            .returning_all();
+        // RETURNING, which PostgreSQL and SQLite (3.35 and later, as bundled) both have: one
+        // statement claims the batch and says which rows it got.
+        let db = &self.inner.db;
+        let statement = db.get_database_backend().build(&update);
+        let rows = db.query_all(statement).await?;
+        rows.iter()
+            .map(|row| delivery::Model::from_query_result(row, ""))
+            .collect()
     }
 
-    /// Makes one attempt of `row` (claimed: its attempt is `row.attempts + 1`) and records
-    /// it.
-    async fn deliver(&self, row: delivery::Model, hook: &webhook::Model, owner: Option<Principal>) {
-        let attempt = row.attempts + 1;
-        let outcome = if !may_see(&row, owner.as_ref()) {
+    /// Makes one attempt of `row` (claimed: its attempt is `row.attempts`) and says what
+    /// to record of it.
+    async fn attempt(
+        &self,
+        row: &delivery::Model,
+        hook: &webhook::Model,
+        owner: Option<Principal>,
+        permit: OwnedSemaphorePermit,
+    ) -> Attempt {
+        let outcome = if !may_see(row, owner.as_ref()) {
             final_failure("the webhook's owner may no longer see this ticket", None)
         } else {
             let now = db::now();
@@ -143,16 +198,14 @@ impl Worker {
                 body: &row.payload,
             };
             let answer = http::post(&self.inner.client, &self.inner.settings, request).await;
-            self.judge(answer, attempt)
+            self.judge(answer, row.attempts)
         };
-        loop {
-            match self.record(&row, attempt, hook, &outcome).await {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(%err, "webhook worker cannot record a delivery yet");
-                    tokio::time::sleep(PAUSE).await;
-                }
-            }
+        Attempt {
+            delivery: row.id,
+            attempt: row.attempts,
+            hook: hook.clone(),
+            outcome,
+            _permit: permit,
         }
     }
 
@@ -247,9 +300,32 @@ fn free(now: Time) -> Condition {
         .add(delivery::Column::ClaimedUntil.lt(now))
 }
 
-/// The due deliveries of active hooks that have none in flight here (`busy`), each the
-/// first unfinished one of its ticket to its hook, oldest first.
-fn due(busy: Vec<i64>) -> sea_orm::Select<delivery::Entity> {
+/// Of `due` (oldest first), those to send now: as many per hook as it has room for beside
+/// its requests `in_flight`, `room` in all.
+fn pick(
+    due: Vec<delivery::Model>,
+    in_flight: &HashMap<i64, usize>,
+    per_hook: usize,
+    room: usize,
+) -> Vec<delivery::Model> {
+    let mut taken: HashMap<i64, usize> = HashMap::new();
+    let mut picked = Vec::new();
+    for row in due {
+        if picked.len() >= room {
+            break;
+        }
+        let n = taken.entry(row.webhook_id).or_default();
+        if in_flight.get(&row.webhook_id).copied().unwrap_or(0) + *n < per_hook {
+            *n += 1;
+            picked.push(row);
+        }
+    }
+    picked
+}
+
+/// The due deliveries of active hooks that have room here (not in `full`), each the first
+/// unfinished one of its ticket to its hook, oldest first.
+fn due(full: Vec<i64>) -> sea_orm::Select<delivery::Entity> {
     let now = db::now();
     let active = Query::select()
         .column(webhook::Column::Id)
@@ -268,7 +344,7 @@ fn due(busy: Vec<i64>) -> sea_orm::Select<delivery::Entity> {
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .filter(free(now))
         .filter(delivery::Column::WebhookId.in_subquery(active))
-        .filter(delivery::Column::WebhookId.is_not_in(busy))
+        .filter(delivery::Column::WebhookId.is_not_in(full))
         .filter(earlier_unfinished)
         .order_by_asc(delivery::Column::Id)
         .limit(DUE_BATCH)
