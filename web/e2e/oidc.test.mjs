@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import Provider from "oidc-provider";
 import { openBrowser, shot } from "./browser.mjs";
+import { signInApi } from "./api.mjs";
 import { startServer } from "./server.mjs";
 
 const CLIENT = { id: "tessera-e2e", secret: "tessera-e2e-secret-0123456789" };
@@ -66,19 +67,8 @@ async function startProvider(tessera) {
 
 /** An ADMIN's request to the GraphQL API, signed in with the demo password. */
 async function asAdmin(url, query, variables) {
-  const login = await fetch(`${url}/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: "admin@example.edu", password: "tessera-demo" }),
-  });
-  assert.equal(login.status, 200);
-  const cookie = login.headers.get("set-cookie").split(";")[0];
-  const answer = await fetch(`${url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie },
-    body: JSON.stringify({ query, variables }),
-  });
-  return answer.json();
+  const admin = await signInApi(url, "admin@example.edu");
+  return admin(query, variables, { errors: true });
 }
 
 describe("sign-in with the identity provider", () => {
