@@ -25,7 +25,7 @@ use tokio::sync::OwnedSemaphorePermit;
 /// How often the sender looks for due deliveries when nothing wakes it.
 const POLL: Duration = Duration::from_millis(250);
 
-/// Due deliveries read at once.
+/// The most due deliveries read at once.
 const DUE_BATCH: u64 = 500;
 
 /// A delivery is unfinished in these.
@@ -77,8 +77,13 @@ impl Worker {
             .filter(|(_, n)| **n >= per_hook)
             .map(|(hook, _)| *hook)
             .collect();
-        let due = due(full).all(db).await?;
         let room = self.inner.sends.available_permits();
+        if room == 0 {
+            return Ok(());
+        }
+        // A few times the room, for rows `pick` passes over (a hook full within the batch).
+        let limit = u64::try_from(room.saturating_mul(4)).map_or(DUE_BATCH, |n| n.min(DUE_BATCH));
+        let due = due(full, limit).all(db).await?;
         let picked = pick(due, &in_flight, per_hook, room);
         if picked.is_empty() {
             return Ok(());
@@ -325,7 +330,7 @@ fn pick(
 
 /// The due deliveries of active hooks that have room here (not in `full`), each the first
 /// unfinished one of its ticket to its hook, oldest first.
-fn due(full: Vec<i64>) -> sea_orm::Select<delivery::Entity> {
+fn due(full: Vec<i64>, limit: u64) -> sea_orm::Select<delivery::Entity> {
     let now = db::now();
     let active = Query::select()
         .column(webhook::Column::Id)
@@ -339,13 +344,63 @@ fn due(full: Vec<i64>) -> sea_orm::Select<delivery::Entity> {
          AND earlier.id < webhook_deliveries.id \
          AND earlier.status IN ('PENDING', 'RETRYING'))",
     );
+    // The statuses as literals, as the partial index `webhook_deliveries_unfinished_idx`
+    // says them: a bound parameter would keep either database from using it, and this
+    // query would read and sort every unfinished row each time.
     delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in(unfinished()))
+        .filter(Expr::cust(
+            "webhook_deliveries.status IN ('PENDING', 'RETRYING')",
+        ))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .filter(free(now))
         .filter(delivery::Column::WebhookId.in_subquery(active))
         .filter(delivery::Column::WebhookId.is_not_in(full))
         .filter(earlier_unfinished)
         .order_by_asc(delivery::Column::Id)
-        .limit(DUE_BATCH)
+        .limit(limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_literal_statuses_are_the_unfinished_ones() {
+        // `due` and the partial index spell the statuses out; they must stay these.
+        assert_eq!(unfinished(), ["PENDING", "RETRYING"]);
+    }
+
+    fn row(id: i64, hook: i64) -> delivery::Model {
+        delivery::Model {
+            id,
+            webhook_id: hook,
+            event_id: Some(id),
+            ticket_id: Some(id),
+            event_type: "ticket.created".into(),
+            payload: "{}".into(),
+            status: "PENDING".into(),
+            attempts: 0,
+            response_code: None,
+            latency_ms: None,
+            last_error: None,
+            response_excerpt: None,
+            next_attempt_at: None,
+            claimed_until: None,
+            created_at: chrono::Utc::now(),
+            delivered_at: None,
+        }
+    }
+
+    #[test]
+    fn pick_fills_each_hook_to_its_limit_and_all_to_the_room() {
+        let due: Vec<_> = [(1, 7), (2, 7), (3, 8), (4, 7), (5, 8), (6, 9)]
+            .into_iter()
+            .map(|(id, hook)| row(id, hook))
+            .collect();
+        let in_flight = HashMap::from([(7, 1)]);
+        let ids = |rows: Vec<delivery::Model>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        // Hook 7 has one in flight and room for one more; 8 for two; 9 for two.
+        assert_eq!(ids(pick(due.clone(), &in_flight, 2, 10)), [1, 3, 5, 6]);
+        assert_eq!(ids(pick(due, &in_flight, 2, 2)), [1, 3]);
+    }
 }
