@@ -94,7 +94,8 @@ impl SchedulerMetrics {
         }
         self.skipped
             .set(i64::try_from(totals.skipped).unwrap_or(i64::MAX));
-        self.late.set(i64::try_from(totals.late).unwrap_or(i64::MAX));
+        self.late
+            .set(i64::try_from(totals.late).unwrap_or(i64::MAX));
         Ok(())
     }
 }

@@ -345,7 +345,11 @@ mod tests {
         ] {
             let mut reminder = event(kind, None, None, 99);
             reminder.state = TicketState::OfferPending;
-            assert_eq!(emailed(&reminder, &dir), vec![OWNER, STAFF, GRAD], "{kind:?}");
+            assert_eq!(
+                emailed(&reminder, &dir),
+                vec![OWNER, STAFF, GRAD],
+                "{kind:?}"
+            );
         }
     }
 
@@ -373,7 +377,8 @@ mod tests {
         dir.people.insert(10, person(&[Role::Admin]));
         let mut escalated = event(TicketEventKind::WaitingEscalated, None, None, 99);
         escalated.state = TicketState::OfferRequested;
-        escalated.detail = Some("ADMIN: waiting in OFFER_REQUESTED since 2027-03-01T09:00:00Z".into());
+        escalated.detail =
+            Some("ADMIN: waiting in OFFER_REQUESTED since 2027-03-01T09:00:00Z".into());
         assert_eq!(emailed(&escalated, &dir), vec![10]);
         escalated.detail = Some("GRAD_OFFICE: waiting".into());
         assert_eq!(emailed(&escalated, &dir), vec![GRAD]);

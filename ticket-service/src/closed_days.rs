@@ -28,7 +28,10 @@ pub fn parse_date(date: &str) -> Result<NaiveDate> {
     let bad = || {
         ServiceError::bad_input(
             "date",
-            format!("date must be a day written YYYY-MM-DD, got `{}`", date.trim()),
+            format!(
+                "date must be a day written YYYY-MM-DD, got `{}`",
+                date.trim()
+            ),
         )
     };
     let text = date.trim();
@@ -36,7 +39,10 @@ pub fn parse_date(date: &str) -> Result<NaiveDate> {
         return Err(bad());
     }
     let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad())?;
-    let range = NaiveDate::from_ymd_opt(2000, 1, 1)..=NaiveDate::from_ymd_opt(2100, 12, 31);
+    let range = (
+        NaiveDate::from_ymd_opt(2000, 1, 1),
+        NaiveDate::from_ymd_opt(2100, 12, 31),
+    );
     match range {
         (Some(first), Some(last)) if day >= first && day <= last => Ok(day),
         _ => Err(ServiceError::bad_input(
@@ -75,12 +81,9 @@ pub async fn add(
     .await;
     match row {
         Ok(row) => Ok(row),
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ServiceError::bad_input(
-                "date",
-                format!("{day} is already a closed day"),
-            ))
-        }
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(
+            ServiceError::bad_input("date", format!("{day} is already a closed day")),
+        ),
         Err(err) => Err(err.into()),
     }
 }

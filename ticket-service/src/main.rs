@@ -19,7 +19,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let db = db::open(&settings.common).await?;
     // Every replica ticks; the scheduler's unique steps make each reminder go out once.
-    ticket_service::scheduler::start(db.clone(), scheduler, ticket_service::scheduler::Clock::System);
+    ticket_service::scheduler::start(
+        db.clone(),
+        scheduler,
+        ticket_service::scheduler::Clock::System,
+    );
     let app = ticket_service::Application::build_with_db(settings, db).await?;
     tracing::info!(port = app.port(), "ticket-service listening");
     app.run_until_stopped().await?;

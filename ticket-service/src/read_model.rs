@@ -36,7 +36,10 @@ pub async fn scheduler_totals(db: &DatabaseConnection) -> Result<SchedulerTotals
         .select_only()
         .column(scheduled_run::Column::Kind)
         .column(scheduled_run::Column::Outcome)
-        .column_as(sea_orm::sea_query::Expr::col(scheduled_run::Column::Id).count(), "n")
+        .column_as(
+            sea_orm::sea_query::Expr::col(scheduled_run::Column::Id).count(),
+            "n",
+        )
         .group_by(scheduled_run::Column::Kind)
         .group_by(scheduled_run::Column::Outcome)
         .into_tuple()

@@ -87,13 +87,21 @@ fn scheduled_runs() -> TableCreateStatement {
                 .auto_increment()
                 .primary_key(),
         )
-        .col(ColumnDef::new(ScheduledRuns::Kind).string_len(32).not_null())
+        .col(
+            ColumnDef::new(ScheduledRuns::Kind)
+                .string_len(32)
+                .not_null(),
+        )
         .col(
             ColumnDef::new(ScheduledRuns::TicketId)
                 .big_integer()
                 .not_null(),
         )
-        .col(ColumnDef::new(ScheduledRuns::Step).string_len(32).not_null())
+        .col(
+            ColumnDef::new(ScheduledRuns::Step)
+                .string_len(32)
+                .not_null(),
+        )
         .col(
             ColumnDef::new(ScheduledRuns::Anchor)
                 .timestamp_with_time_zone()

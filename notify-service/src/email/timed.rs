@@ -95,7 +95,11 @@ mod tests {
             email.subject,
             "Ticket #1042: the answer from Ada Applicant is due soon"
         );
-        assert!(email.text.contains("Answer due by (UTC):\n2027-04-15T23:59:59Z"));
+        assert!(
+            email
+                .text
+                .contains("Answer due by (UTC):\n2027-04-15T23:59:59Z")
+        );
         event.kind = TicketEventKind::DeadlinePassed;
         assert_eq!(
             render(&event, &ctx()).subject,
@@ -105,13 +109,22 @@ mod tests {
         event.kind = TicketEventKind::WaitingReminder;
         event.detail = Some("Waiting in OFFER_REQUESTED since 2027-03-01T09:00:00Z".into());
         let email = render(&event, &ctx());
-        assert_eq!(email.subject, "Ticket #1042 has waited too long: Offer requested");
-        assert!(email.text.contains("Waiting:\nWaiting in OFFER_REQUESTED since"));
+        assert_eq!(
+            email.subject,
+            "Ticket #1042 has waited too long: Offer requested"
+        );
+        assert!(
+            email
+                .text
+                .contains("Waiting:\nWaiting in OFFER_REQUESTED since")
+        );
         event.kind = TicketEventKind::WaitingEscalated;
         event.detail = Some("ADMIN: waiting in OFFER_REQUESTED since 2027-03-01T09:00:00Z".into());
         let email = render(&event, &ctx());
-        assert_eq!(email.subject, "Ticket #1042 escalated: Offer requested for too long");
+        assert_eq!(
+            email.subject,
+            "Ticket #1042 escalated: Offer requested for too long"
+        );
         assert!(email.text.contains("escalated to you as administrator."));
     }
-
 }

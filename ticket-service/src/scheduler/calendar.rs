@@ -2,7 +2,9 @@
 //! `closed_days` an ADMIN keeps do not count, and "three business days later" or "seven days
 //! before" keep the local time of day across a daylight-saving change.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use db::entity::closed_day;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
@@ -67,7 +69,8 @@ impl Calendar {
         match self.zone.from_local_datetime(&local) {
             LocalResult::Single(at) => at.with_timezone(&Utc),
             LocalResult::Ambiguous(earlier, _) => earlier.with_timezone(&Utc),
-            LocalResult::None => match self.zone.from_local_datetime(&(local + Duration::hours(1))) {
+            LocalResult::None => match self.zone.from_local_datetime(&(local + Duration::hours(1)))
+            {
                 LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.with_timezone(&Utc),
                 // No zone skips two hours; read it as UTC rather than fail.
                 LocalResult::None => local.and_utc(),
@@ -103,7 +106,10 @@ mod tests {
             open.add_business_days(utc("2027-01-09T09:00:00Z"), 1),
             utc("2027-01-11T09:00:00Z")
         );
-        assert_eq!(open.add_business_days(utc("2027-01-09T09:00:00Z"), 0), utc("2027-01-09T09:00:00Z"));
+        assert_eq!(
+            open.add_business_days(utc("2027-01-09T09:00:00Z"), 0),
+            utc("2027-01-09T09:00:00Z")
+        );
     }
 
     #[test]

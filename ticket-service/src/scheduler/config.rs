@@ -168,7 +168,8 @@ fn targets(raw: &str) -> Result<Vec<(TicketState, u32)>, String> {
     let mut all: Vec<(TicketState, u32)> = Vec::new();
     for part in raw.split(',') {
         let part = part.trim();
-        let bad = || format!("expected STATE:business days such as OFFER_REQUESTED:3, got `{part}`");
+        let bad =
+            || format!("expected STATE:business days such as OFFER_REQUESTED:3, got `{part}`");
         let (state, days) = part.split_once(':').ok_or_else(bad)?;
         let state: TicketState = state.trim().parse().map_err(|_| bad())?;
         if matches!(state, TicketState::OfferAccepted | TicketState::Cancelled) {

@@ -92,8 +92,14 @@ async fn offers_since<C: ConnectionTrait>(
                     .add(ticket_event::Column::Kind.eq(TicketEventKind::DeadlineChanged.as_str()))
                     .add(
                         sea_orm::Condition::all()
-                            .add(ticket_event::Column::Kind.eq(TicketEventKind::StateChanged.as_str()))
-                            .add(ticket_event::Column::ToState.eq(TicketState::OfferPending.as_str())),
+                            .add(
+                                ticket_event::Column::Kind
+                                    .eq(TicketEventKind::StateChanged.as_str()),
+                            )
+                            .add(
+                                ticket_event::Column::ToState
+                                    .eq(TicketState::OfferPending.as_str()),
+                            ),
                     ),
             )
             .group_by(ticket_event::Column::TicketId)

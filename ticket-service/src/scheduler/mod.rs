@@ -52,9 +52,7 @@ pub async fn due(
     let handled = items::handled(db, &watched).await?;
     Ok(watched
         .iter()
-        .filter_map(|item| {
-            plan::decide(item, item.steps(settings, &calendar), &handled, now)
-        })
+        .filter_map(|item| plan::decide(item, item.steps(settings, &calendar), &handled, now))
         .collect())
 }
 

@@ -162,7 +162,12 @@ mod tests {
 
     fn plan(item: &Item, handled: &HashSet<Key>, now: &str) -> Option<Decision> {
         let calendar = Calendar::new(chrono_tz::Tz::UTC, []);
-        decide(item, item.steps(&Settings::default(), &calendar), handled, at(now))
+        decide(
+            item,
+            item.steps(&Settings::default(), &calendar),
+            handled,
+            at(now),
+        )
     }
 
     #[test]
@@ -189,7 +194,13 @@ mod tests {
         let item = offer();
         let late = plan(&item, &HashSet::new(), "2027-03-19T00:00:00Z").unwrap();
         assert_eq!(late.send.name, "2d");
-        assert_eq!(late.skip.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["7d"]);
+        assert_eq!(
+            late.skip
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+            ["7d"]
+        );
     }
 
     #[test]
@@ -229,6 +240,9 @@ mod tests {
             waiting: Waiting::Action(TicketState::OfferRefused),
             ..item
         };
-        assert_eq!(plan(&untracked, &HashSet::new(), "2028-01-01T00:00:00Z"), None);
+        assert_eq!(
+            plan(&untracked, &HashSet::new(), "2028-01-01T00:00:00Z"),
+            None
+        );
     }
 }

@@ -10,8 +10,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use common::{Role, TicketEventKind, TicketState};
 use db::entity::{scheduled_run, ticket};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait, TryInsertResult,
-    sea_query::OnConflict,
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait,
+    TryInsertResult, sea_query::OnConflict,
 };
 
 /// How the scheduler stopped short.
@@ -59,7 +59,15 @@ pub async fn handle(
     for step in &decision.skip {
         insert(&txn, &decision.item, step, scheduled_run::SKIPPED, ctx).await?;
     }
-    if !insert(&txn, &decision.item, &decision.send, scheduled_run::SENT, ctx).await? {
+    if !insert(
+        &txn,
+        &decision.item,
+        &decision.send,
+        scheduled_run::SENT,
+        ctx,
+    )
+    .await?
+    {
         return Ok(Outcome::Nothing);
     }
     let Some(ticket) = ticket::Entity::find_by_id(decision.item.ticket_id)

@@ -266,6 +266,8 @@ impl Mutation {
 
     /// Opens the office again on `date` (ADMIN only); answers the day removed.
     async fn remove_closed_day(&self, ctx: &Context<'_>, date: String) -> Result<ClosedDay> {
-        Ok(closed_days::remove(db(ctx), caller(ctx), &date).await?.into())
+        Ok(closed_days::remove(db(ctx), caller(ctx), &date)
+            .await?
+            .into())
     }
 }

@@ -28,14 +28,23 @@ async fn metrics_count_what_is_due_sent_and_late(backend: Backend) {
     // refuses a date in the past).
     ticket::Entity::update_many()
         .col_expr(ticket::Column::State, Expr::value("OFFER_PENDING"))
-        .col_expr(ticket::Column::DueAt, Expr::value(Some(db::now() - chrono::Duration::hours(1))))
+        .col_expr(
+            ticket::Column::DueAt,
+            Expr::value(Some(db::now() - chrono::Duration::hours(1))),
+        )
         .filter(ticket::Column::Id.eq(id))
         .exec(&app.db)
         .await
         .unwrap();
     let before = metrics(&app).await;
-    assert!(before.contains("tessera_gateway_scheduler_due 1"), "{before}");
-    assert!(before.contains("tessera_gateway_scheduler_late_total 0"), "{before}");
+    assert!(
+        before.contains("tessera_gateway_scheduler_due 1"),
+        "{before}"
+    );
+    assert!(
+        before.contains("tessera_gateway_scheduler_late_total 0"),
+        "{before}"
+    );
     // No scheduler runs in this platform: one tick, as a ticket-service replica would.
     let tick = scheduler::tick(&app.db, &Settings::default(), &Clock::System)
         .await

@@ -8,7 +8,8 @@ use crate::on_both_databases;
 use crate::support::{Backend, TestApp, Who, code, field, ok};
 
 const LIST: &str = "{ closedDays { date label } }";
-const ADD: &str = "mutation($d: String!, $l: String!) { addClosedDay(date: $d, label: $l) { date label } }";
+const ADD: &str =
+    "mutation($d: String!, $l: String!) { addClosedDay(date: $d, label: $l) { date label } }";
 const REMOVE: &str = "mutation($d: String!) { removeClosedDay(date: $d) { date label } }";
 
 async fn an_admin_keeps_the_closed_days(backend: Backend) {
@@ -18,7 +19,9 @@ async fn an_admin_keeps_the_closed_days(backend: Backend) {
         ("2027-07-01", "Canada Day"),
         (" 2027-12-28 ", "  Winter closure "),
     ] {
-        ok(&app.gql(Who::Admin, ADD, json!({"d": date, "l": label})).await);
+        ok(&app
+            .gql(Who::Admin, ADD, json!({"d": date, "l": label}))
+            .await);
     }
     let r = app.gql(Who::Admin, LIST, json!({})).await;
     assert_eq!(
@@ -29,7 +32,9 @@ async fn an_admin_keeps_the_closed_days(backend: Backend) {
             {"date": "2027-12-28", "label": "Winter closure"},
         ])
     );
-    let r = app.gql(Who::Admin, REMOVE, json!({"d": "2027-07-01"})).await;
+    let r = app
+        .gql(Who::Admin, REMOVE, json!({"d": "2027-07-01"}))
+        .await;
     assert_eq!(ok(&r)["removeClosedDay"]["label"], "Canada Day");
     let r = app.gql(Who::Admin, LIST, json!({})).await;
     assert_eq!(ok(&r)["closedDays"].as_array().unwrap().len(), 2);
@@ -38,25 +43,52 @@ async fn an_admin_keeps_the_closed_days(backend: Backend) {
 
 async fn closed_days_refuse_bad_input_and_everyone_but_an_admin(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    ok(&app.gql(Who::Admin, ADD, json!({"d": "2027-12-27", "l": "Winter closure"})).await);
-    for date in ["2027-02-30", "27/12/2027", "2027-3-5", "", "1999-12-31", "2027-12-27T00:00:00Z"] {
-        let r = app.gql(Who::Admin, ADD, json!({"d": date, "l": "Closed"})).await;
+    ok(&app
+        .gql(
+            Who::Admin,
+            ADD,
+            json!({"d": "2027-12-27", "l": "Winter closure"}),
+        )
+        .await);
+    for date in [
+        "2027-02-30",
+        "27/12/2027",
+        "2027-3-5",
+        "",
+        "1999-12-31",
+        "2027-12-27T00:00:00Z",
+    ] {
+        let r = app
+            .gql(Who::Admin, ADD, json!({"d": date, "l": "Closed"}))
+            .await;
         assert_eq!((code(&r), field(&r)), ("BAD_USER_INPUT", "date"), "{date}");
         let r = app.gql(Who::Admin, REMOVE, json!({"d": date})).await;
         assert_eq!((code(&r), field(&r)), ("BAD_USER_INPUT", "date"), "{date}");
     }
-    let r = app.gql(Who::Admin, ADD, json!({"d": "2027-12-27", "l": "Again"})).await;
+    let r = app
+        .gql(Who::Admin, ADD, json!({"d": "2027-12-27", "l": "Again"}))
+        .await;
     assert_eq!((code(&r), field(&r)), ("BAD_USER_INPUT", "date"));
     for label in ["", "   ", "two\nlines"] {
-        let r = app.gql(Who::Admin, ADD, json!({"d": "2027-12-29", "l": label})).await;
-        assert_eq!((code(&r), field(&r)), ("BAD_USER_INPUT", "label"), "{label:?}");
+        let r = app
+            .gql(Who::Admin, ADD, json!({"d": "2027-12-29", "l": label}))
+            .await;
+        assert_eq!(
+            (code(&r), field(&r)),
+            ("BAD_USER_INPUT", "label"),
+            "{label:?}"
+        );
     }
-    let r = app.gql(Who::Admin, REMOVE, json!({"d": "2027-12-30"})).await;
+    let r = app
+        .gql(Who::Admin, REMOVE, json!({"d": "2027-12-30"}))
+        .await;
     assert_eq!(code(&r), "NOT_FOUND");
     for who in [Who::Budget, Who::Chair, Who::Grad, Who::FacultyA, Who::FssA] {
         let r = app.gql(who, LIST, json!({})).await;
         assert_eq!(code(&r), "FORBIDDEN", "{who:?}");
-        let r = app.gql(who, ADD, json!({"d": "2027-12-29", "l": "Closed"})).await;
+        let r = app
+            .gql(who, ADD, json!({"d": "2027-12-29", "l": "Closed"}))
+            .await;
         assert_eq!(code(&r), "FORBIDDEN", "{who:?}");
         let r = app.gql(who, REMOVE, json!({"d": "2027-12-27"})).await;
         assert_eq!(code(&r), "FORBIDDEN", "{who:?}");
@@ -64,7 +96,9 @@ async fn closed_days_refuse_bad_input_and_everyone_but_an_admin(backend: Backend
     let anonymous = common::Principal::anonymous();
     let r = app.gql_as(&anonymous, LIST, json!({})).await;
     assert_eq!(code(&r), "UNAUTHENTICATED");
-    let r = app.gql_as(&anonymous, REMOVE, json!({"d": "2027-12-27"})).await;
+    let r = app
+        .gql_as(&anonymous, REMOVE, json!({"d": "2027-12-27"}))
+        .await;
     assert_eq!(code(&r), "UNAUTHENTICATED");
     // Nothing changed.
     let r = app.gql(Who::Admin, LIST, json!({})).await;

@@ -41,7 +41,10 @@ async fn reminders_go_out_at_their_times_once_each(backend: Backend) {
         ]
     );
     // Each went to the outbox once: the relay carries it to email, webhooks, live updates.
-    assert_eq!(outboxed(&app, &t).await, strings(&[REMINDER, REMINDER, PASSED]));
+    assert_eq!(
+        outboxed(&app, &t).await,
+        strings(&[REMINDER, REMINDER, PASSED])
+    );
     assert_eq!(
         runs(&app, &t).await,
         vec![

@@ -86,7 +86,10 @@ async fn a_restart_in_the_middle_of_a_tick_sends_nothing_twice(backend: Backend)
     let restarted = scheduler::start(app.db.clone(), s.clone(), clock);
     assert_eq!(until_sent(&app.db, OFFERS as u64).await, OFFERS as u64);
     hand.set(due - Duration::days(2));
-    assert_eq!(until_sent(&app.db, 2 * OFFERS as u64).await, 2 * OFFERS as u64);
+    assert_eq!(
+        until_sent(&app.db, 2 * OFFERS as u64).await,
+        2 * OFFERS as u64
+    );
     restarted.abort();
     let _ = restarted.await;
     // A tick of its own at the same moment finds nothing left to send.
@@ -131,7 +134,10 @@ async fn two_schedulers_on_postgres_and_redis_put_each_reminder_on_the_stream_on
     ];
     assert_eq!(until_sent(&app.db, OFFERS as u64).await, OFFERS as u64);
     hand.set(due);
-    assert_eq!(until_sent(&app.db, 2 * OFFERS as u64).await, 2 * OFFERS as u64);
+    assert_eq!(
+        until_sent(&app.db, 2 * OFFERS as u64).await,
+        2 * OFFERS as u64
+    );
     let timed = |entries: &[common::stream::Entry]| {
         entries
             .iter()
@@ -158,7 +164,11 @@ async fn two_schedulers_on_postgres_and_redis_put_each_reminder_on_the_stream_on
     on_stream.sort();
     let before = on_stream.len();
     on_stream.dedup();
-    assert_eq!(before, 2 * OFFERS, "each ticket's reminder and notice, once");
+    assert_eq!(
+        before,
+        2 * OFFERS,
+        "each ticket's reminder and notice, once"
+    );
     assert_eq!(on_stream.len(), 2 * OFFERS);
     for t in &tickets {
         assert_eq!(

@@ -41,7 +41,10 @@ async fn business_days_keep_the_office_s_local_time_across_daylight_saving(backe
 async fn closed_days_do_not_count(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let s = settings(&[("WAITING_TARGETS", "OFFER_REQUESTED:2")]);
-    for (date, label) in [("2027-03-15", "Spring closure"), ("2027-03-16", "Spring closure")] {
+    for (date, label) in [
+        ("2027-03-15", "Spring closure"),
+        ("2027-03-16", "Spring closure"),
+    ] {
         let r = app
             .gql(
                 Who::Admin,
@@ -77,11 +80,18 @@ async fn the_reminder_comes_first_then_the_escalation(backend: Backend) {
     // Three more business days: Tuesday 9 March.
     assert_eq!(tick_at(&app, &s, at("2027-03-08T09:00:00Z")).await.sent, 0);
     assert_eq!(tick_at(&app, &s, at("2027-03-09T09:00:00Z")).await.sent, 1);
-    assert_eq!(tick_at(&app, &s, at("2027-06-01T09:00:00Z")).await.sent, 1, "the granted ticket's escalation alone");
+    assert_eq!(
+        tick_at(&app, &s, at("2027-06-01T09:00:00Z")).await.sent,
+        1,
+        "the granted ticket's escalation alone"
+    );
     assert_eq!(tick_at(&app, &s, at("2027-09-01T09:00:00Z")).await.sent, 0);
     let history = timed_history(&app, &t).await;
     assert_eq!(
-        history.iter().map(|(k, _, _)| k.as_str()).collect::<Vec<_>>(),
+        history
+            .iter()
+            .map(|(k, _, _)| k.as_str())
+            .collect::<Vec<_>>(),
         [REMINDER, ESCALATED]
     );
     assert_eq!(
