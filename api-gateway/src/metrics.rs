@@ -67,7 +67,7 @@ impl SchedulerMetrics {
         )?;
         let late = IntGauge::new(
             "scheduler_late_total",
-            "Steps handled more than two ticks after they were due",
+            "Steps sent more than two ticks after they were due",
         )?;
         registry.register(Box::new(due.clone()))?;
         registry.register(Box::new(sent.clone()))?;

@@ -24,7 +24,7 @@ pub struct SchedulerTotals {
     pub sent: Vec<(String, u64)>,
     /// Older steps marked skipped when a later one of the same item was due too.
     pub skipped: u64,
-    /// Steps handled more than two ticks after they were due.
+    /// Steps sent more than two ticks after they were due.
     pub late: u64,
 }
 
@@ -56,6 +56,7 @@ pub async fn scheduler_totals(db: &DatabaseConnection) -> Result<SchedulerTotals
     }
     totals.late = scheduled_run::Entity::find()
         .filter(scheduled_run::Column::Late.eq(true))
+        .filter(scheduled_run::Column::Outcome.eq(scheduled_run::SENT))
         .count(db)
         .await?;
     Ok(totals)
