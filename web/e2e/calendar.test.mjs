@@ -26,15 +26,15 @@ describe("closed days in a browser", () => {
     const section = page.locator("section", { has: page.getByRole("heading", { name: "Closed days", exact: true }) });
     await section.waitFor();
     await section.getByLabel("Day").fill("2027-12-27");
-    await section.getByLabel("What it is").fill("Winter closure");
+    await section.getByLabel("Label").fill("Winter closure");
     await section.getByRole("button", { name: "Add closed day" }).click();
     const item = section.getByRole("listitem").filter({ hasText: "Winter closure" });
     await item.waitFor();
     assert.equal(await item.locator("time").getAttribute("datetime"), "2027-12-27");
     await section.getByLabel("Day").fill("2027-12-27");
-    await section.getByLabel("What it is").fill("Again");
+    await section.getByLabel("Label").fill("Again");
     await section.getByRole("button", { name: "Add closed day" }).click();
-    await section.getByText("2027-12-27 is already a closed day").first().waitFor();
+    await section.getByText("Day: 2027-12-27 is already a closed day.").first().waitFor();
     assert.deepEqual(await accessibilityProblems(page), []);
     await item.getByRole("button", { name: /Remove/ }).click();
     await section.getByText("No closed days.").waitFor();

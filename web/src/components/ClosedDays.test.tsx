@@ -52,9 +52,9 @@ describe("closed days", () => {
     renderWith(<ClosedDays />, { value: admin, mocks });
     await screen.findByText("No closed days.");
     fireEvent.change(screen.getByLabelText("Day"), { target: { value: "2027-12-27" } });
-    await userEvent.type(screen.getByLabelText("What it is"), "  Winter closure ");
+    await userEvent.type(screen.getByLabelText("Label"), "  Winter closure ");
     await userEvent.click(screen.getByRole("button", { name: "Add closed day" }));
-    expect((await screen.findAllByText("2027-12-27 is already a closed day")).length).toBeGreaterThan(0);
+    expect((await screen.findAllByText("Day: 2027-12-27 is already a closed day.")).length).toBeGreaterThan(0);
     await userEvent.click(screen.getByRole("button", { name: "Add closed day" }));
     await waitFor(() => expect(added).toBe(1));
     expect((await screen.findByRole("status")).textContent).toContain("Closed on");

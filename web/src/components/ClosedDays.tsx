@@ -78,8 +78,16 @@ function AddClosedDayForm() {
         <Field id={`${id}-date`} label="Day" error={fieldError("date")}>
           <input id={`${id}-date`} name="date" type="date" value={date} onChange={(e) => setDate(e.target.value)} required />
         </Field>
-        <Field id={`${id}-label`} label="What it is" error={fieldError("label")}>
-          <input id={`${id}-label`} name="label" value={label} onChange={(e) => setLabel(e.target.value)} required autoComplete="off" />
+        <Field id={`${id}-label`} label="Label" error={fieldError("label")}>
+          <input
+            id={`${id}-label`}
+            name="label"
+            value={label}
+            onChange={(e) => setLabel(e.target.value)}
+            placeholder="Winter closure"
+            required
+            autoComplete="off"
+          />
         </Field>
       </div>
       <FormError error={error} />
