@@ -23,16 +23,16 @@ describe("closed days in a browser", () => {
   test("an administrator adds a closed day, is told when it is closed already, and removes it", async () => {
     const page = await (await browser.context()).newPage();
     await signIn(page, PEOPLE.admin);
-    const section = page.locator("section", { has: page.getByRole("heading", { name: "Closed days", exact: true }) });
+    const section = page.getByRole("region", { name: "Closed days", exact: true });
     await section.waitFor();
-    await section.getByLabel("Day").fill("2027-12-27");
-    await section.getByLabel("Label").fill("Winter closure");
+    await section.getByLabel("Day", { exact: true }).fill("2027-12-27");
+    await section.getByLabel("Label", { exact: true }).fill("Winter closure");
     await section.getByRole("button", { name: "Add closed day" }).click();
     const item = section.getByRole("listitem").filter({ hasText: "Winter closure" });
     await item.waitFor();
     assert.equal(await item.locator("time").getAttribute("datetime"), "2027-12-27");
-    await section.getByLabel("Day").fill("2027-12-27");
-    await section.getByLabel("Label").fill("Again");
+    await section.getByLabel("Day", { exact: true }).fill("2027-12-27");
+    await section.getByLabel("Label", { exact: true }).fill("Again");
     await section.getByRole("button", { name: "Add closed day" }).click();
     await section.getByText("Day: 2027-12-27 is already a closed day.").first().waitFor();
     assert.deepEqual(await accessibilityProblems(page), []);
