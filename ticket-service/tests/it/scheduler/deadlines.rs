@@ -40,6 +40,17 @@ async fn reminders_go_out_at_their_times_once_each(backend: Backend) {
             (PASSED.to_owned(), date, tessera),
         ]
     );
+    // The actor is the scheduler's own user, whom no list of users shows.
+    let r = app
+        .gql(
+            Who::Admin,
+            "{ users(includeInactive: true) { name } }",
+            json!({}),
+        )
+        .await;
+    let names = ok(&r)["users"].as_array().unwrap().clone();
+    assert_eq!(names.len(), Who::ALL.len());
+    assert!(names.iter().all(|u| u["name"] != "Tessera"));
     // Each went to the outbox once: the relay carries it to email, webhooks, live updates.
     assert_eq!(
         outboxed(&app, &t).await,
