@@ -130,3 +130,28 @@ fn bad_scheduler_settings_are_one_line_naming_the_variable() {
     }
     assert_eq!(try_settings(&[]).unwrap(), Settings::default());
 }
+
+/// The binary as an operator starts it: a scheduler setting it cannot use stops it at
+/// start, exit code 2, with one line naming the variable.
+#[test]
+fn a_bad_scheduler_setting_stops_the_binary_with_one_line() {
+    for (var, value) in [
+        ("OFFICE_TIME_ZONE", "Mars/Olympus"),
+        ("WAITING_TARGETS", "GRANTED"),
+    ] {
+        let dir =
+            std::env::temp_dir().join(format!("tessera-sched-{}", uuid::Uuid::new_v4().simple()));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ticket-service"))
+            .env_clear()
+            .env("DATA_DIR", &dir)
+            .env("TESSERA_SIGNING_KEY", "11".repeat(32))
+            .env(var, value)
+            .output()
+            .expect("the binary runs");
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("{var}: ")), "{stderr}");
+    }
+}
