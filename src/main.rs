@@ -31,8 +31,14 @@ async fn main() -> anyhow::Result<()> {
 
     // One event stream for the process: ticket-service's relay writes it, the export worker
     // takes its jobs from it, and the gateway's live updates and the other workers will read it.
+    // The scheduler's reminders go through the outbox like any change.
     let stream = EventStream::open(common).await?;
     ticket_service::relay::start(conn.clone(), stream.clone());
+    ticket_service::scheduler::start(
+        conn.clone(),
+        gateway.scheduler.clone(),
+        ticket_service::scheduler::Clock::System,
+    );
     let outbox = match &subgraphs.mail.provider {
         notify_service::config::Provider::Outbox(dir) => Some(dir.clone()),
         notify_service::config::Provider::SendGrid { .. } => None,

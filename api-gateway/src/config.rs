@@ -75,6 +75,9 @@ pub struct Settings {
     pub oidc: Option<crate::oidc::OidcSettings>,
     /// `PASSWORD_LOGIN`, `BREAK_GLASS_ADMIN`.
     pub sign_in: crate::oidc::SignInMethods,
+    /// The scheduler's settings (`SCHEDULER_TICK`, `DEADLINE_REMINDERS`, ...): `/metrics`
+    /// computes what is due with them, as ticket-service's scheduler does.
+    pub scheduler: ticket_service::scheduler::Settings,
 }
 
 /// Who may read `/metrics` (`METRICS_TOKEN`, `METRICS_ADDR`).
@@ -159,7 +162,9 @@ impl Settings {
         let metrics = metrics_access(source, common.mode)?;
         let oidc = crate::oidc::config::oidc(source)?;
         let sign_in = crate::oidc::config::methods(source, oidc.as_ref())?;
+        let scheduler = ticket_service::scheduler::Settings::from_source(source)?;
         Ok(Self {
+            scheduler,
             oidc,
             sign_in,
             metrics,

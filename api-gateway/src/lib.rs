@@ -102,7 +102,8 @@ impl Application {
             &settings.common.data_dir.join("gateway"),
         )
         .await?;
-        let metrics = metrics::Metrics::new().context("metrics registry")?;
+        let metrics =
+            metrics::Metrics::new(settings.scheduler.clone()).context("metrics registry")?;
         let rate = Arc::new(rate::RateLimits::new(
             settings.rate_per_address,
             settings.rate_per_user,

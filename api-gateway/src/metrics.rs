@@ -1,6 +1,7 @@
 //! Prometheus metrics served at `/metrics`: GraphQL requests and latencies per operation type,
 //! sign-ins by outcome, open subscriptions, and (read from the database at each scrape) the
-//! emails and webhook deliveries by status and the depth of the queues.
+//! emails and webhook deliveries by status, the depth of the queues and the scheduler's due,
+//! sent, skipped and late steps.
 
 use db::sea_orm::{DatabaseConnection, DbErr};
 use prometheus::{
@@ -29,6 +30,74 @@ pub struct Metrics {
     /// Work waiting: `outbox` (ticket events not yet on the stream), `exports` (export jobs
     /// queued or running), `webhooks` (deliveries waiting for an enabled hook).
     pub queue_depth: IntGaugeVec,
+    /// The scheduler: items with a step due that no scheduler handled yet, steps sent by
+    /// kind, skipped while catching up, and handled late (totals kept in the database).
+    scheduler: SchedulerMetrics,
+}
+
+/// The scheduler's metrics and the settings its due count is computed with.
+#[derive(Clone)]
+struct SchedulerMetrics {
+    settings: ticket_service::scheduler::Settings,
+    due: IntGauge,
+    sent: IntGaugeVec,
+    skipped: IntGauge,
+    late: IntGauge,
+}
+
+impl SchedulerMetrics {
+    fn new(
+        registry: &Registry,
+        settings: ticket_service::scheduler::Settings,
+    ) -> Result<Self, prometheus::Error> {
+        let due = IntGauge::new(
+            "scheduler_due",
+            "Items with a reminder or escalation due that no scheduler has handled yet",
+        )?;
+        let sent = IntGaugeVec::new(
+            Opts::new(
+                "scheduler_sent_total",
+                "Reminders and escalations the schedulers sent, by event kind",
+            ),
+            &["kind"],
+        )?;
+        let skipped = IntGauge::new(
+            "scheduler_skipped_total",
+            "Older steps skipped because a later one of the same item was due too (catching up)",
+        )?;
+        let late = IntGauge::new(
+            "scheduler_late_total",
+            "Steps sent more than two ticks after they were due",
+        )?;
+        registry.register(Box::new(due.clone()))?;
+        registry.register(Box::new(sent.clone()))?;
+        registry.register(Box::new(skipped.clone()))?;
+        registry.register(Box::new(late.clone()))?;
+        Ok(Self {
+            settings,
+            due,
+            sent,
+            skipped,
+            late,
+        })
+    }
+
+    async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let due = ticket_service::read_model::scheduler_due(db, &self.settings).await?;
+        self.due.set(i64::try_from(due).unwrap_or(i64::MAX));
+        let totals = ticket_service::read_model::scheduler_totals(db).await?;
+        self.sent.reset();
+        for (kind, n) in totals.sent {
+            self.sent
+                .with_label_values(&[kind.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.skipped
+            .set(i64::try_from(totals.skipped).unwrap_or(i64::MAX));
+        self.late
+            .set(i64::try_from(totals.late).unwrap_or(i64::MAX));
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -38,8 +107,9 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// A fresh registry with every metric registered.
-    pub fn new() -> Result<Self, prometheus::Error> {
+    /// A fresh registry with every metric registered; `scheduler` is what the scheduler runs
+    /// with (its due count is computed from it).
+    pub fn new(scheduler: ticket_service::scheduler::Settings) -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("tessera_gateway".into()), None)?;
         let requests = IntCounterVec::new(
             Opts::new("graphql_requests_total", "GraphQL requests answered"),
@@ -81,7 +151,9 @@ impl Metrics {
         registry.register(Box::new(emails.clone()))?;
         registry.register(Box::new(webhook_deliveries.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
+        let scheduler = SchedulerMetrics::new(&registry, scheduler)?;
         Ok(Self {
+            scheduler,
             registry,
             requests,
             latency,
@@ -121,7 +193,7 @@ impl Metrics {
         self.queue_depth
             .with_label_values(&["exports"])
             .set(i64::try_from(exports).unwrap_or(i64::MAX));
-        Ok(())
+        self.scheduler.refresh(db).await
     }
 
     /// The text exposition format.

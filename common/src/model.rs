@@ -146,6 +146,16 @@ named_enum!(
         NoteResolved => "NOTE_RESOLVED",
         /// The applicant's response date changed.
         DeadlineChanged => "DEADLINE_CHANGED",
+        /// The applicant's response date is near and no answer is recorded (the scheduler;
+        /// the detail holds the date).
+        DeadlineReminder => "DEADLINE_REMINDER",
+        /// The applicant's response date passed with no answer recorded (the scheduler).
+        DeadlinePassed => "DEADLINE_PASSED",
+        /// The ticket has waited in its state past the state's target (the scheduler).
+        WaitingReminder => "WAITING_REMINDER",
+        /// The ticket waited one more target period after its reminder: the escalation
+        /// role is told (the scheduler; the detail starts with the role's name).
+        WaitingEscalated => "WAITING_ESCALATED",
     }
 );
 

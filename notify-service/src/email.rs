@@ -4,6 +4,9 @@
 
 use common::{TicketEventKind, TicketEventMessage, TicketState};
 
+/// The scheduler's reminders and escalations.
+mod timed;
+
 /// One rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
@@ -82,6 +85,9 @@ fn headline(event: &TicketEventMessage, ctx: &Context<'_>) -> (String, String) {
             format!("Ticket #{n}: new note from {who}"),
             format!("{who} added a note to ticket #{n}."),
         );
+    }
+    if let Some(timed) = timed::headline(event, &applicant) {
+        return timed;
     }
     if event.kind == TicketEventKind::DeadlineChanged {
         return (
@@ -177,7 +183,10 @@ pub fn render(event: &TicketEventMessage, ctx: &Context<'_>) -> Email {
     fields.push(("By", one_line(ctx.actor_name)));
     let detail_label = match event.kind {
         TicketEventKind::NoteAdded => "Note",
-        TicketEventKind::DeadlineChanged => "Answer due by (UTC)",
+        TicketEventKind::DeadlineChanged
+        | TicketEventKind::DeadlineReminder
+        | TicketEventKind::DeadlinePassed => "Answer due by (UTC)",
+        TicketEventKind::WaitingReminder | TicketEventKind::WaitingEscalated => "Waiting",
         _ => "Reason",
     };
     let detail = event

@@ -11,6 +11,9 @@
 //! | CANCELLED                           | owner, FSS                                  |
 //! | a note added                        | owner, FSS, supervisors who turned `notes` on |
 //! | an offer's response date changed    | owner, FSS                                  |
+//! | its response date is near, or passed (the scheduler) | owner, FSS, every GRAD_OFFICE |
+//! | waiting too long (the scheduler)    | those who can move it on: INITIAL every BUDGET_DIRECTOR, GRANTED and OFFER_REFUSED owner and FSS, OFFER_REQUESTED every ASSOCIATE_CHAIR, OFFER_PENDING every GRAD_OFFICE |
+//! | escalated (the scheduler)           | every holder of the role the event's detail names (`ESCALATION_ROLE`) |
 //!
 //! Creating a ticket, naming an applicant, changing supervisors and editing, deleting or
 //! resolving notes email nobody. A recipient who turned `email` off gets a SUPPRESSED row.
@@ -79,9 +82,36 @@ pub enum Delivery {
     Suppressed,
 }
 
-/// The roles whose every holder some row of the table emails.
-pub const BROADCAST_ROLES: [Role; 3] =
-    [Role::AssociateChair, Role::GradOffice, Role::BudgetDirector];
+/// The roles whose every holder some row of the table emails (ADMIN when escalations go to
+/// it: `ESCALATION_ROLE` may name any role that sees every ticket).
+pub const BROADCAST_ROLES: [Role; 4] = [
+    Role::AssociateChair,
+    Role::GradOffice,
+    Role::BudgetDirector,
+    Role::Admin,
+];
+
+/// Who can move a ticket waiting in `state` on: the people a waiting reminder goes to.
+fn can_act(state: TicketState, owner_and_staff: BTreeSet<i64>, dir: &Directory) -> BTreeSet<i64> {
+    match state {
+        TicketState::Initial => dir.holders(Role::BudgetDirector).collect(),
+        TicketState::Granted | TicketState::OfferRefused => owner_and_staff,
+        TicketState::OfferRequested => dir.holders(Role::AssociateChair).collect(),
+        TicketState::OfferPending => dir.holders(Role::GradOffice).collect(),
+        TicketState::OfferAccepted | TicketState::Cancelled => BTreeSet::new(),
+    }
+}
+
+/// The role an escalation goes to: the scheduler leads the event's detail with its name
+/// (`BUDGET_DIRECTOR: waiting in ...`); the default role when it does not parse.
+pub fn escalated_to(event: &TicketEventMessage) -> Role {
+    event
+        .detail
+        .as_deref()
+        .and_then(|d| d.split_once(':'))
+        .and_then(|(role, _)| role.trim().parse().ok())
+        .unwrap_or(Role::BudgetDirector)
+}
 
 /// Who the event concerns before preferences, and whether they must have asked for note
 /// emails.
@@ -121,6 +151,15 @@ fn audience(event: &TicketEventMessage, dir: &Directory) -> (BTreeSet<i64>, bool
         }
         // The offer's faculty side: the applicant they recruit has a new date to answer by.
         TicketEventKind::DeadlineChanged => (owner_and_staff(), false),
+        // The applicant's answer is near or late: the faculty side chases the applicant, the
+        // graduate office records the answer.
+        TicketEventKind::DeadlineReminder | TicketEventKind::DeadlinePassed => {
+            let mut all = owner_and_staff();
+            all.extend(dir.holders(Role::GradOffice));
+            (all, false)
+        }
+        TicketEventKind::WaitingReminder => (can_act(event.state, owner_and_staff(), dir), false),
+        TicketEventKind::WaitingEscalated => (dir.holders(escalated_to(event)).collect(), false),
         TicketEventKind::Created
         | TicketEventKind::ApplicantSet
         | TicketEventKind::SupervisorsChanged
@@ -295,6 +334,59 @@ mod tests {
         let dir = directory();
         let changed = event(TicketEventKind::DeadlineChanged, None, None, GRAD);
         assert_eq!(emailed(&changed, &dir), vec![OWNER, STAFF]);
+    }
+
+    #[test]
+    fn a_near_or_passed_response_date_goes_to_the_faculty_side_and_the_graduate_office() {
+        let dir = directory();
+        for kind in [
+            TicketEventKind::DeadlineReminder,
+            TicketEventKind::DeadlinePassed,
+        ] {
+            let mut reminder = event(kind, None, None, 99);
+            reminder.state = TicketState::OfferPending;
+            assert_eq!(
+                emailed(&reminder, &dir),
+                vec![OWNER, STAFF, GRAD],
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_waiting_reminder_goes_to_those_who_can_act() {
+        use TicketState::*;
+        let dir = directory();
+        for (state, expected) in [
+            (Initial, vec![BUDGET]),
+            (Granted, vec![OWNER, STAFF]),
+            (OfferRefused, vec![OWNER, STAFF]),
+            (OfferRequested, vec![CHAIR, CHAIR_2]),
+            (OfferPending, vec![GRAD]),
+            (Cancelled, vec![]),
+        ] {
+            let mut waiting = event(TicketEventKind::WaitingReminder, None, None, 99);
+            waiting.state = state;
+            assert_eq!(emailed(&waiting, &dir), expected, "{state:?}");
+        }
+    }
+
+    #[test]
+    fn an_escalation_goes_to_the_role_its_detail_names() {
+        let mut dir = directory();
+        dir.people.insert(10, person(&[Role::Admin]));
+        let mut escalated = event(TicketEventKind::WaitingEscalated, None, None, 99);
+        escalated.state = TicketState::OfferRequested;
+        escalated.detail =
+            Some("ADMIN: waiting in OFFER_REQUESTED since 2027-03-01T09:00:00Z".into());
+        assert_eq!(emailed(&escalated, &dir), vec![10]);
+        escalated.detail = Some("GRAD_OFFICE: waiting".into());
+        assert_eq!(emailed(&escalated, &dir), vec![GRAD]);
+        // Not a role: the default, the budget director.
+        escalated.detail = Some("waiting in OFFER_REQUESTED".into());
+        assert_eq!(emailed(&escalated, &dir), vec![BUDGET]);
+        escalated.detail = None;
+        assert_eq!(emailed(&escalated, &dir), vec![BUDGET]);
     }
 
     #[test]

@@ -59,6 +59,14 @@ pub enum TicketEventKind {
     NoteResolved,
     /// The applicant's response date changed (the detail holds the new one).
     DeadlineChanged,
+    /// The response date is near and no answer is recorded (the detail holds the date).
+    DeadlineReminder,
+    /// The response date passed with no answer recorded (the detail holds the date).
+    DeadlinePassed,
+    /// The ticket has waited in its state past the state's target.
+    WaitingReminder,
+    /// The ticket waited a further target period: escalated to the role the detail names.
+    WaitingEscalated,
 }
 
 /// Which tickets a list shows.

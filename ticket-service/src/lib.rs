@@ -13,6 +13,8 @@ pub mod listing;
 pub mod read_model;
 /// Moves committed outbox rows to the event stream.
 pub mod relay;
+/// Timed work on tickets (reminders, escalations), safe with many replicas.
+pub mod scheduler;
 /// The ticket-service GraphQL schema.
 pub mod schema;
 
@@ -20,6 +22,7 @@ pub mod schema;
 pub use ticket_domain::workflow;
 
 mod applicants;
+mod closed_days;
 mod notes;
 mod tickets;
 mod users;

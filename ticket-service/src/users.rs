@@ -60,7 +60,9 @@ pub async fn list(
             "only an administrator may list inactive users".into(),
         ));
     }
+    // The scheduler's own user is nobody to manage: it never signs in and is never emailed.
     let mut query = user::Entity::find()
+        .filter(user::Column::Email.ne(crate::scheduler::system_user::EMAIL))
         .order_by_asc(user::Column::Name)
         .order_by_asc(user::Column::Id);
     if !include_inactive {

@@ -40,6 +40,8 @@ const FIELD_LABELS: Record<string, string> = {
   supervisorIds: "Other supervisors",
   roles: "Roles",
   search: "Search",
+  date: "Day",
+  label: "Label",
 };
 
 function capitalise(text: string): string {

@@ -48,6 +48,10 @@ export const EVENT_LABELS: Record<TicketEventKind, string> = {
   NOTE_DELETED: "Note deleted",
   NOTE_RESOLVED: "Note resolved or reopened",
   DEADLINE_CHANGED: "Response date changed",
+  DEADLINE_REMINDER: "Response date reminder",
+  DEADLINE_PASSED: "Response date passed",
+  WAITING_REMINDER: "Waiting too long",
+  WAITING_ESCALATED: "Escalated",
 };
 
 export const EXPORT_LABELS: Record<ExportStatus, string> = {

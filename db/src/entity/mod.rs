@@ -5,6 +5,8 @@
 pub mod api_token;
 /// Applicants, unique by the admissions system's applicant number.
 pub mod applicant;
+/// The office's closed days besides weekends, which business-day targets skip.
+pub mod closed_day;
 /// Named counters (the ticket number sequence), portable across PostgreSQL and SQLite.
 pub mod counter;
 /// Export jobs: one per `exportTickets` call, with progress and the worker's lease.
@@ -17,6 +19,8 @@ pub mod notification;
 pub mod notification_preference;
 /// Events waiting to be relayed to the event stream.
 pub mod outbox;
+/// Timed steps the scheduler handled, one row each (reminders, escalations).
+pub mod scheduled_run;
 /// Funded admission offers.
 pub mod ticket;
 /// The audit trail of every ticket change.

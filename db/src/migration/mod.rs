@@ -13,6 +13,7 @@ mod m20261202_100001_user_role_changes;
 mod m20261202_200001_webhooks;
 mod m20261202_300001_ticket_due_at;
 mod m20261203_000001_webhook_unfinished_index;
+mod m20261203_100001_scheduler;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_200001_webhooks::Migration),
             Box::new(m20261202_300001_ticket_due_at::Migration),
             Box::new(m20261203_000001_webhook_unfinished_index::Migration),
+            Box::new(m20261203_100001_scheduler::Migration),
         ]
     }
 }

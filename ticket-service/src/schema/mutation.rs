@@ -3,7 +3,7 @@
 
 use super::{caller, db, types::*};
 use crate::{
-    notes, tickets,
+    closed_days, notes, tickets,
     tickets::{MoveInput, NewTickets},
     users,
     workflow::Action,
@@ -250,5 +250,24 @@ impl Mutation {
             supports_ids: ids(input.supports_ids),
         };
         Ok(User(users::update(db(ctx), caller(ctx), changes).await?))
+    }
+
+    /// Closes the office on `date` (`YYYY-MM-DD`, ADMIN only): business-day targets skip it.
+    async fn add_closed_day(
+        &self,
+        ctx: &Context<'_>,
+        date: String,
+        label: String,
+    ) -> Result<ClosedDay> {
+        Ok(closed_days::add(db(ctx), caller(ctx), &date, &label)
+            .await?
+            .into())
+    }
+
+    /// Opens the office again on `date` (ADMIN only); answers the day removed.
+    async fn remove_closed_day(&self, ctx: &Context<'_>, date: String) -> Result<ClosedDay> {
+        Ok(closed_days::remove(db(ctx), caller(ctx), &date)
+            .await?
+            .into())
     }
 }

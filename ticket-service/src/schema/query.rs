@@ -2,7 +2,7 @@
 //! `Ticket` and `TicketEvent`.
 
 use super::{caller, db, types::*};
-use crate::{applicants, events, listing, tickets, users};
+use crate::{applicants, closed_days, events, listing, tickets, users};
 use async_graphql::{Context, ID, Object, Result};
 
 /// The root of ticket-service's reads.
@@ -148,6 +148,16 @@ impl Query {
         Ok(tickets::find_visible(db(ctx), caller(ctx), id)
             .await?
             .map(Ticket))
+    }
+
+    /// The office's closed days besides weekends, earliest first (ADMIN only): waiting
+    /// targets in business days skip them.
+    async fn closed_days(&self, ctx: &Context<'_>) -> Result<Vec<ClosedDay>> {
+        Ok(closed_days::list(db(ctx), caller(ctx))
+            .await?
+            .into_iter()
+            .map(ClosedDay::from)
+            .collect())
     }
 
     /// Federation: a `TicketEvent` referenced by another subgraph (the gateway's live

@@ -14,5 +14,6 @@ mod http;
 mod pagination;
 mod race;
 mod relay;
+mod scheduler;
 mod validation;
 mod workflow;

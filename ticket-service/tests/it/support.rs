@@ -110,6 +110,11 @@ impl TestApp {
         }
     }
 
+    /// The test database's URL (a second pool on it is a second app instance).
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
     pub fn id(&self, who: Who) -> i64 {
         self.ids[&who]
     }

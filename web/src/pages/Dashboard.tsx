@@ -11,6 +11,7 @@ import { TicketBrowser } from "../components/TicketBrowser";
 import { TicketQueue } from "../components/TicketQueue";
 import { TicketActions } from "../components/TicketActions";
 import { UserAdmin } from "../components/UserAdmin";
+import { ClosedDays } from "../components/ClosedDays";
 
 /** The order dashboards appear in for someone with several roles. */
 export const DASHBOARD_ORDER: readonly Role[] = ["BUDGET_DIRECTOR", "ASSOCIATE_CHAIR", "GRAD_OFFICE", "FACULTY", "FSS", "ADMIN"];
@@ -112,6 +113,11 @@ function RoleDashboard({ role, me }: { role: Role; me: Me }) {
         </>
       );
     case "ADMIN":
-      return <UserAdmin />;
+      return (
+        <>
+          <UserAdmin />
+          <ClosedDays />
+        </>
+      );
   }
 }

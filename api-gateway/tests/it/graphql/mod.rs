@@ -4,6 +4,7 @@
 
 mod availability;
 mod federation;
+mod scheduler;
 
 use crate::on_both_databases;
 use crate::support::{Backend, Options, Platform, Who, code};

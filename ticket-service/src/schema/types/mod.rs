@@ -7,11 +7,14 @@ use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use db::entity::{applicant, note, ticket, ticket_event, user};
 
+/// The office's closed days.
+mod calendar;
 /// Mutation inputs.
 mod inputs;
 /// Relay's connection of tickets and the dashboard's statistics.
 mod lists;
 
+pub use calendar::ClosedDay;
 pub use inputs::*;
 pub use lists::*;
 pub use ticket_domain::inputs::{
