@@ -12,8 +12,12 @@ import { signInApi } from "./api.mjs";
 import { PEOPLE } from "./browser.mjs";
 import { startServer } from "./server.mjs";
 
-/** The kinds only timed work makes (none yet): every other kind must be seen below. */
-const TIMED_KINDS = [];
+/**
+ * The kinds only the scheduler makes (reminders, escalations: they need days to pass, and
+ * have tests of their own with a moved clock); every other kind must be seen below, and
+ * these, if the scheduler happens to send one about a demo ticket meanwhile, are left out.
+ */
+const TIMED_KINDS = ["DEADLINE_REMINDER", "DEADLINE_PASSED", "WAITING_REMINDER", "WAITING_ESCALATED"];
 
 let server;
 let receiver;
@@ -43,9 +47,12 @@ function receive(request, response) {
       }
     });
     const ok = verdicts.length > 0 && verdicts.every(Boolean);
-    const list = got.get(name) ?? [];
-    list.push({ headers, raw, verdicts, ok, body: JSON.parse(raw) });
-    got.set(name, list);
+    const body = JSON.parse(raw);
+    if (!ok || !TIMED_KINDS.includes(body.data?.kind)) {
+      const list = got.get(name) ?? [];
+      list.push({ headers, raw, verdicts, ok, body });
+      got.set(name, list);
+    }
     response.writeHead(ok ? 200 : 401).end();
   });
 }
@@ -176,13 +183,16 @@ describe("webhooks to a receiver using the standardwebhooks library", () => {
     const pending = await arrived("pending-only", 2);
     assert.deepEqual(kinds(pending), ["STATE_CHANGED", "DEADLINE_CHANGED"]);
     assert.ok(pending.every((r) => r.body.data.ticket.state === "OFFER_PENDING"));
-    // Alan is neither owner nor supervisor of these tickets: his hook has no delivery at all
-    // (each event's deliveries to every hook are written at once, before any is sent, so
-    // his would exist by now) and his receiver heard nothing.
-    const { webhook } = await api.alan(`query($id: ID!) { webhook(id: $id) { deliveries { totalCount } } }`, {
-      id: alans,
-    });
-    assert.equal(webhook.deliveries.totalCount, 0);
+    // Alan is neither owner nor supervisor of these tickets: his hook has no delivery of
+    // them (each event's deliveries to every hook are written at once, before any is sent,
+    // so his would exist by now) and his receiver heard nothing. A reminder the scheduler
+    // sends meanwhile about one of his own demo tickets is his to hear, and left out.
+    const { webhook } = await api.alan(
+      `query($id: ID!) { webhook(id: $id) { deliveries(first: 100) { nodes { eventType } } } }`,
+      { id: alans },
+    );
+    const timed = TIMED_KINDS.map((k) => `ticket.${k.toLowerCase()}`);
+    assert.deepEqual(webhook.deliveries.nodes.filter((d) => !timed.includes(d.eventType)), []);
     assert.deepEqual(got.get("alan-all") ?? [], []);
   });
 
