@@ -12,6 +12,7 @@ mod m20261202_000001_notification_retries;
 mod m20261202_100001_user_role_changes;
 mod m20261202_200001_webhooks;
 mod m20261202_300001_ticket_due_at;
+mod m20261203_200001_inbox_items;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_100001_user_role_changes::Migration),
             Box::new(m20261202_200001_webhooks::Migration),
             Box::new(m20261202_300001_ticket_due_at::Migration),
+            Box::new(m20261203_200001_inbox_items::Migration),
         ]
     }
 }
