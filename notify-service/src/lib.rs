@@ -9,10 +9,10 @@ pub mod config;
 pub mod email;
 /// The service's error type and its mapping to the contract's codes.
 pub mod error;
-/// Sending one email: SendGrid, or `.eml` files in the outbox.
-pub mod mailer;
 /// The in-app inbox: an item per (user, event) that would be emailed, read or unread.
 pub mod inbox;
+/// Sending one email: SendGrid, or `.eml` files in the outbox.
+pub mod mailer;
 /// Reading and changing email preferences.
 pub mod preferences;
 /// How many emails there are in each status (the gateway's documented read model).

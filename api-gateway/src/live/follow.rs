@@ -116,9 +116,9 @@ async fn follow_inbox(hub: Weak<Hub>, resolver: Arc<dyn Resolve>) {
         CHANGES_TOPIC,
         position,
         |strong, entry| match serde_json::from_str::<InboxChange>(&entry.payload) {
-            Ok(change) => strong.dispatch_inbox(&change, |resolution, id| {
-                resolve(&resolver, resolution, id)
-            }),
+            Ok(change) => {
+                strong.dispatch_inbox(&change, |resolution, id| resolve(&resolver, resolution, id))
+            }
             Err(err) => {
                 tracing::warn!(%err, "live updates: skipped an inbox change that does not parse");
             }

@@ -96,7 +96,11 @@ async fn create_inbox_items(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 )
                 .col(ColumnDef::new(InboxItems::UserId).big_integer().not_null())
                 .col(ColumnDef::new(InboxItems::EventId).big_integer().not_null())
-                .col(ColumnDef::new(InboxItems::TicketId).big_integer().not_null())
+                .col(
+                    ColumnDef::new(InboxItems::TicketId)
+                        .big_integer()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(InboxItems::Kind).string_len(32).not_null())
                 .col(ColumnDef::new(InboxItems::Title).text().not_null())
                 .col(ColumnDef::new(InboxItems::Summary).text().not_null())

@@ -38,7 +38,8 @@ impl Cursor {
 
     /// Reads a cursor of the inbox; BAD_USER_INPUT on `field` for anything else.
     pub fn decode(field: &'static str, raw: &str) -> Result<Self, ServiceError> {
-        let bad = || ServiceError::bad_input(field, format!("`{raw}` is not a cursor of the inbox"));
+        let bad =
+            || ServiceError::bad_input(field, format!("`{raw}` is not a cursor of the inbox"));
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let rest = text.strip_prefix(PREFIX).ok_or_else(bad)?;
@@ -205,7 +206,12 @@ mod tests {
             assert_eq!(Cursor::decode("after", &cursor.encode()).unwrap(), cursor);
         }
         let foreign = URL_SAFE_NO_PAD.encode(r#"{"f":"NUMBER","k":1,"id":2}"#);
-        for raw in ["", "garbage!", foreign.as_str(), &URL_SAFE_NO_PAD.encode("inbox:x:1")] {
+        for raw in [
+            "",
+            "garbage!",
+            foreign.as_str(),
+            &URL_SAFE_NO_PAD.encode("inbox:x:1"),
+        ] {
             assert!(
                 matches!(
                     Cursor::decode("after", raw),

@@ -130,7 +130,8 @@ impl Worker {
                 sea_orm::ActiveValue::NotSet => None,
             })
             .collect();
-        while let Err(err) = inbox::announce::announce(&self.inner.stream, users.iter().copied()).await
+        while let Err(err) =
+            inbox::announce::announce(&self.inner.stream, users.iter().copied()).await
         {
             tracing::warn!(%err, "email worker cannot announce inbox changes");
             tokio::time::sleep(super::PAUSE).await;
@@ -252,8 +253,14 @@ fn is_dangling(err: &DbErr) -> bool {
 /// The notification rows and inbox items of `prepared`, committed together: an email is never
 /// recorded without its inbox item, nor the other way round.
 async fn insert_rows(db: &DatabaseConnection, prepared: &[Prepared]) -> Result<(), DbErr> {
-    let rows: Vec<_> = prepared.iter().flat_map(|p| p.rows.iter().cloned()).collect();
-    let items: Vec<_> = prepared.iter().flat_map(|p| p.items.iter().cloned()).collect();
+    let rows: Vec<_> = prepared
+        .iter()
+        .flat_map(|p| p.rows.iter().cloned())
+        .collect();
+    let items: Vec<_> = prepared
+        .iter()
+        .flat_map(|p| p.items.iter().cloned())
+        .collect();
     if rows.is_empty() && items.is_empty() {
         return Ok(());
     }

@@ -115,7 +115,11 @@ impl Inbox {
         let entries = self.stream.last(CHANGES_TOPIC, 1_000).await.unwrap();
         entries
             .iter()
-            .map(|e| serde_json::from_str::<InboxChange>(&e.payload).unwrap().users)
+            .map(|e| {
+                serde_json::from_str::<InboxChange>(&e.payload)
+                    .unwrap()
+                    .users
+            })
             .collect()
     }
 
@@ -154,7 +158,13 @@ async fn items_land_once_per_recipient_and_a_redelivery_adds_none(backend: Backe
         .unwrap();
     let event = inbox.fx.granted_tickets(1).await.remove(0);
     inbox.deliver(std::slice::from_ref(&event), 2).await;
-    let statuses: Vec<_> = inbox.fx.notifications().await.into_iter().map(|n| n.status).collect();
+    let statuses: Vec<_> = inbox
+        .fx
+        .notifications()
+        .await
+        .into_iter()
+        .map(|n| n.status)
+        .collect();
     assert_eq!(statuses, ["SENT", "SUPPRESSED"]);
     // Delivered again (the relay restarted), then a new event as a marker.
     let next = inbox.fx.granted_tickets(1).await.remove(0);
@@ -175,7 +185,10 @@ async fn items_land_once_per_recipient_and_a_redelivery_adds_none(backend: Backe
     let first = &items[0];
     assert_eq!(first.ticket_id, event.ticket_id);
     assert_eq!(first.kind, "STATE_CHANGED");
-    assert_eq!(first.title, format!("Ticket #{} granted", event.ticket_number));
+    assert_eq!(
+        first.title,
+        format!("Ticket #{} granted", event.ticket_number)
+    );
     assert_eq!(
         first.summary,
         format!(
@@ -188,7 +201,9 @@ async fn items_land_once_per_recipient_and_a_redelivery_adds_none(backend: Backe
     let announced = inbox.announced().await;
     assert!(announced.len() >= 2, "{announced:?}");
     assert!(
-        announced.iter().all(|users| users == &[cast.faculty, cast.fss]),
+        announced
+            .iter()
+            .all(|users| users == &[cast.faculty, cast.fss]),
         "{announced:?}"
     );
     inbox.stop().await;
@@ -255,16 +270,25 @@ async fn pages_are_unread_first_then_newest_and_cursors_continue(backend: Backen
     let made = items_for_faculty(&inbox, 5).await;
     let read = json!({"ids": [made[1].to_string(), made[3].to_string()]});
     let marked = inbox
-        .gql(faculty, "mutation($ids: [ID!]!) { markRead(ids: $ids) { id } }", read)
+        .gql(
+            faculty,
+            "mutation($ids: [ID!]!) { markRead(ids: $ids) { id } }",
+            read,
+        )
         .await;
     assert!(marked.get("errors").is_none(), "{marked}");
-    let expected: Vec<String> = [4, 2, 0, 3, 1].iter().map(|i| made[*i].to_string()).collect();
+    let expected: Vec<String> = [4, 2, 0, 3, 1]
+        .iter()
+        .map(|i| made[*i].to_string())
+        .collect();
 
     let mut seen = Vec::new();
     let mut after = Value::Null;
     let mut pages = 0;
     loop {
-        let page = inbox.gql(faculty, PAGE, json!({"first": 2, "after": after})).await;
+        let page = inbox
+            .gql(faculty, PAGE, json!({"first": 2, "after": after}))
+            .await;
         let info = &page["data"]["inbox"]["pageInfo"];
         assert_eq!(info["hasPreviousPage"], pages > 0, "{page}");
         assert_eq!(page["data"]["inbox"]["totalCount"], 5);
@@ -275,7 +299,10 @@ async fn pages_are_unread_first_then_newest_and_cursors_continue(backend: Backen
         }
         after = info["endCursor"].clone();
     }
-    assert_eq!(seen, expected, "unread newest first, then read newest first");
+    assert_eq!(
+        seen, expected,
+        "unread newest first, then read newest first"
+    );
     assert_eq!(pages, 3);
 
     let unread = json!({"first": 2, "unreadOnly": true});
@@ -298,7 +325,10 @@ async fn bad_page_arguments_are_bad_user_input(backend: Backend) {
         (json!({"first": 101}), "first"),
         (json!({"after": "not-a-cursor"}), "after"),
         // A ticket list's cursor is not one of the inbox.
-        (json!({"after": "eyJmIjoiTlVNQkVSIiwiayI6MSwiaWQiOjJ9"}), "after"),
+        (
+            json!({"after": "eyJmIjoiTlVNQkVSIiwiayI6MSwiaWQiOjJ9"}),
+            "after",
+        ),
     ] {
         let answer = inbox.gql(faculty, PAGE, variables).await;
         assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
@@ -316,32 +346,48 @@ async fn mark_read_is_for_ones_own_items_only(backend: Backend) {
     inbox.deliver(&events, 2).await;
     let items = inbox.items().await;
     let (mine, theirs) = (items[0].id.to_string(), items[1].id.to_string());
-    assert_eq!((items[0].user_id, items[1].user_id), (cast.faculty, cast.fss));
+    assert_eq!(
+        (items[0].user_id, items[1].user_id),
+        (cast.faculty, cast.fss)
+    );
 
     // Someone else's item, one that does not exist and one that is not an id: the same
     // NOT_FOUND, and nothing is marked, not even the caller's own item named beside them.
-    let missing = inbox.gql(cast.faculty, MARK, json!({"ids": ["987654"]})).await;
+    let missing = inbox
+        .gql(cast.faculty, MARK, json!({"ids": ["987654"]}))
+        .await;
     assert_eq!(code(&missing), "NOT_FOUND");
     for ids in [json!([&theirs]), json!([&mine, &theirs]), json!(["abc"])] {
         let answer = inbox.gql(cast.faculty, MARK, json!({ "ids": ids })).await;
         assert_eq!(code(&answer), "NOT_FOUND", "{answer}");
-        assert_eq!(answer["errors"][0]["message"], missing["errors"][0]["message"]);
+        assert_eq!(
+            answer["errors"][0]["message"],
+            missing["errors"][0]["message"]
+        );
     }
     assert!(inbox.items().await.iter().all(|i| i.read_at.is_none()));
 
     let before = inbox.announced().await.len();
     let marked = inbox.gql(cast.faculty, MARK, json!({"ids": [&mine]})).await;
     let item = &marked["data"]["markRead"][0];
-    assert_eq!((item["id"].as_str(), &item["unread"]), (Some(mine.as_str()), &json!(false)));
+    assert_eq!(
+        (item["id"].as_str(), &item["unread"]),
+        (Some(mine.as_str()), &json!(false))
+    );
     let announced = inbox.announced().await;
     assert_eq!(announced[before..], [vec![cast.faculty]]);
     // Marked again: it keeps when it was first read.
     let again = inbox.gql(cast.faculty, MARK, json!({"ids": [&mine]})).await;
     assert_eq!(again["data"]["markRead"][0]["readAt"], item["readAt"]);
-    let count = inbox.gql(cast.faculty, "{ inboxUnreadCount }", json!({})).await;
+    let count = inbox
+        .gql(cast.faculty, "{ inboxUnreadCount }", json!({}))
+        .await;
     assert_eq!(count["data"]["inboxUnreadCount"], 0);
     let fss = inbox.gql(cast.fss, "{ inboxUnreadCount }", json!({})).await;
-    assert_eq!(fss["data"]["inboxUnreadCount"], 1, "the FSS's item is untouched");
+    assert_eq!(
+        fss["data"]["inboxUnreadCount"], 1,
+        "the FSS's item is untouched"
+    );
     let many: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
     let too_many = inbox.gql(cast.faculty, MARK, json!({ "ids": many })).await;
     assert_eq!(code(&too_many), "BAD_USER_INPUT");
@@ -355,13 +401,23 @@ async fn mark_all_read_marks_the_callers_items_only(backend: Backend) {
     inbox.deliver(&events, 6).await;
     let all = "mutation { markAllRead }";
     let before = inbox.announced().await.len();
-    assert_eq!(inbox.gql(cast.faculty, all, json!({})).await["data"]["markAllRead"], 3);
+    assert_eq!(
+        inbox.gql(cast.faculty, all, json!({})).await["data"]["markAllRead"],
+        3
+    );
     assert_eq!(inbox.announced().await[before..], [vec![cast.faculty]]);
     // Nothing left: nothing marked, nothing announced.
-    assert_eq!(inbox.gql(cast.faculty, all, json!({})).await["data"]["markAllRead"], 0);
+    assert_eq!(
+        inbox.gql(cast.faculty, all, json!({})).await["data"]["markAllRead"],
+        0
+    );
     assert_eq!(inbox.announced().await.len(), before + 1);
     for item in inbox.items().await {
-        assert_eq!(item.read_at.is_some(), item.user_id == cast.faculty, "{item:?}");
+        assert_eq!(
+            item.read_at.is_some(),
+            item.user_id == cast.faculty,
+            "{item:?}"
+        );
     }
     let fss = inbox.gql(cast.fss, PAGE, json!({"unreadOnly": true})).await;
     assert_eq!(fss["data"]["inboxUnreadCount"], 3);
@@ -393,7 +449,11 @@ async fn reading_the_inbox_never_sends_an_email_again(backend: Backend) {
     inbox.deliver(&second, 4).await;
     assert_eq!(inbox.emails(), 4);
     let rows = inbox.fx.notifications().await;
-    assert_eq!(rows[..2], sent[..], "the first emails' rows are as they were");
+    assert_eq!(
+        rows[..2],
+        sent[..],
+        "the first emails' rows are as they were"
+    );
     inbox.stop().await;
 }
 

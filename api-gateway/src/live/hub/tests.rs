@@ -227,7 +227,9 @@ async fn a_resume_gets_what_followed_its_event_and_the_window_is_bounded() {
 async fn an_inbox_change_reaches_the_subscribers_of_the_inboxes_it_names_once_per_group() {
     let hub = hub();
     let count = |user: i64| {
-        Arc::new(Resolution::new(user, "q".into(), None, Default::default(), "k".into()).without_id())
+        Arc::new(
+            Resolution::new(user, "q".into(), None, Default::default(), "k".into()).without_id(),
+        )
     };
     let (_a1, mut first_tab) = hub.subscribe_inbox(7, count(7), Arc::new(Notify::new()));
     let (_a2, mut second_tab) = hub.subscribe_inbox(7, count(7), Arc::new(Notify::new()));
@@ -247,9 +249,16 @@ async fn an_inbox_change_reaches_the_subscribers_of_the_inboxes_it_names_once_pe
         assert_eq!(&*delivery.outcome.await.unwrap().body, "7");
     }
     assert!(other.try_recv().is_err(), "user 8's inbox did not change");
-    assert_eq!(resolved.load(Ordering::SeqCst), 1, "one count for one user's tabs");
+    assert_eq!(
+        resolved.load(Ordering::SeqCst),
+        1,
+        "one count for one user's tabs"
+    );
     hub.dispatch_inbox(&InboxChange { users: vec![8] }, resolve);
-    assert_eq!(&*other.recv().await.unwrap().outcome.await.unwrap().body, "8");
+    assert_eq!(
+        &*other.recv().await.unwrap().outcome.await.unwrap().body,
+        "8"
+    );
     assert!(first_tab.try_recv().is_err());
     assert_eq!(hub.open.get(), 3);
 }

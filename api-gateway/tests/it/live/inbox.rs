@@ -35,15 +35,22 @@ async fn the_unread_count_follows_the_inbox_live(backend: Backend) {
     bell.subscribe("n", COUNT, json!({})).await;
     assert_eq!(count(&mut bell, "n", "inboxUnreadCount").await, 0);
     let mut bob = Ws::signed_in(&app.url, &cookie(&app.url, Who::FacultyB).await).await;
-    bob.subscribe("b", "subscription Bell { unread: inboxUnreadCount }", json!({}))
-        .await;
+    bob.subscribe(
+        "b",
+        "subscription Bell { unread: inboxUnreadCount }",
+        json!({}),
+    )
+    .await;
     assert_eq!(count(&mut bob, "b", "unread").await, 0);
     open_subscriptions(&app.url, 2).await;
 
     // Granting Alice's ticket emails her (and Fay): the item lands and her count goes up.
     let ticket = create_ticket(&app.url, &budget, app.id(Who::FacultyA)).await;
     let granted = gql(&app.url, &budget, GRANT, json!({"id": ticket})).await;
-    assert_eq!(granted["data"]["grantTicket"]["state"], "GRANTED", "{granted}");
+    assert_eq!(
+        granted["data"]["grantTicket"]["state"], "GRANTED",
+        "{granted}"
+    );
     assert_eq!(count(&mut bell, "n", "inboxUnreadCount").await, 1);
 
     // She reads it elsewhere: the item links to the ticket, and marking it read is pushed.

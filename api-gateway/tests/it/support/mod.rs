@@ -173,14 +173,20 @@ impl Subgraphs {
             port: 0,
             verifier: gateway.minter.verifier(),
         };
-        let hooks =
-            notify_service::HookSettings::from_source(&common::config::Env, &notify_settings.common)
-                .expect("webhook settings");
+        let hooks = notify_service::HookSettings::from_source(
+            &common::config::Env,
+            &notify_settings.common,
+        )
+        .expect("webhook settings");
         // On the platform's stream: the gateway hears the inbox changes it announces.
-        let notify =
-            notify_service::Application::serve(notify_settings, conn.clone(), hooks, stream.clone())
-                .await
-                .expect("notify-service");
+        let notify = notify_service::Application::serve(
+            notify_settings,
+            conn.clone(),
+            hooks,
+            stream.clone(),
+        )
+        .await
+        .expect("notify-service");
         let exports = export_service::Application::serve(
             export_service::Settings {
                 subgraph: common::config::SubgraphSettings {
