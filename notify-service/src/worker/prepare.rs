@@ -81,15 +81,14 @@ impl Worker {
         let recipients = recipients::recipients(event, dir);
         // Every recipient gets an inbox item, whatever their email switch (`inbox`'s doc says
         // why). A per-channel preference would choose here, from `dir.preferences`.
-        let items = match recipients.is_empty() {
-            true => Vec::new(),
-            false => {
-                let headline = self.headline(event, dir, names);
-                recipients
-                    .iter()
-                    .map(|(user, _)| inbox::item::row(event, *user, &headline, now))
-                    .collect()
-            }
+        let items = if recipients.is_empty() {
+            Vec::new()
+        } else {
+            let headline = self.headline(event, dir, names);
+            recipients
+                .iter()
+                .map(|(user, _)| inbox::item::row(event, *user, &headline, now))
+                .collect()
         };
         let rows = recipients
             .into_iter()
