@@ -122,12 +122,7 @@ impl Worker {
         let users: Vec<i64> = prepared
             .iter()
             .flat_map(|p| &p.items)
-            .filter_map(|item| match &item.user_id {
-                sea_orm::ActiveValue::Set(user) | sea_orm::ActiveValue::Unchanged(user) => {
-                    Some(*user)
-                }
-                sea_orm::ActiveValue::NotSet => None,
-            })
+            .filter_map(|item| item.user_id.try_as_ref().copied())
             .collect();
         while let Err(err) =
             inbox::announce::announce(&self.inner.stream, users.iter().copied()).await
