@@ -33,7 +33,7 @@ impl InboxQuery {
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
-        #[graphql(default = false)] unread_only: Option<bool>,
+        #[graphql(default_with = "Some(false)")] unread_only: Option<bool>,
     ) -> Result<InboxConnection> {
         let user = signed_in(ctx)?;
         let first = first.unwrap_or(DEFAULT_FIRST);
