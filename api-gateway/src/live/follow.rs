@@ -1,6 +1,6 @@
 //! The stream followers: one reader of the ticket events, one of export progress and one of
-//! inbox changes per process, however many subscribers, handing every entry to the hub in order. They stop once
-//! the hub is dropped (within a read's wait).
+//! inbox changes per process, however many subscribers, handing every entry to the hub in
+//! order. They stop once the hub is dropped (within a read's wait).
 
 use super::WINDOW;
 use super::hub::Hub;

@@ -1,7 +1,8 @@
 //! The hub: the subscribers of this process and the event window, and the hand-off of each
 //! event (or export progress report, or inbox change) to the subscribers that want it,
-//! resolved once per group of subscribers that would get the same answer. It knows the rest of the gateway only
-//! through the resolver it is handed (`resolve::Resolve`), so it can be tested alone.
+//! resolved once per group of subscribers that would get the same answer. It knows the rest
+//! of the gateway only through the resolver it is handed (`resolve::Resolve`), so it can be
+//! tested alone.
 
 use super::QUEUE;
 use super::resolve::{Delivery, GroupKey, Outcome, Resolution};
