@@ -112,7 +112,8 @@ async fn start_subgraphs(
         .context("cannot set up the webhook client")?
         .notifying(mailer)
         .start();
-    let notify = notify_service::Application::build_with_hooks(notify, conn.clone(), hooks).await?;
+    let notify =
+        notify_service::Application::serve(notify, conn.clone(), hooks, stream.clone()).await?;
     export_service::Worker::new(
         conn.clone(),
         stream.clone(),

@@ -12,6 +12,9 @@ pub mod event;
 /// Export jobs' shared vocabulary: queue and progress topics, the progress message, where a
 /// finished file lives and who may download it.
 pub mod export;
+/// The in-app inbox's shared vocabulary: the topic its changes are announced on and the
+/// announcement.
+pub mod inbox;
 /// Roles, ticket states and the other enumerations stored in the database and sent on the wire.
 pub mod model;
 /// Nesting limits for untrusted JSON and GraphQL documents, checked before any recursive parse.

@@ -75,8 +75,25 @@ fn applicant(event: &TicketEventMessage) -> String {
         .map_or_else(|| "the applicant".to_string(), |a| one_line(&a.name))
 }
 
+/// What an email about an event says first: its subject and its opening sentence (also an
+/// inbox item's title and summary). The same for every recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headline {
+    /// The subject line.
+    pub subject: String,
+    /// The sentence that opens the body.
+    pub opening: String,
+}
+
+/// The headline of the email about `event` (only the actor's name and `withdrawn` of `ctx`
+/// count).
+pub fn headline(event: &TicketEventMessage, ctx: &Context<'_>) -> Headline {
+    let (subject, opening) = wording(event, ctx);
+    Headline { subject, opening }
+}
+
 /// The subject line, and the sentence that opens the body.
-fn headline(event: &TicketEventMessage, ctx: &Context<'_>) -> (String, String) {
+fn wording(event: &TicketEventMessage, ctx: &Context<'_>) -> (String, String) {
     let n = event.ticket_number;
     let who = one_line(ctx.actor_name);
     let applicant = applicant(event);
@@ -168,7 +185,7 @@ pub fn ticket_link(public_url: &str, ticket_id: i64) -> String {
 
 /// Renders the email about `event` for the recipient in `ctx`.
 pub fn render(event: &TicketEventMessage, ctx: &Context<'_>) -> Email {
-    let (subject, opening) = headline(event, ctx);
+    let Headline { subject, opening } = headline(event, ctx);
     let link = ticket_link(ctx.public_url, event.ticket_id);
     let mut fields = vec![
         ("Ticket", format!("#{}", event.ticket_number)),

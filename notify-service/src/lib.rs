@@ -1,6 +1,7 @@
 //! notify-service: the federation subgraph that owns notifications and email preferences
-//! (`User.notificationPreferences`, `Ticket.notifications`), and the email worker that fills
-//! the notifications table from the event stream and sends the emails.
+//! (`User.notificationPreferences`, `Ticket.notifications`), webhooks and the in-app inbox,
+//! and the email worker that fills the notifications table and the inboxes from the event
+//! stream and sends the emails.
 
 /// Settings from the environment.
 pub mod config;
@@ -8,6 +9,8 @@ pub mod config;
 pub mod email;
 /// The service's error type and its mapping to the contract's codes.
 pub mod error;
+/// The in-app inbox: an item per (user, event) that would be emailed, read or unread.
+pub mod inbox;
 /// Sending one email: SendGrid, or `.eml` files in the outbox.
 pub mod mailer;
 /// Reading and changing email preferences.
@@ -51,16 +54,17 @@ impl Application {
         worker::Worker::new(db.clone(), stream.clone(), mail)
             .context("cannot set up the email client")?
             .start();
-        webhooks::worker::Worker::new(db.clone(), stream, hooks.clone())
+        webhooks::worker::Worker::new(db.clone(), stream.clone(), hooks.clone())
             .context("cannot set up the webhook client")?
             .notifying(mailer)
             .start();
-        Self::build_with_hooks(settings, db, hooks).await
+        Self::serve(settings, db, hooks, stream).await
     }
 
-    /// Binds the port and serves over an existing pool, without the workers (the all-in-one
-    /// process starts them on its own stream; tests), with the webhook settings of the
-    /// process environment (`WEBHOOK_*`).
+    /// Binds the port and serves over an existing pool, without the workers (tests), with the
+    /// webhook settings of the process environment (`WEBHOOK_*`) and inbox changes announced
+    /// on the stream `REDIS_URL` names (in-process without it, where nobody hears them: the
+    /// all-in-one process uses `serve` with its own stream).
     pub async fn build_with_db(
         settings: Settings,
         db: DatabaseConnection,
@@ -75,9 +79,21 @@ impl Application {
         db: DatabaseConnection,
         hooks: HookSettings,
     ) -> anyhow::Result<Server> {
+        let stream = EventStream::open(&settings.common).await?;
+        Self::serve(settings, db, hooks, stream).await
+    }
+
+    /// Binds the port and serves over an existing pool, without the workers, announcing inbox
+    /// changes on `stream` (the all-in-one process passes the one its gateway follows).
+    pub async fn serve(
+        settings: Settings,
+        db: DatabaseConnection,
+        hooks: HookSettings,
+        stream: EventStream,
+    ) -> anyhow::Result<Server> {
         let loaders_db = db.clone();
         let routes = Routes::new(
-            schema::build(db.clone(), settings.common.mode, hooks),
+            schema::build(db.clone(), settings.common.mode, hooks, stream),
             settings.verifier.clone(),
         )
         .prepare(move |request, caller| schema::prepare(request, caller, &loaders_db))

@@ -138,6 +138,9 @@ describe("issue 17: a newcomer's first hour", () => {
         await page.goto("/settings/webhooks");
         await page.getByRole("heading", { name: "Webhooks" }).waitFor();
         await check(`${name}'s webhooks page`);
+        await page.goto("/inbox");
+        await page.getByRole("heading", { name: "Inbox", exact: true }).waitFor();
+        await check(`${name}'s inbox`);
         await page.goto("/no/such/page");
         await page.getByRole("heading", { name: "Page not found" }).waitFor();
         await check(`${name}'s page not found`);

@@ -1,16 +1,20 @@
-// The app's frame: the Apollo client, the session, the live feed, the header and the routes.
+// The app's frame: the Apollo client, the session, the live feeds (ticket events, the inbox's
+// unread count), the header and the routes.
 // Signed out, every path shows the sign-in page and, once signed in, the page asked for.
 import { ApolloProvider } from "@apollo/client";
 import { useMemo, useRef, useState } from "react";
 import { Link, NavLink, Route, Routes, useNavigate } from "react-router-dom";
 import { createApollo } from "./apollo";
 import { ErrorNotice, Loading } from "./components/common";
+import { InboxBell } from "./components/InboxBell";
 import { TicketBrowser } from "./components/TicketBrowser";
+import { InboxProvider } from "./inbox";
 import { ROLE_LABELS } from "./labels";
 import { FlashProvider } from "./flash";
 import { LiveProvider, useLiveStatus, type SocketSignals } from "./liveContext";
 import type { LiveStatus } from "./live";
 import { Dashboard } from "./pages/Dashboard";
+import { InboxPage } from "./pages/Inbox";
 import { SignIn } from "./pages/SignIn";
 import { TicketPage } from "./pages/TicketPage";
 import { WebhooksPage } from "./pages/Webhooks";
@@ -54,9 +58,11 @@ function Gate({ signals }: { signals: SocketSignals }) {
   if (!me) return <SignIn />;
   return (
     <LiveProvider key={me.id} signals={signals}>
-      <FlashProvider>
-        <Shell />
-      </FlashProvider>
+      <InboxProvider signals={signals}>
+        <FlashProvider>
+          <Shell />
+        </FlashProvider>
+      </InboxProvider>
     </LiveProvider>
   );
 }
@@ -97,6 +103,7 @@ function Shell() {
         <span className={`live live-${live}`} title="Live updates" role="status">
           {LIVE_LABELS[live]}
         </span>
+        <InboxBell />
         <span className="who">
           <span className="name">{me.name}</span>
           <span className="roles">{me.roles.map((r) => ROLE_LABELS[r]).join(", ")}</span>
@@ -117,6 +124,7 @@ function Shell() {
           <Route path="/" element={<Dashboard />} />
           <Route path="/tickets" element={<TicketBrowser title="Tickets" />} />
           <Route path="/tickets/:id" element={<TicketPage />} />
+          <Route path="/inbox" element={<InboxPage />} />
           <Route path="/settings/webhooks" element={<WebhooksPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

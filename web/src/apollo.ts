@@ -27,6 +27,7 @@ export function createCache(): InMemoryCache {
       // Objects without ids that a refetch replaces whole.
       TicketStats: { merge: false },
       TicketConnection: { merge: false },
+      InboxConnection: { merge: false },
       PageInfo: { merge: false },
     },
   });

@@ -159,3 +159,32 @@ describe("LiveFeed", () => {
     expect(h.timers).toHaveLength(1);
   });
 });
+
+describe("LiveFeed of values without ids (the unread count)", () => {
+  it("delivers every value, equal ones too, and resubscribes from nothing after a drop", () => {
+    const subscriptions: { after: string | null; sink: Sink<{ id?: undefined; count: number }> }[] = [];
+    const timers: (() => void)[] = [];
+    const counts: number[] = [];
+    const feed = new LiveFeed<{ id?: undefined; count: number }>({
+      subscribe: (after, sink) => {
+        subscriptions.push({ after, sink });
+        return () => {};
+      },
+      onEvent: (value) => counts.push(value.count),
+      sessionEnded: () => false,
+      delays: [100],
+      setTimer: (run) => timers.push(run),
+      clearTimer: () => {},
+    });
+    feed.start();
+    subscriptions[0].sink.next({ count: 2 });
+    subscriptions[0].sink.next({ count: 2 });
+    subscriptions[0].sink.error(new Error("dropped"));
+    timers.shift()!();
+    // The server sends the count afresh: nothing to resume from.
+    subscriptions[1].sink.next({ count: 0 });
+    expect(subscriptions.map((s) => s.after)).toEqual([null, null]);
+    expect(counts).toEqual([2, 2, 0]);
+    expect(feed.after).toBeNull();
+  });
+});

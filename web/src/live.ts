@@ -1,6 +1,8 @@
 // The live feed of ticket events: one subscription for the whole app, resumed after a drop
 // from the last event seen (`after`), so a reconnect replays what was missed instead of
-// losing it. Transport-free: `subscribe` is given, so tests drive it with a fake.
+// losing it. Transport-free: `subscribe` is given, so tests drive it with a fake. A feed of
+// values without ids (the inbox's unread count, which the server sends afresh on every
+// subscription) reconnects the same way and resumes from nothing.
 
 /** What the header shows. */
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "ended";
@@ -34,7 +36,7 @@ export interface LiveFeedOptions<E> {
 /** How many recent event ids are remembered to drop a replayed duplicate. */
 const REMEMBERED = 1000;
 
-export class LiveFeed<E extends { id: string }> {
+export class LiveFeed<E extends { id?: string }> {
   private lastId: string | null = null;
   private seen = new Set<string>();
   private stopCurrent: (() => void) | null = null;
@@ -94,8 +96,10 @@ export class LiveFeed<E extends { id: string }> {
       next: (event) => {
         if (done || !this.running) return;
         this.attempt = 0;
-        if (this.seen.has(event.id)) return;
-        this.remember(event.id);
+        if (event.id !== undefined) {
+          if (this.seen.has(event.id)) return;
+          this.remember(event.id);
+        }
         this.options.onEvent(event);
       },
       error: () => {

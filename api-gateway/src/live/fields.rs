@@ -1,7 +1,8 @@
 //! The subscription fields and what they mean: `ticketEvents(ticketId, states, after)` (the
-//! ticket events a subscriber may see, resumable from `after`) and `exportProgress(id)` (one
-//! export job's progress until it finishes); a query or mutation sent over the connection gets
-//! one `next` and a `complete`. The framing is `protocol`'s.
+//! ticket events a subscriber may see, resumable from `after`), `exportProgress(id)` (one
+//! export job's progress until it finishes) and `inboxUnreadCount` (the subscriber's unread
+//! count, now and after each change of their inbox); a query or mutation sent over the
+//! connection gets one `next` and a `complete`. The framing is `protocol`'s.
 
 use super::Live;
 use super::hub::{Filter, ResumeError};
@@ -140,6 +141,7 @@ async fn run_one(subscriber: &Subscriber, payload: Value) {
         Ok(Prepared::Subscription(subscription)) => match subscription.field.as_str() {
             "ticketEvents" => ticket_events(subscriber, subscription).await,
             "exportProgress" => export_progress(subscriber, subscription).await,
+            "inboxUnreadCount" => inbox_unread_count(subscriber, subscription).await,
             other => {
                 subscriber
                     .fail(GqlError::bad_request(format!(
@@ -168,6 +170,26 @@ fn query_for(subscription: &Subscription, field: &str) -> String {
         subscription.response_key,
         subscription.directives,
         subscription.selection,
+    )
+}
+
+/// The query resolving a count: the subscription's own field (a query field of the same name)
+/// with its alias and directives.
+fn count_query(subscription: &Subscription) -> String {
+    let definitions = match subscription.variable_definitions.as_str() {
+        "" => String::new(),
+        defined => format!("({defined})"),
+    };
+    format!(
+        "query{}{definitions}{{{}: {}{}}}",
+        subscription
+            .name
+            .as_deref()
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default(),
+        subscription.response_key,
+        subscription.field,
+        subscription.directives,
     )
 }
 
@@ -318,6 +340,49 @@ async fn export_progress(subscriber: &Subscriber, subscription: Subscription) {
     subscriber.send(complete_message(&subscriber.id)).await;
 }
 
+/// `inboxUnreadCount`: the count as it stands, then again after each change of the
+/// subscriber's inbox that changed it (an announcement that changed nothing sends nothing).
+async fn inbox_unread_count(subscriber: &Subscriber, subscription: Subscription) {
+    let resolution = Arc::new(
+        Resolution::new(
+            subscriber.user_id(),
+            count_query(&subscription),
+            subscription.name.clone(),
+            subscription.variables.clone(),
+            subscription.response_key.clone(),
+        )
+        .without_id(),
+    );
+    // Registered before the count is read: a change meanwhile is not missed.
+    let (_registration, mut live) = subscriber.live.hub.subscribe_inbox(
+        subscriber.user_id(),
+        resolution.clone(),
+        subscriber.kick.clone(),
+    );
+    let user = subscriber.user_id();
+    let mut last = subscriber.live.resolver().resolve(&resolution, user).await;
+    if let Some(count) = &last
+        && !subscriber.send(next_message(&subscriber.id, count)).await
+    {
+        return;
+    }
+    while let Some(Delivery { outcome, .. }) = live.recv().await {
+        let Some(resolved) = outcome.await else {
+            continue;
+        };
+        if last.as_ref() == Some(&resolved.body) {
+            continue;
+        }
+        if !subscriber
+            .send(Message::Text(resolved.next_message(&subscriber.id)))
+            .await
+        {
+            return;
+        }
+        last = Some(resolved.body.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +402,32 @@ mod tests {
         assert_eq!(
             query_for(&subscription, "ticketEvent"),
             "query Live($n:Int, $tesseraLiveId:ID!){events: ticketEvent(id: $tesseraLiveId) {id ticket{notes(first: $n){id}}}}"
+        );
+    }
+
+    #[test]
+    fn a_count_query_asks_for_the_same_field_with_its_alias_and_directives() {
+        let mut subscription = Subscription {
+            name: None,
+            field: "inboxUnreadCount".into(),
+            response_key: "inboxUnreadCount".into(),
+            arguments: Default::default(),
+            selection: String::new(),
+            directives: String::new(),
+            variable_definitions: String::new(),
+            variables: Default::default(),
+        };
+        assert_eq!(
+            count_query(&subscription),
+            "query{inboxUnreadCount: inboxUnreadCount}"
+        );
+        subscription.name = Some("Bell".into());
+        subscription.response_key = "unread".into();
+        subscription.directives = " @include(if: $on)".into();
+        subscription.variable_definitions = "$on:Boolean!".into();
+        assert_eq!(
+            count_query(&subscription),
+            "query Bell($on:Boolean!){unread: inboxUnreadCount @include(if: $on)}"
         );
     }
 }

@@ -1,12 +1,13 @@
-//! The stream followers: one reader of the ticket events and one of export progress per
-//! process, however many subscribers, handing every entry to the hub in order. They stop once
-//! the hub is dropped (within a read's wait).
+//! The stream followers: one reader of the ticket events, one of export progress and one of
+//! inbox changes per process, however many subscribers, handing every entry to the hub in
+//! order. They stop once the hub is dropped (within a read's wait).
 
 use super::WINDOW;
 use super::hub::Hub;
 use super::resolve::{Resolve, resolve};
 use common::{
     export::{ExportProgress, PROGRESS_TOPIC},
+    inbox::{CHANGES_TOPIC, InboxChange},
     stream::{Entry, EventStream, StreamError},
 };
 use db::entity::outbox::TICKET_EVENTS;
@@ -21,12 +22,13 @@ const READ_BATCH: usize = 500;
 /// How long one read of the stream waits for new entries.
 const READ_WAIT: Duration = Duration::from_secs(1);
 
-/// Starts following the stream for `hub`: ticket events and export progress, each delivery
-/// resolved by `resolver`.
+/// Starts following the stream for `hub`: ticket events, export progress and inbox changes,
+/// each delivery resolved by `resolver`.
 pub fn start(hub: &Arc<Hub>, resolver: Arc<dyn Resolve>) {
     let weak = Arc::downgrade(hub);
     tokio::spawn(follow_ticket_events(weak.clone(), resolver.clone()));
-    tokio::spawn(follow_progress(weak, resolver));
+    tokio::spawn(follow_progress(weak.clone(), resolver.clone()));
+    tokio::spawn(follow_inbox(weak, resolver));
 }
 
 /// Retries until the stream answers, or gives up when the hub is gone.
@@ -91,6 +93,34 @@ async fn follow_progress(hub: Weak<Hub>, resolver: Arc<dyn Resolve>) {
             }),
             Err(err) => {
                 tracing::warn!(%err, "live updates: skipped a progress report that does not parse");
+            }
+        },
+    )
+    .await;
+}
+
+async fn follow_inbox(hub: Weak<Hub>, resolver: Arc<dyn Resolve>) {
+    // Changes matter only from now on: a subscriber first gets the count as it stands.
+    let Some(last) = until_ok(&hub, "inbox changes", |stream| async move {
+        stream.last(CHANGES_TOPIC, 1).await
+    })
+    .await
+    else {
+        return;
+    };
+    let position = last.last().map(|e| e.id.clone());
+    let changed = resolver.clone();
+    follow(
+        hub,
+        &*changed,
+        CHANGES_TOPIC,
+        position,
+        |strong, entry| match serde_json::from_str::<InboxChange>(&entry.payload) {
+            Ok(change) => {
+                strong.dispatch_inbox(&change, |resolution, id| resolve(&resolver, resolution, id))
+            }
+            Err(err) => {
+                tracing::warn!(%err, "live updates: skipped an inbox change that does not parse");
             }
         },
     )

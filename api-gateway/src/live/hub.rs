@@ -1,7 +1,8 @@
 //! The hub: the subscribers of this process and the event window, and the hand-off of each
-//! event (or export progress report) to the subscribers that want it, resolved once per group
-//! of subscribers that would get the same answer. It knows the rest of the gateway only
-//! through the resolver it is handed (`resolve::Resolve`), so it can be tested alone.
+//! event (or export progress report, or inbox change) to the subscribers that want it,
+//! resolved once per group of subscribers that would get the same answer. It knows the rest
+//! of the gateway only through the resolver it is handed (`resolve::Resolve`), so it can be
+//! tested alone.
 
 use super::QUEUE;
 use super::resolve::{Delivery, GroupKey, Outcome, Resolution};
@@ -9,6 +10,7 @@ use super::window::{Event, Window};
 use common::{
     Principal, TicketEventMessage, TicketState,
     export::{self, ExportProgress},
+    inbox::InboxChange,
     stream::{Entry, EventStream},
 };
 use db::entity::outbox::TICKET_EVENTS;
@@ -67,11 +69,20 @@ struct ExportSubscriber {
     kick: Arc<Notify>,
 }
 
+/// An `inboxUnreadCount` subscriber: the user whose inbox it counts.
+struct InboxSubscriber {
+    user_id: i64,
+    resolution: Arc<Resolution>,
+    tx: mpsc::Sender<Delivery>,
+    kick: Arc<Notify>,
+}
+
 #[derive(Default)]
 struct State {
     window: Window,
     tickets: HashMap<u64, Subscriber>,
     exports: HashMap<u64, ExportSubscriber>,
+    inboxes: HashMap<u64, InboxSubscriber>,
     next: u64,
 }
 
@@ -102,6 +113,7 @@ impl Drop for Registration {
         let mut state = self.hub.lock();
         state.tickets.remove(&self.id);
         state.exports.remove(&self.id);
+        state.inboxes.remove(&self.id);
         self.hub.open.dec();
     }
 }
@@ -233,6 +245,36 @@ impl Hub {
         )
     }
 
+    /// Registers an `inboxUnreadCount` subscriber of `user_id`'s inbox.
+    pub fn subscribe_inbox(
+        self: &Arc<Self>,
+        user_id: i64,
+        resolution: Arc<Resolution>,
+        kick: Arc<Notify>,
+    ) -> (Registration, mpsc::Receiver<Delivery>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut state = self.lock();
+        let id = state.next;
+        state.next += 1;
+        state.inboxes.insert(
+            id,
+            InboxSubscriber {
+                user_id,
+                resolution,
+                tx,
+                kick,
+            },
+        );
+        self.open.inc();
+        (
+            Registration {
+                hub: self.clone(),
+                id,
+            },
+            rx,
+        )
+    }
+
     fn in_window(&self, event_id: i64) -> bool {
         self.lock().window.contains(event_id)
     }
@@ -344,6 +386,39 @@ impl Hub {
         }
         for id in slow {
             if let Some(subscriber) = state.exports.remove(&id) {
+                subscriber.kick.notify_one();
+            }
+        }
+    }
+
+    /// Hands an inbox change to the subscribers of the inboxes it names, resolving the count
+    /// once per group of subscribers alike (one user's tabs).
+    pub(super) fn dispatch_inbox(
+        &self,
+        change: &InboxChange,
+        resolve: impl Fn(Arc<Resolution>, i64) -> Outcome,
+    ) {
+        let mut state = self.lock();
+        let mut outcomes: HashMap<GroupKey, Outcome> = HashMap::new();
+        let mut slow = Vec::new();
+        for (id, subscriber) in &state.inboxes {
+            if !change.users.contains(&subscriber.user_id) {
+                continue;
+            }
+            let outcome = outcomes
+                .entry(subscriber.resolution.key.clone())
+                .or_insert_with(|| resolve(subscriber.resolution.clone(), subscriber.user_id))
+                .clone();
+            let delivery = Delivery {
+                outcome,
+                last: false,
+            };
+            if subscriber.tx.try_send(delivery).is_err() {
+                slow.push(*id);
+            }
+        }
+        for id in slow {
+            if let Some(subscriber) = state.inboxes.remove(&id) {
                 subscriber.kick.notify_one();
             }
         }

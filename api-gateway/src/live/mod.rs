@@ -1,5 +1,6 @@
-//! Live updates: `Subscription.ticketEvents` and `Subscription.exportProgress`, served by the
-//! gateway over `graphql-transport-ws` at `GET /graphql` (HTTP.md).
+//! Live updates: `Subscription.ticketEvents`, `Subscription.exportProgress` and
+//! `Subscription.inboxUnreadCount`, served by the gateway over `graphql-transport-ws` at
+//! `GET /graphql` (HTTP.md).
 //!
 //! Every gateway replica follows the whole event stream itself (`follow`): one reader per
 //! process, however many subscribers, so a change made through any replica reaches the

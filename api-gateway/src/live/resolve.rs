@@ -31,6 +31,9 @@ pub struct Resolution {
     pub variables: serde_json::Map<String, Value>,
     /// Where the result is in `data` (the subscription field's alias or name).
     pub response_key: String,
+    /// Whether the query takes the event's (or job's) id in `ID_VARIABLE`; a count
+    /// (`inboxUnreadCount`) does not.
+    pub takes_id: bool,
     /// Subscribers with the same key get the same answer: they share one resolution.
     pub(super) key: GroupKey,
 }
@@ -81,11 +84,19 @@ impl Resolution {
             operation_name,
             variables,
             response_key,
+            takes_id: true,
             key: GroupKey {
                 text: key.into(),
                 hash,
             },
         }
+    }
+
+    /// The same resolution, for a query that takes no id (it cannot declare the variable: a
+    /// declared variable must be used), so none is sent.
+    pub fn without_id(mut self) -> Self {
+        self.takes_id = false;
+        self
     }
 }
 
@@ -198,7 +209,9 @@ impl Resolver {
             }
         };
         let mut variables = resolution.variables.clone();
-        variables.insert(ID_VARIABLE.to_string(), Value::String(id.to_string()));
+        if resolution.takes_id {
+            variables.insert(ID_VARIABLE.to_string(), Value::String(id.to_string()));
+        }
         let request = serde_json::json!({
             "query": resolution.query,
             "operationName": resolution.operation_name,

@@ -146,6 +146,14 @@ mod tests {
             ["TICKETS_READ"]
         );
         assert_eq!(
+            requires(OperationType::Query, &["inbox", "inboxUnreadCount"]),
+            ["TICKETS_READ"]
+        );
+        assert_eq!(
+            requires(OperationType::Subscription, &["inboxUnreadCount"]),
+            ["TICKETS_READ"]
+        );
+        assert_eq!(
             requires(OperationType::Mutation, &["addNote", "grantTicket"]),
             ["TICKETS_WRITE"]
         );
@@ -173,6 +181,9 @@ mod tests {
             "createUser",
             "updateUser",
             "updateNotificationPreferences",
+            // The inbox is read like preferences: a token may read it, a session changes it.
+            "markRead",
+            "markAllRead",
         ] {
             assert_eq!(
                 requires(OperationType::Mutation, &[session]),

@@ -11,6 +11,8 @@ pub mod closed_day;
 pub mod counter;
 /// Export jobs: one per `exportTickets` call, with progress and the worker's lease.
 pub mod export_job;
+/// One row per (user, ticket event): the user's in-app inbox, read or unread.
+pub mod inbox_item;
 /// Notes kept on a ticket.
 pub mod note;
 /// One row per (ticket event, recipient): what was sent, or why not.

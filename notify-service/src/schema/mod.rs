@@ -1,6 +1,7 @@
 //! notify-service's GraphQL schema, a federation subgraph: `Notification`,
 //! `NotificationPreferences`, `Query.notifications`, `Mutation.updateNotificationPreferences`,
-//! and the entity fields `User.notificationPreferences` and `Ticket.notifications`.
+//! the entity fields `User.notificationPreferences` and `Ticket.notifications`, webhooks
+//! (`crate::webhooks`) and the inbox (`crate::inbox`).
 
 /// Batch loaders, so a page of tickets or users costs one query per field.
 pub mod loaders;
@@ -11,32 +12,43 @@ pub mod query;
 /// Object and enum types.
 pub mod types;
 
+use crate::inbox::{
+    announce::Announcer,
+    schema::{InboxMutation, InboxQuery},
+};
 use crate::webhooks::{
     HookSettings,
     schema::{WebhookMutation, WebhookQuery},
 };
 use async_graphql::{Context, MergedObject, dataloader::DataLoader};
-use common::{Principal, config::Mode, subgraph};
+use common::{Principal, config::Mode, stream::EventStream, subgraph};
 use sea_orm::DatabaseConnection;
 
 use common::subgraph::{caller, db, signed_in};
 
-/// Every read: notifications and webhooks.
+/// Every read: notifications, webhooks and the inbox.
 #[derive(MergedObject, Debug, Default)]
-pub struct Query(query::Query, WebhookQuery);
+pub struct Query(query::Query, WebhookQuery, InboxQuery);
 
-/// Every change: preferences, emails queued again, webhooks.
+/// Every change: preferences, emails queued again, webhooks, inbox items read.
 #[derive(MergedObject, Debug, Default)]
-pub struct Mutation(mutation::Mutation, WebhookMutation);
+pub struct Mutation(mutation::Mutation, WebhookMutation, InboxMutation);
 
 /// The schema type.
 pub type NotifySchema = subgraph::SubgraphSchema<Query, Mutation>;
 
-/// Builds the schema over `db`, webhooks checked as `hooks` say.
-pub fn build(db: DatabaseConnection, mode: Mode, hooks: HookSettings) -> NotifySchema {
+/// Builds the schema over `db`, webhooks checked as `hooks` say, inbox changes announced on
+/// `stream`.
+pub fn build(
+    db: DatabaseConnection,
+    mode: Mode,
+    hooks: HookSettings,
+    stream: EventStream,
+) -> NotifySchema {
     subgraph::schema::builder(Query::default(), Mutation::default(), mode)
         .data(db)
         .data(hooks)
+        .data(Announcer(stream))
         .finish()
 }
 

@@ -36,6 +36,25 @@ impl Worker {
             },
         )
     }
+
+    /// What every email about `event` says first: its inbox items' title and summary.
+    pub(super) fn headline(
+        &self,
+        event: &TicketEventMessage,
+        dir: &Directory,
+        names: &Names,
+    ) -> email::Headline {
+        email::headline(
+            event,
+            &email::Context {
+                to_name: "",
+                to_email: "",
+                actor_name: names.get(&event.actor_id).map_or("Someone", String::as_str),
+                withdrawn: recipients::withdrawn(event, dir),
+                public_url: &self.inner.settings.public_url,
+            },
+        )
+    }
 }
 
 /// Everyone `events` may concern (see [`Directory`]), and the names of everyone they name,

@@ -1,6 +1,7 @@
-//! From a batch of stream entries to the emails left to send: one `notifications` row per
-//! (event, recipient), written in one statement (unique in the database, so a redelivered
-//! event adds nothing), then the QUEUED rows of those events read back as sends.
+//! From a batch of stream entries to the emails left to send: one `notifications` row and one
+//! inbox item per (event, recipient), written in one transaction (each unique in the
+//! database, so a redelivered event adds nothing), the users whose inbox changed announced,
+//! then the QUEUED rows of those events read back as sends.
 
 use super::{
     Worker,
@@ -10,12 +11,14 @@ use super::{
 };
 use crate::{
     email::Email,
+    inbox,
     recipients::{self, Delivery, Directory},
 };
 use common::{NotificationStatus, TicketEventMessage, stream::Entry};
-use db::entity::notification;
+use db::entity::{inbox_item, notification};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr, sea_query::OnConflict,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait, sea_query::OnConflict,
 };
 use std::collections::HashMap;
 
@@ -24,6 +27,7 @@ struct Prepared {
     entry_id: String,
     event: TicketEventMessage,
     rows: Vec<notification::ActiveModel>,
+    items: Vec<inbox_item::ActiveModel>,
 }
 
 /// Each email is rendered once, by (event, recipient): its subject goes in the row, the whole
@@ -46,20 +50,26 @@ impl Worker {
         // earlier (before a preference or an account changed) are still to be sent.
         let prepared = events
             .into_iter()
-            .map(|(entry_id, event)| Prepared {
-                rows: self.rows_for(&event, &dir, &names, &mut rendered, now),
-                entry_id,
-                event,
+            .map(|(entry_id, event)| {
+                let (rows, items) = self.rows_for(&event, &dir, &names, &mut rendered, now);
+                Prepared {
+                    rows,
+                    items,
+                    entry_id,
+                    event,
+                }
             })
             .collect();
         let prepared = insert_all(db, prepared, &mut done).await?;
+        self.announce(&prepared).await;
         let jobs = self
             .jobs(prepared, &dir, &names, rendered, &mut done)
             .await?;
         Ok((jobs, done))
     }
 
-    /// The rows `event` needs, one per recipient, rendering each recipient's email.
+    /// The rows `event` needs, one per recipient, rendering each recipient's email, and the
+    /// recipients' inbox items.
     fn rows_for(
         &self,
         event: &TicketEventMessage,
@@ -67,8 +77,20 @@ impl Worker {
         names: &Names,
         rendered: &mut Rendered,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Vec<notification::ActiveModel> {
-        recipients::recipients(event, dir)
+    ) -> (Vec<notification::ActiveModel>, Vec<inbox_item::ActiveModel>) {
+        let recipients = recipients::recipients(event, dir);
+        // Every recipient gets an inbox item, whatever their email switch (`inbox`'s doc says
+        // why). A per-channel preference would choose here, from `dir.preferences`.
+        let items = if recipients.is_empty() {
+            Vec::new()
+        } else {
+            let headline = self.headline(event, dir, names);
+            recipients
+                .iter()
+                .map(|(user, _)| inbox::item::row(event, *user, &headline, now))
+                .collect()
+        };
+        let rows = recipients
             .into_iter()
             .map(|(user, delivery)| {
                 let status = match delivery {
@@ -89,7 +111,25 @@ impl Worker {
                     ..Default::default()
                 }
             })
-            .collect()
+            .collect();
+        (rows, items)
+    }
+
+    /// Announces the users whose inbox `prepared` wrote to (or, for a redelivered event,
+    /// had written to), before the events are acknowledged: an announcement a crash lost is
+    /// made when the event comes again. Waits out a stream that is away, as the reads do.
+    async fn announce(&self, prepared: &[Prepared]) {
+        let users: Vec<i64> = prepared
+            .iter()
+            .flat_map(|p| &p.items)
+            .filter_map(|item| item.user_id.try_as_ref().copied())
+            .collect();
+        while let Err(err) =
+            inbox::announce::announce(&self.inner.stream, users.iter().copied()).await
+        {
+            tracing::warn!(%err, "email worker cannot announce inbox changes");
+            tokio::time::sleep(super::PAUSE).await;
+        }
     }
 
     /// The QUEUED rows of the `prepared` events as one job per event (an event with none is
@@ -167,19 +207,15 @@ fn readable(entries: &[Entry]) -> (Vec<(String, TicketEventMessage)>, Vec<String
     (events, done)
 }
 
-/// Writes the rows of every prepared event in one statement; should it fail on one event's
-/// rows (an event about a row that is gone), each event on its own, and the bad one is
-/// skipped (its entry `done`). Returns the events whose rows are written.
+/// Writes the rows and items of every prepared event in one transaction; should it fail on
+/// one event's (an event about a row that is gone), each event on its own, and the bad one
+/// is skipped (its entry `done`). Returns the events whose rows are written.
 async fn insert_all(
     db: &DatabaseConnection,
     prepared: Vec<Prepared>,
     done: &mut Vec<String>,
 ) -> Result<Vec<Prepared>, DbErr> {
-    let rows = prepared
-        .iter()
-        .flat_map(|p| p.rows.iter().cloned())
-        .collect();
-    let Err(err) = insert_rows(db, rows).await else {
+    let Err(err) = insert_rows(db, &prepared).await else {
         return Ok(prepared);
     };
     if !is_dangling(&err) {
@@ -187,7 +223,7 @@ async fn insert_all(
     }
     let mut kept = Vec::new();
     for p in prepared {
-        match insert_rows(db, p.rows.clone()).await {
+        match insert_rows(db, std::slice::from_ref(&p)).await {
             Ok(()) => kept.push(p),
             Err(err) if !is_dangling(&err) => return Err(err),
             Err(err) => {
@@ -208,8 +244,28 @@ fn is_dangling(err: &DbErr) -> bool {
     )
 }
 
-async fn insert_rows(
-    db: &DatabaseConnection,
+/// The notification rows and inbox items of `prepared`, committed together: an email is never
+/// recorded without its inbox item, nor the other way round.
+async fn insert_rows(db: &DatabaseConnection, prepared: &[Prepared]) -> Result<(), DbErr> {
+    let rows: Vec<_> = prepared
+        .iter()
+        .flat_map(|p| p.rows.iter().cloned())
+        .collect();
+    let items: Vec<_> = prepared
+        .iter()
+        .flat_map(|p| p.items.iter().cloned())
+        .collect();
+    if rows.is_empty() && items.is_empty() {
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    insert_notifications(&txn, rows).await?;
+    insert_items(&txn, items).await?;
+    txn.commit().await
+}
+
+async fn insert_notifications(
+    db: &impl ConnectionTrait,
     rows: Vec<notification::ActiveModel>,
 ) -> Result<(), DbErr> {
     for chunk in rows.chunks(500) {
@@ -221,6 +277,25 @@ async fn insert_rows(
                 ])
                 .do_nothing()
                 .to_owned(),
+            )
+            .do_nothing()
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One item per (user, event): a redelivered event's are already there.
+async fn insert_items(
+    db: &impl ConnectionTrait,
+    items: Vec<inbox_item::ActiveModel>,
+) -> Result<(), DbErr> {
+    for chunk in items.chunks(500) {
+        inbox_item::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([inbox_item::Column::UserId, inbox_item::Column::EventId])
+                    .do_nothing()
+                    .to_owned(),
             )
             .do_nothing()
             .exec_without_returning(db)

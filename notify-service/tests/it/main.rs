@@ -6,6 +6,7 @@
 mod crash;
 mod hook_crash;
 mod hooks;
+mod inbox;
 mod kit;
 mod receiver;
 mod support;

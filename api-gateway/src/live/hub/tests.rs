@@ -222,3 +222,43 @@ async fn a_resume_gets_what_followed_its_event_and_the_window_is_bounded() {
         .unwrap();
     assert!(sub.replay.is_empty());
 }
+
+#[tokio::test]
+async fn an_inbox_change_reaches_the_subscribers_of_the_inboxes_it_names_once_per_group() {
+    let hub = hub();
+    let count = |user: i64| {
+        Arc::new(
+            Resolution::new(user, "q".into(), None, Default::default(), "k".into()).without_id(),
+        )
+    };
+    let (_a1, mut first_tab) = hub.subscribe_inbox(7, count(7), Arc::new(Notify::new()));
+    let (_a2, mut second_tab) = hub.subscribe_inbox(7, count(7), Arc::new(Notify::new()));
+    let (_b, mut other) = hub.subscribe_inbox(8, count(8), Arc::new(Notify::new()));
+    let resolved = AtomicUsize::new(0);
+    let resolve = |resolution: Arc<Resolution>, id: i64| -> Outcome {
+        resolved.fetch_add(1, Ordering::SeqCst);
+        assert!(!resolution.takes_id);
+        futures::future::ready(Some(Arc::new(Resolved::new(id.to_string().into()))))
+            .boxed()
+            .shared()
+    };
+    hub.dispatch_inbox(&InboxChange { users: vec![7, 9] }, resolve);
+    for tab in [&mut first_tab, &mut second_tab] {
+        let delivery = tab.recv().await.unwrap();
+        assert!(!delivery.last);
+        assert_eq!(&*delivery.outcome.await.unwrap().body, "7");
+    }
+    assert!(other.try_recv().is_err(), "user 8's inbox did not change");
+    assert_eq!(
+        resolved.load(Ordering::SeqCst),
+        1,
+        "one count for one user's tabs"
+    );
+    hub.dispatch_inbox(&InboxChange { users: vec![8] }, resolve);
+    assert_eq!(
+        &*other.recv().await.unwrap().outcome.await.unwrap().body,
+        "8"
+    );
+    assert!(first_tab.try_recv().is_err());
+    assert_eq!(hub.open.get(), 3);
+}

@@ -2,10 +2,11 @@
 //! graphql-transport-ws: events as they commit, only to those who may see them, resumed with
 //! `after` without loss or duplicates, across gateway replicas sharing Redis, through a relay
 //! that died between commit and publish; sessions that end close their connections; export
-//! progress; the protocol's errors (`protocol`); a client that does not read, and replicas
-//! (`delivery`).
+//! progress; the inbox's unread count (`inbox`); the protocol's errors (`protocol`); a client
+//! that does not read, and replicas (`delivery`).
 
 mod delivery;
+mod inbox;
 mod protocol;
 
 use crate::on_both_databases;

@@ -164,20 +164,29 @@ impl Subgraphs {
             },
             conn.clone(),
         );
-        let notify = notify_service::Application::build_with_db(
-            notify_service::Settings {
-                common: env.common(),
-                port: 0,
-                verifier: gateway.minter.verifier(),
-            },
-            conn.clone(),
-        )
-        .await
-        .expect("notify-service");
         let export_common = env.common();
         let stream = common::stream::EventStream::connect(&export_common)
             .await
             .expect("event stream");
+        let notify_settings = notify_service::Settings {
+            common: env.common(),
+            port: 0,
+            verifier: gateway.minter.verifier(),
+        };
+        let hooks = notify_service::HookSettings::from_source(
+            &common::config::Env,
+            &notify_settings.common,
+        )
+        .expect("webhook settings");
+        // On the platform's stream: the gateway hears the inbox changes it announces.
+        let notify = notify_service::Application::serve(
+            notify_settings,
+            conn.clone(),
+            hooks,
+            stream.clone(),
+        )
+        .await
+        .expect("notify-service");
         let exports = export_service::Application::serve(
             export_service::Settings {
                 subgraph: common::config::SubgraphSettings {

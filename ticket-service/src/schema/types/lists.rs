@@ -6,7 +6,9 @@ use crate::listing;
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 
 /// Relay's page information.
+// Shareable: notify-service declares the same type for the inbox's pages.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(shareable)]
 pub struct PageInfo {
     pub has_next_page: bool,
     pub has_previous_page: bool,
