@@ -161,6 +161,20 @@ async fn arrived(inbox: &Inbox, count: usize) -> usize {
     }
 }
 
+/// The worker's settings: loopback over http allowed, the concurrency from the environment.
+fn settings() -> HookSettings {
+    let concurrency = std::env::var("WEBHOOK_CONCURRENCY").unwrap_or_else(|_| "64".into());
+    let per_hook = std::env::var("WEBHOOK_HOOK_CONCURRENCY").unwrap_or_else(|_| "8".into());
+    let settings_env = HashMap::from([
+        ("WEBHOOK_ALLOW_HTTP", "true"),
+        ("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
+        ("WEBHOOK_CONCURRENCY", concurrency.as_str()),
+        ("WEBHOOK_HOOK_CONCURRENCY", per_hook.as_str()),
+    ]);
+    let common = CommonSettings::from_source(&settings_env).unwrap();
+    HookSettings::from_source(&settings_env, &common).unwrap()
+}
+
 async fn run(label: &str, backend: &Backend) {
     let (events, hook_count) = (
         env("BENCH_HOOK_EVENTS", 1_000i64),
@@ -181,16 +195,7 @@ async fn run(label: &str, backend: &Backend) {
         .next()
         .unwrap_or_default()
         .to_string();
-    let concurrency = std::env::var("WEBHOOK_CONCURRENCY").unwrap_or_else(|_| "64".into());
-    let per_hook = std::env::var("WEBHOOK_HOOK_CONCURRENCY").unwrap_or_else(|_| "8".into());
-    let settings_env = HashMap::from([
-        ("WEBHOOK_ALLOW_HTTP", "true"),
-        ("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true"),
-        ("WEBHOOK_CONCURRENCY", concurrency.as_str()),
-        ("WEBHOOK_HOOK_CONCURRENCY", per_hook.as_str()),
-    ]);
-    let common = CommonSettings::from_source(&settings_env).unwrap();
-    let settings = HookSettings::from_source(&settings_env, &common).unwrap();
+    let settings = settings();
     let stream = EventStream::memory();
 
     // Drain: a backlog of `events`, then the worker.
