@@ -57,9 +57,9 @@ struct Inner {
     /// The requests in flight from this process, per hook.
     busy: Mutex<HashMap<i64, usize>>,
     /// Attempts made, to the recorder.
-    records: mpsc::UnboundedSender<record::Attempt>,
+    records: mpsc::UnboundedSender<send::Attempt>,
     /// The recorder's end, taken when the worker starts.
-    recorder: Mutex<Option<mpsc::UnboundedReceiver<record::Attempt>>>,
+    recorder: Mutex<Option<mpsc::UnboundedReceiver<send::Attempt>>>,
     /// Wakes the sender when the fan-out wrote rows or a request ended.
     wake: Notify,
     /// Emails a hook's owner when it is disabled (none in some tests).

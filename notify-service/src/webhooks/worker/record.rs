@@ -6,7 +6,7 @@
 
 use super::{
     PAUSE, Worker,
-    send::{Outcome, Time},
+    send::{Attempt, Outcome, Time},
 };
 use crate::email::Email;
 use common::WebhookDeliveryStatus as Status;
@@ -22,21 +22,6 @@ const MAX_ERROR: usize = 500;
 
 /// The most attempts recorded in one transaction.
 const RECORD_BATCH: usize = 200;
-
-/// One attempt to record.
-#[derive(Debug)]
-pub(super) struct Attempt {
-    /// The delivery row.
-    pub(super) delivery: i64,
-    /// Which attempt of it this was (the row's `attempts` once claimed).
-    pub(super) attempt: i32,
-    /// Its hook, as it was read before the request.
-    pub(super) hook: webhook::Model,
-    /// How it went.
-    pub(super) outcome: Outcome,
-    /// Its place among the requests in flight, held until it is recorded.
-    pub(super) _permit: tokio::sync::OwnedSemaphorePermit,
-}
 
 impl Worker {
     /// Hands `attempt` to the recorder.

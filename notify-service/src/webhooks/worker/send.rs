@@ -9,7 +9,6 @@ use super::{
     PAUSE, Worker,
     fanout::principals,
     http::{self, Answer, Request},
-    record::Attempt,
 };
 use crate::webhooks::{payload, store};
 use common::{Principal, WebhookDeliveryStatus as Status};
@@ -32,6 +31,21 @@ const DUE_BATCH: u64 = 500;
 const UNFINISHED: [Status; 2] = [Status::Pending, Status::Retrying];
 
 pub(super) type Time = chrono::DateTime<chrono::Utc>;
+
+/// One attempt to record.
+#[derive(Debug)]
+pub(super) struct Attempt {
+    /// The delivery row.
+    pub(super) delivery: i64,
+    /// Which attempt of it this was (the row's `attempts` once claimed).
+    pub(super) attempt: i32,
+    /// Its hook, as it was read before the request.
+    pub(super) hook: webhook::Model,
+    /// How it went.
+    pub(super) outcome: Outcome,
+    /// Its place among the requests in flight, held until it is recorded.
+    pub(super) _permit: OwnedSemaphorePermit,
+}
 
 /// What to record of one attempt.
 #[derive(Debug)]
