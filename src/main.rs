@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         notify_service::config::Provider::Outbox(dir) => Some(dir.clone()),
         notify_service::config::Provider::SendGrid { .. } => None,
     };
+    let digests = subgraphs.digests;
     let (running, mut mail) = start_subgraphs(subgraphs, &conn, &stream).await?;
     let gateway = api_gateway::Application::build_with_stream(
         running.route(gateway),
@@ -55,6 +56,15 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("PUBLIC_URL").is_none() {
         mail.public_url = format!("http://127.0.0.1:{port}");
     }
+    notify_service::digest::Runner::new(
+        conn.clone(),
+        stream.clone(),
+        mail.clone(),
+        digests,
+        common::clock::Clock::System,
+    )
+    .context("cannot set up the email client")?
+    .start();
     notify_service::worker::Worker::new(conn.clone(), stream.clone(), mail)
         .context("cannot set up the email client")?
         .start();
@@ -103,6 +113,7 @@ async fn start_subgraphs(
         mail,
         hooks,
         export,
+        ..
     } = subgraphs;
     let tickets = ticket_service::Application::serve(tickets, conn.clone()).await?;
     // Webhooks are delivered by their own worker, apart from emails.
@@ -196,6 +207,7 @@ struct Subgraphs {
     notify: notify_service::Settings,
     mail: notify_service::MailSettings,
     hooks: notify_service::HookSettings,
+    digests: notify_service::digest::Settings,
     export: export_service::Settings,
 }
 
@@ -208,9 +220,11 @@ fn settings() -> Result<(api_gateway::Settings, Subgraphs), common::config::Conf
     common.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mail = notify_service::MailSettings::from_env(&common)?;
     let hooks = notify_service::HookSettings::from_source(&common::config::Env, &common)?;
+    let digests = notify_service::digest::Settings::from_source(&common::config::Env)?;
     let subgraphs = Subgraphs {
         mail,
         hooks,
+        digests,
         tickets: ticket_service::Settings {
             common: common.clone(),
             port: 0,

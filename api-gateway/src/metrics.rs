@@ -28,8 +28,11 @@ pub struct Metrics {
     /// Webhook deliveries by status: PENDING, RETRYING, DELIVERED, FAILED.
     pub webhook_deliveries: IntGaugeVec,
     /// Work waiting: `outbox` (ticket events not yet on the stream), `exports` (export jobs
-    /// queued or running), `webhooks` (deliveries waiting for an enabled hook).
+    /// queued or running), `webhooks` (deliveries waiting for an enabled hook), `digests`
+    /// (emails waiting for their recipient's digest).
     pub queue_depth: IntGaugeVec,
+    /// Digests by status: QUEUED, SENT, FAILED.
+    pub digests: IntGaugeVec,
     /// The scheduler: items with a step due that no scheduler handled yet, steps sent by
     /// kind, skipped while catching up, and handled late (totals kept in the database).
     scheduler: SchedulerMetrics,
@@ -151,9 +154,15 @@ impl Metrics {
         registry.register(Box::new(emails.clone()))?;
         registry.register(Box::new(webhook_deliveries.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
+        let digests = IntGaugeVec::new(
+            Opts::new("digests", "Daily and weekly digests by status"),
+            &["status"],
+        )?;
+        registry.register(Box::new(digests.clone()))?;
         let scheduler = SchedulerMetrics::new(&registry, scheduler)?;
         Ok(Self {
             scheduler,
+            digests,
             registry,
             requests,
             latency,
@@ -193,6 +202,13 @@ impl Metrics {
         self.queue_depth
             .with_label_values(&["exports"])
             .set(i64::try_from(exports).unwrap_or(i64::MAX));
+        let waiting = notify_service::read_model::digest_backlog(db).await?;
+        self.queue_depth
+            .with_label_values(&["digests"])
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+        for (status, count) in notify_service::read_model::digest_counts(db).await? {
+            self.digests.with_label_values(&[status]).set(count);
+        }
         self.scheduler.refresh(db).await
     }
 

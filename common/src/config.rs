@@ -7,6 +7,7 @@ use std::{
     net::IpAddr,
     path::{Path, PathBuf},
     str::FromStr,
+    time::Duration,
 };
 
 /// A setting that is present but unusable.
@@ -317,6 +318,41 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
+}
+
+/// A tick of timed work (`SCHEDULER_TICK`): `30s`, `1m`, `1h`; at least a second, at most a
+/// day.
+pub fn tick(raw: &str) -> Result<Duration, String> {
+    let expected = || format!("expected a duration such as 30s, 1m or 1h, got `{raw}`");
+    let raw = raw.trim();
+    let (number, unit) = raw.split_at(raw.len().saturating_sub(1));
+    let n: u64 = number.parse().map_err(|_| expected())?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(expected()),
+    };
+    if !(1..=86_400).contains(&seconds) {
+        return Err(format!("expected between 1s and 24h, got `{raw}`"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// `OFFICE_TIME_ZONE`, an IANA name such as `America/Toronto`, when set: the office's
+/// calendar (business days) and the digest hour of users who chose no zone of their own.
+pub fn office_time_zone<S: Source + ?Sized>(
+    source: &S,
+) -> Result<Option<chrono_tz::Tz>, ConfigError> {
+    let Some(raw) = source.get("OFFICE_TIME_ZONE") else {
+        return Ok(None);
+    };
+    raw.trim().parse().map(Some).map_err(|_| {
+        ConfigError::new(
+            "OFFICE_TIME_ZONE",
+            format!("expected an IANA time zone such as America/Toronto, got `{raw}`"),
+        )
+    })
 }
 
 #[cfg(test)]

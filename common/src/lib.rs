@@ -3,6 +3,8 @@
 
 /// The biscuit tokens the gateway mints and every subgraph verifies.
 pub mod auth;
+/// The clock of timed work, injectable so tests can move time.
+pub mod clock;
 /// Settings read from the environment, with one-line errors naming the variable.
 pub mod config;
 /// The `extensions.code` values of the public contract.
@@ -34,6 +36,6 @@ pub use auth::{ApiToken, Principal, TokenMinter, TokenVerifier};
 pub use error::ErrorCode;
 pub use event::{ApplicantRef, TicketEventMessage};
 pub use model::{
-    ApiScope, ExportStatus, NotificationStatus, Residency, Role, TicketEventKind, TicketState,
-    WebhookDeliveryStatus,
+    ApiScope, Cadence, ExportStatus, NotificationChannel, NotificationStatus, NotificationTopic,
+    Residency, Role, TicketEventKind, TicketState, WebhookDeliveryStatus,
 };

@@ -170,6 +170,47 @@ named_enum!(
         Failed => "FAILED",
         /// Not sent: the recipient turned email off.
         Suppressed => "SUPPRESSED",
+        /// Not sent alone: listed in the recipient's daily or weekly digest (waiting for it
+        /// until the digest is composed).
+        Digest => "DIGEST",
+    }
+);
+
+named_enum!(
+    /// When one kind of event reaches a user on one channel.
+    Cadence, "cadence" {
+        /// As it happens: an email each, an inbox item at once.
+        Immediate => "IMMEDIATE",
+        /// In a digest once a day, at the user's digest hour.
+        Daily => "DAILY",
+        /// In a digest once a week, on the user's digest weekday at their digest hour.
+        Weekly => "WEEKLY",
+        /// Not at all.
+        Off => "OFF",
+    }
+);
+
+named_enum!(
+    /// The kinds of event a user chooses a cadence for.
+    NotificationTopic, "notification topic" {
+        /// A ticket moved on (granted, offer requested, approved, answered, cancelled) or its
+        /// response date changed.
+        StateChanges => "STATE_CHANGES",
+        /// A note was added.
+        Notes => "NOTES",
+        /// The scheduler's reminders and escalations: a response date near or passed, a
+        /// ticket waiting too long.
+        Reminders => "REMINDERS",
+    }
+);
+
+named_enum!(
+    /// Where notifications reach a user.
+    NotificationChannel, "notification channel" {
+        /// By email.
+        Email => "EMAIL",
+        /// In the web client's inbox.
+        InApp => "IN_APP",
     }
 );
 

@@ -56,6 +56,9 @@ pub struct MailSettings {
     pub claim_idle: Duration,
     /// `NOTIFY_CONCURRENCY`: calls to the provider at once.
     pub concurrency: usize,
+    /// `OFFICE_TIME_ZONE` (default UTC): dates in emails are shown in the recipient's time
+    /// zone, this one for those who chose none.
+    pub office_zone: chrono_tz::Tz,
 }
 
 /// `name` as a number of milliseconds, or `default_ms`.
@@ -144,6 +147,7 @@ impl MailSettings {
             retry_max: millis(source, "SENDGRID_RETRY_MAX_MS", 600_000)?,
             claim_idle: millis(source, "NOTIFY_CLAIM_IDLE_MS", 5_000)?,
             concurrency,
+            office_zone: common::config::office_time_zone(source)?.unwrap_or(chrono_tz::UTC),
         })
     }
 

@@ -35,6 +35,8 @@ pub struct Context<'a> {
     pub withdrawn: bool,
     /// The web client's address, e.g. `https://tessera.example.edu`.
     pub public_url: &'a str,
+    /// The recipient's time zone (theirs, or the office's): dates are shown in it.
+    pub zone: chrono_tz::Tz,
 }
 
 /// A state as people say it.
@@ -163,7 +165,8 @@ fn wording(event: &TicketEventMessage, ctx: &Context<'_>) -> (String, String) {
     }
 }
 
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML.
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -202,7 +205,7 @@ pub fn render(event: &TicketEventMessage, ctx: &Context<'_>) -> Email {
         TicketEventKind::NoteAdded => "Note",
         TicketEventKind::DeadlineChanged
         | TicketEventKind::DeadlineReminder
-        | TicketEventKind::DeadlinePassed => "Answer due by (UTC)",
+        | TicketEventKind::DeadlinePassed => "Answer due by",
         TicketEventKind::WaitingReminder | TicketEventKind::WaitingEscalated => "Waiting",
         _ => "Reason",
     };
@@ -210,7 +213,14 @@ pub fn render(event: &TicketEventMessage, ctx: &Context<'_>) -> Email {
         .detail
         .as_deref()
         .map(str::trim)
-        .filter(|d| !d.is_empty());
+        .filter(|d| !d.is_empty())
+        .map(|d| match event.kind {
+            TicketEventKind::DeadlineChanged
+            | TicketEventKind::DeadlineReminder
+            | TicketEventKind::DeadlinePassed => timed::local_time(d, ctx.zone),
+            _ => d.to_owned(),
+        });
+    let detail = detail.as_deref();
     let footer = "You receive this email because of your part in this ticket. \
                   Turn these emails off under notification preferences in Tessera.";
 
@@ -290,6 +300,7 @@ mod tests {
             actor_name: "Chair Alan",
             withdrawn: false,
             public_url: "https://tessera.example.edu/",
+            zone: chrono_tz::UTC,
         }
     }
 
@@ -378,7 +389,19 @@ mod tests {
         assert!(
             email
                 .text
-                .contains("Answer due by (UTC):\n2027-04-15T23:59:59Z")
+                .contains("Answer due by:\nThu 15 Apr 2027, 23:59 (UTC)"),
+            "{}",
+            email.text
+        );
+        // In the recipient's own zone: Toronto is four hours behind in April.
+        let toronto = Context {
+            zone: chrono_tz::America::Toronto,
+            ..ctx()
+        };
+        assert!(
+            render(&event, &toronto)
+                .text
+                .contains("Answer due by:\nThu 15 Apr 2027, 19:59 (America/Toronto)")
         );
     }
 

@@ -5,6 +5,8 @@
 
 /// Settings from the environment.
 pub mod config;
+/// Daily and weekly digests, by email and in the inbox.
+pub mod digest;
 /// Rendering the email about one event for one recipient.
 pub mod email;
 /// The service's error type and its mapping to the contract's codes.
@@ -51,6 +53,16 @@ impl Application {
         let stream = EventStream::open(&settings.common).await?;
         let mailer =
             mailer::Mailer::from_settings(&mail).context("cannot set up the email client")?;
+        let digests = digest::Settings::from_source(&common::config::Env)?;
+        digest::Runner::new(
+            db.clone(),
+            stream.clone(),
+            mail.clone(),
+            digests,
+            common::clock::Clock::System,
+        )
+        .context("cannot set up the email client")?
+        .start();
         worker::Worker::new(db.clone(), stream.clone(), mail)
             .context("cannot set up the email client")?
             .start();

@@ -1,10 +1,10 @@
 //! The documented read model of emails and webhook deliveries for the gateway: how many
 //! there are in each status and how many wait, for its `/metrics`, without knowing
-//! notify-service's tables. notify-service owns `notifications`, `webhooks` and
+//! notify-service's tables. notify-service owns `notifications`, `digests`, `webhooks` and
 //! `webhook_deliveries`; the gateway reads them only through here.
 
 use common::{NotificationStatus, WebhookDeliveryStatus};
-use db::entity::{notification, webhook, webhook_delivery};
+use db::entity::{digest, notification, webhook, webhook_delivery};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     Select,
@@ -96,6 +96,30 @@ pub async fn webhook_backlog(db: &DatabaseConnection) -> Result<u64, DbErr> {
             WebhookDeliveryStatus::Retrying.as_str(),
         ]))
         .filter(webhook_delivery::Column::WebhookId.in_subquery(active))
+        .count(db)
+        .await
+}
+
+/// The number of digests in each status (QUEUED, SENT, FAILED; 0 when none).
+pub async fn digest_counts(db: &DatabaseConnection) -> Result<Vec<(&'static str, i64)>, DbErr> {
+    let by_status = by_status(
+        digest::Entity::find(),
+        digest::Column::Status,
+        digest::Column::Id,
+        db,
+    )
+    .await?;
+    Ok(every(
+        &[digest::QUEUED, digest::SENT, digest::FAILED],
+        |s| s,
+        &by_status,
+    ))
+}
+
+/// Emails waiting for their recipient's digest (DIGEST rows no digest took yet).
+pub async fn digest_backlog(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    notification::Entity::find()
+        .filter(Expr::cust("status = 'DIGEST' AND digest_id IS NULL"))
         .count(db)
         .await
 }

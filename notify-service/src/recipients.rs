@@ -16,10 +16,18 @@
 //! | escalated (the scheduler)           | every holder of the role the event's detail names (`ESCALATION_ROLE`) |
 //!
 //! Creating a ticket, naming an applicant, changing supervisors and editing, deleting or
-//! resolving notes email nobody. A recipient who turned `email` off gets a SUPPRESSED row.
+//! resolving notes email nobody.
+//!
+//! Each recipient's preferences then say, for the event's topic (state changes, notes,
+//! reminders), how it reaches them: by email at once, in a digest (a DIGEST row) or not (a
+//! SUPPRESSED row); in the inbox at once, held for a digest, or not. Someone who has the topic
+//! off on both channels is not a recipient at all.
 
 use crate::preferences::Preferences;
-use common::{Role, TicketEventKind, TicketEventMessage, TicketState};
+use common::{
+    Cadence, NotificationChannel, NotificationTopic, Role, TicketEventKind, TicketEventMessage,
+    TicketState,
+};
 use std::collections::{BTreeSet, HashMap};
 
 /// A user as the worker needs them.
@@ -80,6 +88,31 @@ pub enum Delivery {
     Email,
     /// A SUPPRESSED row and no email: they turned email off.
     Suppressed,
+    /// A DIGEST row, listed in their daily or weekly digest.
+    Digest(Cadence),
+}
+
+/// One recipient of an event and how it reaches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recipient {
+    /// The user.
+    pub user: i64,
+    /// By email.
+    pub email: Delivery,
+    /// In the inbox: `Immediate`, held for a `Daily` or `Weekly` digest, or `Off` (no item).
+    pub in_app: Cadence,
+}
+
+/// The topic a recipient chooses a cadence for, of the events that email anyone.
+pub fn topic(kind: TicketEventKind) -> NotificationTopic {
+    match kind {
+        TicketEventKind::NoteAdded => NotificationTopic::Notes,
+        TicketEventKind::DeadlineReminder
+        | TicketEventKind::DeadlinePassed
+        | TicketEventKind::WaitingReminder
+        | TicketEventKind::WaitingEscalated => NotificationTopic::Reminders,
+        _ => NotificationTopic::StateChanges,
+    }
 }
 
 /// The roles whose every holder some row of the table emails (ADMIN when escalations go to
@@ -113,9 +146,8 @@ pub fn escalated_to(event: &TicketEventMessage) -> Role {
         .unwrap_or(Role::BudgetDirector)
 }
 
-/// Who the event concerns before preferences, and whether they must have asked for note
-/// emails.
-fn audience(event: &TicketEventMessage, dir: &Directory) -> (BTreeSet<i64>, bool) {
+/// Who the event concerns before preferences.
+fn audience(event: &TicketEventMessage, dir: &Directory) -> BTreeSet<i64> {
     let owner_and_staff = || {
         std::iter::once(event.owner_id)
             .chain(dir.staff_of(event.owner_id))
@@ -125,13 +157,13 @@ fn audience(event: &TicketEventMessage, dir: &Directory) -> (BTreeSet<i64>, bool
         TicketEventKind::NoteAdded => {
             let mut all = owner_and_staff();
             all.extend(event.supervisor_ids.iter().copied());
-            (all, true)
+            all
         }
         TicketEventKind::StateChanged => {
             let Some(to) = event.to_state else {
-                return (BTreeSet::new(), false);
+                return BTreeSet::new();
             };
-            let all = match to {
+            match to {
                 TicketState::Initial => BTreeSet::new(),
                 TicketState::Granted | TicketState::Cancelled => owner_and_staff(),
                 TicketState::OfferRequested => dir.holders(Role::AssociateChair).collect(),
@@ -146,46 +178,51 @@ fn audience(event: &TicketEventMessage, dir: &Directory) -> (BTreeSet<i64>, bool
                     all.extend(dir.holders(Role::BudgetDirector));
                     all
                 }
-            };
-            (all, false)
+            }
         }
         // The offer's faculty side: the applicant they recruit has a new date to answer by.
-        TicketEventKind::DeadlineChanged => (owner_and_staff(), false),
+        TicketEventKind::DeadlineChanged => owner_and_staff(),
         // The applicant's answer is near or late: the faculty side chases the applicant, the
         // graduate office records the answer.
         TicketEventKind::DeadlineReminder | TicketEventKind::DeadlinePassed => {
             let mut all = owner_and_staff();
             all.extend(dir.holders(Role::GradOffice));
-            (all, false)
+            all
         }
-        TicketEventKind::WaitingReminder => (can_act(event.state, owner_and_staff(), dir), false),
-        TicketEventKind::WaitingEscalated => (dir.holders(escalated_to(event)).collect(), false),
+        TicketEventKind::WaitingReminder => can_act(event.state, owner_and_staff(), dir),
+        TicketEventKind::WaitingEscalated => dir.holders(escalated_to(event)).collect(),
         TicketEventKind::Created
         | TicketEventKind::ApplicantSet
         | TicketEventKind::SupervisorsChanged
         | TicketEventKind::NoteEdited
         | TicketEventKind::NoteDeleted
-        | TicketEventKind::NoteResolved => (BTreeSet::new(), false),
+        | TicketEventKind::NoteResolved => BTreeSet::new(),
     }
 }
 
-/// Everyone emailed about `event` (ordered by user id), and how.
-pub fn recipients(event: &TicketEventMessage, dir: &Directory) -> Vec<(i64, Delivery)> {
-    let (audience, needs_notes) = audience(event, dir);
-    audience
+/// Everyone `event` reaches (ordered by user id), and how.
+pub fn recipients(event: &TicketEventMessage, dir: &Directory) -> Vec<Recipient> {
+    let topic = topic(event.kind);
+    audience(event, dir)
         .into_iter()
         .filter(|user| *user != event.actor_id && dir.people.contains_key(user))
         .filter_map(|user| {
             let prefs = dir.preferences(user);
-            if needs_notes && !prefs.notes {
+            let email = prefs.cadence(topic, NotificationChannel::Email);
+            let in_app = prefs.cadence(topic, NotificationChannel::InApp);
+            if email == Cadence::Off && in_app == Cadence::Off {
                 return None;
             }
-            let delivery = if prefs.email {
-                Delivery::Email
-            } else {
-                Delivery::Suppressed
+            let email = match email {
+                Cadence::Immediate => Delivery::Email,
+                Cadence::Off => Delivery::Suppressed,
+                digest => Delivery::Digest(digest),
             };
-            Some((user, delivery))
+            Some(Recipient {
+                user,
+                email,
+                in_app,
+            })
         })
         .collect()
 }
@@ -197,274 +234,4 @@ pub fn withdrawn(event: &TicketEventMessage, dir: &Directory) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Utc;
-
-    const OWNER: i64 = 1;
-    const STAFF: i64 = 2;
-    const CO_SUPERVISOR: i64 = 3;
-    const CHAIR: i64 = 4;
-    const CHAIR_2: i64 = 5;
-    const GRAD: i64 = 6;
-    const BUDGET: i64 = 7;
-    const INACTIVE_CHAIR: i64 = 8;
-    const OTHER_STAFF: i64 = 9;
-
-    fn person(roles: &[Role]) -> Person {
-        Person {
-            name: "someone".into(),
-            email: "someone@example.edu".into(),
-            roles: roles.to_vec(),
-        }
-    }
-
-    /// An owner with one supporting FSS, a co-supervisor, two associate chairs, a graduate
-    /// office and a budget director; an inactive chair (absent from `people`, as the worker
-    /// loads only active users) and an FSS of another faculty member.
-    fn directory() -> Directory {
-        let mut people = HashMap::new();
-        people.insert(OWNER, person(&[Role::Faculty]));
-        people.insert(STAFF, person(&[Role::Fss]));
-        people.insert(CO_SUPERVISOR, person(&[Role::Faculty]));
-        people.insert(CHAIR, person(&[Role::AssociateChair, Role::Faculty]));
-        people.insert(CHAIR_2, person(&[Role::AssociateChair]));
-        people.insert(GRAD, person(&[Role::GradOffice]));
-        people.insert(BUDGET, person(&[Role::BudgetDirector]));
-        people.insert(OTHER_STAFF, person(&[Role::Fss]));
-        let mut support = HashMap::new();
-        support.insert(OWNER, vec![STAFF, INACTIVE_CHAIR]);
-        support.insert(CO_SUPERVISOR, vec![OTHER_STAFF]);
-        Directory {
-            people,
-            support,
-            preferences: HashMap::new(),
-        }
-    }
-
-    fn event(
-        kind: TicketEventKind,
-        from: Option<TicketState>,
-        to: Option<TicketState>,
-        actor: i64,
-    ) -> TicketEventMessage {
-        TicketEventMessage {
-            event_id: 10,
-            ticket_id: 20,
-            ticket_number: 30,
-            kind,
-            actor_id: actor,
-            from_state: from,
-            to_state: to,
-            state: to.unwrap_or(TicketState::Granted),
-            owner_id: OWNER,
-            supervisor_ids: vec![OWNER, CO_SUPERVISOR],
-            applicant: None,
-            detail: None,
-            at: Utc::now(),
-        }
-    }
-
-    fn moved(from: TicketState, to: TicketState, actor: i64) -> TicketEventMessage {
-        event(TicketEventKind::StateChanged, Some(from), Some(to), actor)
-    }
-
-    fn emailed(event: &TicketEventMessage, dir: &Directory) -> Vec<i64> {
-        recipients(event, dir)
-            .into_iter()
-            .map(|(user, delivery)| {
-                assert_eq!(delivery, Delivery::Email);
-                user
-            })
-            .collect()
-    }
-
-    #[test]
-    fn every_transition_emails_the_people_the_design_names() {
-        use TicketState::*;
-        let dir = directory();
-        let cases = [
-            // grantTicket by the budget director.
-            (moved(Initial, Granted, BUDGET), vec![OWNER, STAFF]),
-            // requestOffer by the owner.
-            (moved(Granted, OfferRequested, OWNER), vec![CHAIR, CHAIR_2]),
-            (
-                moved(OfferRefused, OfferRequested, STAFF),
-                vec![CHAIR, CHAIR_2],
-            ),
-            // withdrawOfferRequest by the FSS, declineOffer by a chair.
-            (moved(OfferRequested, Granted, STAFF), vec![OWNER]),
-            (moved(OfferRequested, Granted, CHAIR), vec![OWNER, STAFF]),
-            // approveOffer by a chair, or by the graduate office.
-            (
-                moved(OfferRequested, OfferPending, CHAIR),
-                vec![OWNER, STAFF, GRAD],
-            ),
-            (
-                moved(OfferRequested, OfferPending, GRAD),
-                vec![OWNER, STAFF],
-            ),
-            // recordOfferResponse by the graduate office.
-            (
-                moved(OfferPending, OfferAccepted, GRAD),
-                vec![OWNER, STAFF, CO_SUPERVISOR, BUDGET],
-            ),
-            (
-                moved(OfferPending, OfferRefused, GRAD),
-                vec![OWNER, STAFF, CO_SUPERVISOR, BUDGET],
-            ),
-            // cancelTicket by the budget director.
-            (moved(Granted, Cancelled, BUDGET), vec![OWNER, STAFF]),
-            (moved(OfferRefused, Cancelled, BUDGET), vec![OWNER, STAFF]),
-        ];
-        for (event, expected) in cases {
-            assert_eq!(
-                emailed(&event, &dir),
-                expected,
-                "{:?} -> {:?} by {}",
-                event.from_state,
-                event.to_state,
-                event.actor_id
-            );
-        }
-    }
-
-    #[test]
-    fn a_new_response_date_goes_to_the_offer_s_faculty_side() {
-        let dir = directory();
-        let changed = event(TicketEventKind::DeadlineChanged, None, None, GRAD);
-        assert_eq!(emailed(&changed, &dir), vec![OWNER, STAFF]);
-    }
-
-    #[test]
-    fn a_near_or_passed_response_date_goes_to_the_faculty_side_and_the_graduate_office() {
-        let dir = directory();
-        for kind in [
-            TicketEventKind::DeadlineReminder,
-            TicketEventKind::DeadlinePassed,
-        ] {
-            let mut reminder = event(kind, None, None, 99);
-            reminder.state = TicketState::OfferPending;
-            assert_eq!(
-                emailed(&reminder, &dir),
-                vec![OWNER, STAFF, GRAD],
-                "{kind:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_waiting_reminder_goes_to_those_who_can_act() {
-        use TicketState::*;
-        let dir = directory();
-        for (state, expected) in [
-            (Initial, vec![BUDGET]),
-            (Granted, vec![OWNER, STAFF]),
-            (OfferRefused, vec![OWNER, STAFF]),
-            (OfferRequested, vec![CHAIR, CHAIR_2]),
-            (OfferPending, vec![GRAD]),
-            (Cancelled, vec![]),
-        ] {
-            let mut waiting = event(TicketEventKind::WaitingReminder, None, None, 99);
-            waiting.state = state;
-            assert_eq!(emailed(&waiting, &dir), expected, "{state:?}");
-        }
-    }
-
-    #[test]
-    fn an_escalation_goes_to_the_role_its_detail_names() {
-        let mut dir = directory();
-        dir.people.insert(10, person(&[Role::Admin]));
-        let mut escalated = event(TicketEventKind::WaitingEscalated, None, None, 99);
-        escalated.state = TicketState::OfferRequested;
-        escalated.detail =
-            Some("ADMIN: waiting in OFFER_REQUESTED since 2027-03-01T09:00:00Z".into());
-        assert_eq!(emailed(&escalated, &dir), vec![10]);
-        escalated.detail = Some("GRAD_OFFICE: waiting".into());
-        assert_eq!(emailed(&escalated, &dir), vec![GRAD]);
-        // Not a role: the default, the budget director.
-        escalated.detail = Some("waiting in OFFER_REQUESTED".into());
-        assert_eq!(emailed(&escalated, &dir), vec![BUDGET]);
-        escalated.detail = None;
-        assert_eq!(emailed(&escalated, &dir), vec![BUDGET]);
-    }
-
-    #[test]
-    fn events_that_are_not_moves_or_notes_email_nobody() {
-        let dir = directory();
-        for kind in [
-            TicketEventKind::Created,
-            TicketEventKind::ApplicantSet,
-            TicketEventKind::SupervisorsChanged,
-            TicketEventKind::NoteEdited,
-            TicketEventKind::NoteDeleted,
-            TicketEventKind::NoteResolved,
-        ] {
-            assert!(
-                recipients(&event(kind, None, None, CHAIR), &dir).is_empty(),
-                "{kind:?}"
-            );
-        }
-        let created = event(
-            TicketEventKind::StateChanged,
-            None,
-            Some(TicketState::Initial),
-            BUDGET,
-        );
-        assert!(recipients(&created, &dir).is_empty());
-    }
-
-    #[test]
-    fn notes_go_only_to_those_who_asked_and_never_to_the_writer() {
-        let mut dir = directory();
-        let note = event(TicketEventKind::NoteAdded, None, None, OWNER);
-        assert!(
-            recipients(&note, &dir).is_empty(),
-            "notes are off by default"
-        );
-        for user in [OWNER, STAFF, CO_SUPERVISOR, CHAIR] {
-            dir.preferences.insert(
-                user,
-                Preferences {
-                    email: true,
-                    notes: true,
-                },
-            );
-        }
-        // The chair is not on the ticket; the owner wrote the note.
-        assert_eq!(emailed(&note, &dir), vec![STAFF, CO_SUPERVISOR]);
-    }
-
-    #[test]
-    fn email_off_is_a_suppressed_row_and_inactive_users_are_left_out() {
-        let mut dir = directory();
-        dir.preferences.insert(
-            STAFF,
-            Preferences {
-                email: false,
-                notes: false,
-            },
-        );
-        let granted = moved(TicketState::Initial, TicketState::Granted, BUDGET);
-        assert_eq!(
-            recipients(&granted, &dir),
-            vec![(OWNER, Delivery::Email), (STAFF, Delivery::Suppressed)]
-        );
-        // The owner leaves: nobody writes to an inactive account.
-        dir.people.remove(&OWNER);
-        assert_eq!(
-            recipients(&granted, &dir),
-            vec![(STAFF, Delivery::Suppressed)]
-        );
-    }
-
-    #[test]
-    fn a_withdrawal_is_told_from_a_decline_by_who_acted() {
-        let dir = directory();
-        let back = |actor| moved(TicketState::OfferRequested, TicketState::Granted, actor);
-        assert!(withdrawn(&back(OWNER), &dir));
-        assert!(withdrawn(&back(STAFF), &dir));
-        assert!(!withdrawn(&back(CHAIR), &dir));
-        assert!(!withdrawn(&back(OTHER_STAFF), &dir));
-    }
-}
+mod tests;

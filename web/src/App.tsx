@@ -17,6 +17,7 @@ import { Dashboard } from "./pages/Dashboard";
 import { InboxPage } from "./pages/Inbox";
 import { SignIn } from "./pages/SignIn";
 import { TicketPage } from "./pages/TicketPage";
+import { NotificationsPage } from "./pages/Notifications";
 import { WebhooksPage } from "./pages/Webhooks";
 import { SessionProvider, useSession } from "./session";
 
@@ -97,6 +98,7 @@ function Shell() {
             Dashboard
           </NavLink>
           <NavLink to="/tickets">Tickets</NavLink>
+          <NavLink to="/settings/notifications">Notifications</NavLink>
           <NavLink to="/settings/webhooks">Webhooks</NavLink>
           {me.roles.includes("ADMIN") && <a href="/graphiql">GraphiQL</a>}
         </nav>
@@ -125,6 +127,7 @@ function Shell() {
           <Route path="/tickets" element={<TicketBrowser title="Tickets" />} />
           <Route path="/tickets/:id" element={<TicketPage />} />
           <Route path="/inbox" element={<InboxPage />} />
+          <Route path="/settings/notifications" element={<NotificationsPage />} />
           <Route path="/settings/webhooks" element={<WebhooksPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

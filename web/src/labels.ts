@@ -66,6 +66,7 @@ export const NOTIFICATION_LABELS: Record<NotificationStatus, string> = {
   SENT: "Sent",
   FAILED: "Failed",
   SUPPRESSED: "Not sent (email off)",
+  DIGEST: "In the daily or weekly digest",
 };
 
 export const DELIVERY_LABELS: Record<WebhookDeliveryStatus, string> = {

@@ -29,6 +29,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the user marked it read; null while unread.
     pub read_at: Option<DateTimeUtc>,
+    /// While the item waits for the user's in-app digest: its cadence (`DAILY`, `WEEKLY`);
+    /// hidden from the inbox until the digest releases it (sets this back to null).
+    pub held_for: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

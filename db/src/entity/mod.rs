@@ -9,6 +9,9 @@ pub mod applicant;
 pub mod closed_day;
 /// Named counters (the ticket number sequence), portable across PostgreSQL and SQLite.
 pub mod counter;
+/// Daily and weekly digests: one email per (user, cadence, due moment), listing the changes
+/// that waited for it.
+pub mod digest;
 /// Export jobs: one per `exportTickets` call, with progress and the worker's lease.
 pub mod export_job;
 /// One row per (user, ticket event): the user's in-app inbox, read or unread.
@@ -17,7 +20,7 @@ pub mod inbox_item;
 pub mod note;
 /// One row per (ticket event, recipient): what was sent, or why not.
 pub mod notification;
-/// Each user's email preferences (a missing row means the defaults).
+/// Each user's notification preferences (a missing row means the defaults).
 pub mod notification_preference;
 /// Events waiting to be relayed to the event stream.
 pub mod outbox;

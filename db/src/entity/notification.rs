@@ -41,6 +41,10 @@ pub struct Model {
     /// When an ADMIN queued this email again after it FAILED (`retryNotifications`); the
     /// email workers send such emails.
     pub retry_requested_at: Option<DateTimeUtc>,
+    /// For a DIGEST row: the cadence of the digest it waits for (`DAILY`, `WEEKLY`).
+    pub held_for: Option<String>,
+    /// For a DIGEST row: the digest that listed it, once one did.
+    pub digest_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

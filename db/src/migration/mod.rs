@@ -15,6 +15,7 @@ mod m20261202_300001_ticket_due_at;
 mod m20261203_000001_webhook_unfinished_index;
 mod m20261203_100001_scheduler;
 mod m20261203_200001_inbox_items;
+mod m20261204_000001_digests;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_webhook_unfinished_index::Migration),
             Box::new(m20261203_100001_scheduler::Migration),
             Box::new(m20261203_200001_inbox_items::Migration),
+            Box::new(m20261204_000001_digests::Migration),
         ]
     }
 }

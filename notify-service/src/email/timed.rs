@@ -1,6 +1,6 @@
 //! The scheduler's emails: a response date near or passed, a ticket waiting too long, and
 //! its escalation. Nobody wrote them, so their subject and opening name what is due and, for
-//! an escalation, the role it reached.
+//! an escalation, the role it reached. Response dates read in the recipient's zone.
 
 use common::{Role, TicketEventKind, TicketEventMessage};
 
@@ -51,6 +51,19 @@ pub(super) fn headline(event: &TicketEventMessage, applicant: &str) -> Option<(S
     })
 }
 
+/// A date the scheduler wrote (RFC 3339) as the recipient reads it: `Thu 15 Apr 2027, 19:59
+/// (America/Toronto)`; anything else as it is.
+pub(super) fn local_time(written: &str, zone: chrono_tz::Tz) -> String {
+    match chrono::DateTime::parse_from_rfc3339(written) {
+        Ok(at) => format!(
+            "{} ({})",
+            at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M"),
+            zone.name()
+        ),
+        Err(_) => written.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Context, render};
@@ -84,6 +97,7 @@ mod tests {
             actor_name: "Tessera",
             withdrawn: false,
             public_url: "https://tessera.example.edu",
+            zone: chrono_tz::UTC,
         }
     }
 
@@ -98,7 +112,7 @@ mod tests {
         assert!(
             email
                 .text
-                .contains("Answer due by (UTC):\n2027-04-15T23:59:59Z")
+                .contains("Answer due by:\nThu 15 Apr 2027, 23:59 (UTC)")
         );
         event.kind = TicketEventKind::DeadlinePassed;
         assert_eq!(

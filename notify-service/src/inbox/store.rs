@@ -6,8 +6,8 @@ use crate::error::ServiceError;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use db::entity::inbox_item;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::Expr,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 /// The most items one page holds.
@@ -65,6 +65,13 @@ pub struct Page {
     pub has_previous: bool,
 }
 
+/// `user`'s items that their inbox shows: not those held for their next digest.
+fn shown_to(user: i64) -> Condition {
+    Condition::all()
+        .add(inbox_item::Column::UserId.eq(user))
+        .add(inbox_item::Column::HeldFor.is_null())
+}
+
 /// The `first` items of `user`'s inbox after `after`: unread ones first, newest first, then
 /// (unless `unread_only`) the read ones, newest first. Two statements at most, each an
 /// index range (`inbox_items_user_read_id`, then `inbox_items_user_id`). An item marked read
@@ -80,7 +87,7 @@ pub async fn page(
     let mut rows = Vec::new();
     if after.is_none_or(|c| c.unread) {
         let mut unread = inbox_item::Entity::find()
-            .filter(inbox_item::Column::UserId.eq(user))
+            .filter(shown_to(user))
             .filter(inbox_item::Column::ReadAt.is_null());
         if let Some(cursor) = after {
             unread = unread.filter(inbox_item::Column::Id.lt(cursor.id));
@@ -96,7 +103,7 @@ pub async fn page(
     let left = want.saturating_sub(rows.len() as u64);
     if !unread_only && left > 0 {
         let mut read = inbox_item::Entity::find()
-            .filter(inbox_item::Column::UserId.eq(user))
+            .filter(shown_to(user))
             .filter(inbox_item::Column::ReadAt.is_not_null());
         if let Some(cursor) = after.filter(|c| !c.unread) {
             read = read.filter(inbox_item::Column::Id.lt(cursor.id));
@@ -129,7 +136,7 @@ pub async fn page(
 
 /// How many items `user`'s inbox holds (only the unread ones with `unread_only`).
 pub async fn count(db: &DatabaseConnection, user: i64, unread_only: bool) -> Result<u64, DbErr> {
-    let mut query = inbox_item::Entity::find().filter(inbox_item::Column::UserId.eq(user));
+    let mut query = inbox_item::Entity::find().filter(shown_to(user));
     if unread_only {
         query = query.filter(inbox_item::Column::ReadAt.is_null());
     }
@@ -153,7 +160,7 @@ pub async fn mark_read(
     let txn = db.begin().await?;
     let own = || {
         inbox_item::Entity::find()
-            .filter(inbox_item::Column::UserId.eq(user))
+            .filter(shown_to(user))
             .filter(inbox_item::Column::Id.is_in(ids.iter().copied()))
     };
     let found = own().count(&txn).await?;
@@ -163,7 +170,7 @@ pub async fn mark_read(
     }
     inbox_item::Entity::update_many()
         .col_expr(inbox_item::Column::ReadAt, Expr::value(Some(db::now())))
-        .filter(inbox_item::Column::UserId.eq(user))
+        .filter(shown_to(user))
         .filter(inbox_item::Column::Id.is_in(ids.iter().copied()))
         .filter(inbox_item::Column::ReadAt.is_null())
         .exec(&txn)
@@ -180,7 +187,7 @@ pub async fn mark_read(
 pub async fn mark_all_read(db: &DatabaseConnection, user: i64) -> Result<u64, DbErr> {
     let result = inbox_item::Entity::update_many()
         .col_expr(inbox_item::Column::ReadAt, Expr::value(Some(db::now())))
-        .filter(inbox_item::Column::UserId.eq(user))
+        .filter(shown_to(user))
         .filter(inbox_item::Column::ReadAt.is_null())
         .exec(db)
         .await?;

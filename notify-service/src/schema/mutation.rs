@@ -3,7 +3,7 @@
 
 use super::{
     caller, db, signed_in,
-    types::{Notification, NotificationPreferences},
+    types::{Notification, NotificationDelivery, NotificationPreferences, Weekday},
 };
 use crate::{error::ServiceError, preferences, records};
 use async_graphql::{Context, ID, Object, Result};
@@ -16,15 +16,34 @@ pub struct Mutation;
 
 #[Object(name = "NotificationMutation")]
 impl Mutation {
-    /// Changes the given switches of the caller's preferences; the others keep their value.
+    /// Changes what is given of the caller's preferences; the rest keeps its value. The
+    /// switches apply first (`email`, then `notes`), then `deliveries`. `timeZone` is an IANA
+    /// name (`America/Toronto`), or empty for the office's; `digestHour` is 0-23.
+    #[allow(clippy::too_many_arguments)]
     async fn update_notification_preferences(
         &self,
         ctx: &Context<'_>,
         email: Option<bool>,
         notes: Option<bool>,
+        deliveries: Option<Vec<NotificationDelivery>>,
+        time_zone: Option<String>,
+        digest_hour: Option<i32>,
+        digest_weekday: Option<Weekday>,
     ) -> Result<NotificationPreferences> {
         let me = signed_in(ctx)?;
-        let updated = preferences::update(db(ctx), me, email, notes)
+        let change = preferences::Change {
+            email,
+            notes,
+            cadences: deliveries
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| (d.topic.into(), d.channel.into(), d.cadence.into()))
+                .collect(),
+            time_zone: time_zone.map(|z| zone(&z)).transpose()?,
+            digest_hour: digest_hour.map(hour).transpose()?,
+            digest_weekday: digest_weekday.map(Into::into),
+        };
+        let updated = preferences::update(db(ctx), me, &change)
             .await
             .map_err(ServiceError::from)?;
         Ok(updated.into())
@@ -75,4 +94,26 @@ impl Mutation {
             .map_err(ServiceError::from)?;
         Ok(rows.into_iter().map(Notification).collect())
     }
+}
+
+/// A time zone as the user gave it: an IANA name, or empty for the office's.
+fn zone(given: &str) -> Result<Option<chrono_tz::Tz>, ServiceError> {
+    let given = given.trim();
+    if given.is_empty() {
+        return Ok(None);
+    }
+    given.parse().map(Some).map_err(|_| {
+        ServiceError::bad_input(
+            "timeZone",
+            format!("`{given}` is not a time zone; give an IANA name such as America/Toronto"),
+        )
+    })
+}
+
+/// A digest hour: 0-23.
+fn hour(given: i32) -> Result<u32, ServiceError> {
+    u32::try_from(given)
+        .ok()
+        .filter(|h| *h < 24)
+        .ok_or_else(|| ServiceError::bad_input("digestHour", "give an hour from 0 to 23"))
 }

@@ -4,7 +4,7 @@
 use super::{caller, loaders, signed_in};
 use crate::error::ServiceError;
 use crate::preferences::Preferences;
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use db::entity::notification;
 
@@ -20,22 +20,122 @@ pub enum NotificationStatus {
     Failed,
     /// Not sent: the recipient turned email off.
     Suppressed,
+    /// Not sent alone: listed in the recipient's daily or weekly digest (waiting for it until
+    /// the digest is composed).
+    Digest,
 }
 
-/// A user's email preferences.
-#[derive(SimpleObject, Debug, Clone, Copy)]
+/// When one kind of event reaches a user on one channel.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::Cadence")]
+pub enum Cadence {
+    /// As it happens: an email each, an inbox item at once.
+    Immediate,
+    /// In one digest a day, at the user's `digestHour` in their time zone.
+    Daily,
+    /// In one digest a week, on the user's `digestWeekday` at their `digestHour`.
+    Weekly,
+    /// Not at all.
+    Off,
+}
+
+/// The kinds of event a user chooses a cadence for.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::NotificationTopic")]
+pub enum NotificationTopic {
+    /// A ticket moved on (granted, offer requested, approved, answered, cancelled) or its
+    /// response date changed.
+    StateChanges,
+    /// A note was added.
+    Notes,
+    /// Reminders and escalations: a response date near or passed, a ticket waiting too long.
+    Reminders,
+}
+
+/// Where notifications reach a user.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "common::NotificationChannel")]
+pub enum NotificationChannel {
+    /// By email.
+    Email,
+    /// In the web client's inbox.
+    InApp,
+}
+
+/// A day of the week.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "chrono::Weekday")]
+pub enum Weekday {
+    /// Monday.
+    #[graphql(name = "MONDAY")]
+    Mon,
+    /// Tuesday.
+    #[graphql(name = "TUESDAY")]
+    Tue,
+    /// Wednesday.
+    #[graphql(name = "WEDNESDAY")]
+    Wed,
+    /// Thursday.
+    #[graphql(name = "THURSDAY")]
+    Thu,
+    /// Friday.
+    #[graphql(name = "FRIDAY")]
+    Fri,
+    /// Saturday.
+    #[graphql(name = "SATURDAY")]
+    Sat,
+    /// Sunday.
+    #[graphql(name = "SUNDAY")]
+    Sun,
+}
+
+/// How one kind of event reaches the user on one channel.
+#[derive(SimpleObject, InputObject, Debug, Clone, Copy)]
+#[graphql(input_name = "NotificationDeliveryInput")]
+pub struct NotificationDelivery {
+    /// The kind of event.
+    pub topic: NotificationTopic,
+    /// The channel.
+    pub channel: NotificationChannel,
+    /// When.
+    pub cadence: Cadence,
+}
+
+/// A user's notification preferences.
+#[derive(SimpleObject, Debug, Clone)]
 pub struct NotificationPreferences {
     /// Email on every state change of tickets the user is involved in.
     pub email: bool,
     /// Also email when a note is added to such a ticket.
     pub notes: bool,
+    /// Every kind of event on every channel, and when it reaches the user: at once, in a
+    /// daily or weekly digest, or not at all. `email` and `notes` are shortcuts to these.
+    pub deliveries: Vec<NotificationDelivery>,
+    /// The user's time zone, an IANA name (`America/Toronto`); null: the office's.
+    pub time_zone: Option<String>,
+    /// The hour (0-23, in the user's time zone) digests go out at.
+    pub digest_hour: i32,
+    /// The day weekly digests go out on.
+    pub digest_weekday: Weekday,
 }
 
 impl From<Preferences> for NotificationPreferences {
     fn from(p: Preferences) -> Self {
         Self {
-            email: p.email,
-            notes: p.notes,
+            email: p.email(),
+            notes: p.notes(),
+            deliveries: p
+                .cadences()
+                .into_iter()
+                .map(|(topic, channel, cadence)| NotificationDelivery {
+                    topic: topic.into(),
+                    channel: channel.into(),
+                    cadence: cadence.into(),
+                })
+                .collect(),
+            time_zone: p.time_zone.map(|z| z.name().to_owned()),
+            digest_hour: i32::try_from(p.digest_hour).unwrap_or(8),
+            digest_weekday: p.digest_weekday.into(),
         }
     }
 }

@@ -33,6 +33,11 @@ impl Worker {
                 actor_name: names.get(&event.actor_id).map_or("Someone", String::as_str),
                 withdrawn: recipients::withdrawn(event, dir),
                 public_url: &self.inner.settings.public_url,
+                zone: dir
+                    .preferences
+                    .get(&recipient)
+                    .and_then(|p| p.time_zone)
+                    .unwrap_or(self.inner.settings.office_zone),
             },
         )
     }
@@ -52,6 +57,7 @@ impl Worker {
                 actor_name: names.get(&event.actor_id).map_or("Someone", String::as_str),
                 withdrawn: recipients::withdrawn(event, dir),
                 public_url: &self.inner.settings.public_url,
+                zone: self.inner.settings.office_zone,
             },
         )
     }

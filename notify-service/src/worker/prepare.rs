@@ -12,9 +12,9 @@ use super::{
 use crate::{
     email::Email,
     inbox,
-    recipients::{self, Delivery, Directory},
+    recipients::{self, Delivery, Directory, Recipient},
 };
-use common::{NotificationStatus, TicketEventMessage, stream::Entry};
+use common::{Cadence, NotificationStatus, TicketEventMessage, stream::Entry};
 use db::entity::{inbox_item, notification};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr,
@@ -79,23 +79,31 @@ impl Worker {
         now: chrono::DateTime<chrono::Utc>,
     ) -> (Vec<notification::ActiveModel>, Vec<inbox_item::ActiveModel>) {
         let recipients = recipients::recipients(event, dir);
-        // Every recipient gets an inbox item, whatever their email switch (`inbox`'s doc says
-        // why). A per-channel preference would choose here, from `dir.preferences`.
-        let items = if recipients.is_empty() {
+        // Each recipient's in-app cadence says whether they get an item now, one held for
+        // their digest, or none.
+        let in_app: Vec<_> = recipients
+            .iter()
+            .filter(|r| r.in_app != Cadence::Off)
+            .collect();
+        let items = if in_app.is_empty() {
             Vec::new()
         } else {
             let headline = self.headline(event, dir, names);
-            recipients
-                .iter()
-                .map(|(user, _)| inbox::item::row(event, *user, &headline, now))
+            in_app
+                .into_iter()
+                .map(|r| inbox::item::row(event, r.user, &headline, r.in_app, now))
                 .collect()
         };
         let rows = recipients
             .into_iter()
-            .map(|(user, delivery)| {
-                let status = match delivery {
-                    Delivery::Email => NotificationStatus::Queued,
-                    Delivery::Suppressed => NotificationStatus::Suppressed,
+            .map(|Recipient { user, email, .. }| {
+                let (status, held_for) = match email {
+                    Delivery::Email => (NotificationStatus::Queued, None),
+                    Delivery::Suppressed => (NotificationStatus::Suppressed, None),
+                    Delivery::Digest(cadence) => (
+                        NotificationStatus::Digest,
+                        Some(cadence.as_str().to_owned()),
+                    ),
                 };
                 let email = self.render(event, dir, names, user);
                 let subject = email.subject.clone();
@@ -106,6 +114,7 @@ impl Worker {
                     recipient_id: sea_orm::Set(user),
                     subject: sea_orm::Set(subject),
                     status: sea_orm::Set(status.as_str().to_string()),
+                    held_for: sea_orm::Set(held_for),
                     attempts: sea_orm::Set(0),
                     created_at: sea_orm::Set(now),
                     ..Default::default()
@@ -122,6 +131,7 @@ impl Worker {
         let users: Vec<i64> = prepared
             .iter()
             .flat_map(|p| &p.items)
+            .filter(|item| item.held_for.try_as_ref().is_some_and(Option::is_none))
             .filter_map(|item| item.user_id.try_as_ref().copied())
             .collect();
         while let Err(err) =

@@ -153,7 +153,11 @@ async fn items_land_once_per_recipient_and_a_redelivery_adds_none(backend: Backe
     let inbox = Inbox::start(&backend).await;
     let cast = inbox.fx.cast;
     // The FSS turned email off: no email, but the item still lands.
-    notify_service::preferences::update(&inbox.fx.db, cast.fss, Some(false), None)
+    let email_off = notify_service::preferences::Change {
+        email: Some(false),
+        ..Default::default()
+    };
+    notify_service::preferences::update(&inbox.fx.db, cast.fss, &email_off)
         .await
         .unwrap();
     let event = inbox.fx.granted_tickets(1).await.remove(0);

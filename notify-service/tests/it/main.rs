@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash;
+mod digest;
 mod hook_crash;
 mod hooks;
 mod inbox;

@@ -70,7 +70,9 @@ impl Settings {
         Ok(Self {
             tick: match source.get("SCHEDULER_TICK") {
                 None => defaults.tick,
-                Some(raw) => tick(&raw).map_err(|m| ConfigError::new("SCHEDULER_TICK", m))?,
+                Some(raw) => {
+                    common::config::tick(&raw).map_err(|m| ConfigError::new("SCHEDULER_TICK", m))?
+                }
             },
             deadline_reminders: match source.get("DEADLINE_REMINDERS") {
                 None => defaults.deadline_reminders,
@@ -88,15 +90,7 @@ impl Settings {
                     escalation(&raw).map_err(|m| ConfigError::new("ESCALATION_ROLE", m))?
                 }
             },
-            time_zone: match source.get("OFFICE_TIME_ZONE") {
-                None => defaults.time_zone,
-                Some(raw) => raw.trim().parse::<Tz>().map_err(|_| {
-                    ConfigError::new(
-                        "OFFICE_TIME_ZONE",
-                        format!("expected an IANA time zone such as America/Toronto, got `{raw}`"),
-                    )
-                })?,
-            },
+            time_zone: common::config::office_time_zone(source)?.unwrap_or(defaults.time_zone),
         })
     }
 
@@ -112,24 +106,6 @@ impl Settings {
             .find(|(s, _)| *s == state)
             .map(|(_, days)| *days)
     }
-}
-
-/// `30s`, `1m`, `1h`: at least a second, at most a day.
-fn tick(raw: &str) -> Result<Duration, String> {
-    let expected = || format!("expected a duration such as 30s, 1m or 1h, got `{raw}`");
-    let raw = raw.trim();
-    let (number, unit) = raw.split_at(raw.len().saturating_sub(1));
-    let n: u64 = number.parse().map_err(|_| expected())?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        _ => return Err(expected()),
-    };
-    if !(1..=86_400).contains(&seconds) {
-        return Err(format!("expected between 1s and 24h, got `{raw}`"));
-    }
-    Ok(Duration::from_secs(seconds))
 }
 
 /// `7d,2d`, `48h`, or `none`: distinct, positive, furthest first.

@@ -7,19 +7,19 @@
 //! updates then treat like any other change. So two replicas or a restart never send twice,
 //! and a scheduler that was down catches up with the latest step of each item only.
 //!
-//! `clock` (injectable time), `config` (the settings), `calendar` (business days in the office's
-//! time zone), `plan` (what is due, pure), `items` (reading the watched items and the handled
-//! steps), `run` (one decision's transaction), `system_user` (the events' actor).
+//! `Clock` (injectable time: `common::clock`, which the digests share), `config` (the
+//! settings), `calendar` (business days in the office's time zone), `plan` (what is due, pure),
+//! `items` (reading the watched items and the handled steps), `run` (one decision's
+//! transaction), `system_user` (the events' actor).
 
 pub mod calendar;
-pub mod clock;
 pub mod config;
 pub mod items;
 pub mod plan;
 pub mod run;
 pub mod system_user;
 
-pub use clock::{Clock, ManualClock};
+pub use common::clock::{self, Clock, ManualClock};
 pub use config::Settings;
 
 use plan::Decision;

@@ -1,5 +1,6 @@
-//! The scheduler's clock: the system's, or a manual one that tests set and move, so a test
-//! can stand a week before a deadline, then a day before, without waiting.
+//! The clock of timed work (the scheduler's reminders, the digests): the system's, or a manual
+//! one that tests set and move, so a test can stand a week before a deadline, then a day
+//! before, without waiting.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use std::sync::{Arc, Mutex, PoisonError};
