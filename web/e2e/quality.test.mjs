@@ -138,6 +138,9 @@ describe("issue 17: a newcomer's first hour", () => {
         await page.goto("/settings/webhooks");
         await page.getByRole("heading", { name: "Webhooks" }).waitFor();
         await check(`${name}'s webhooks page`);
+        await page.goto("/settings/notifications");
+        await page.getByRole("heading", { name: "What reaches you, and when" }).waitFor();
+        await check(`${name}'s notification settings`);
         await page.goto("/inbox");
         await page.getByRole("heading", { name: "Inbox", exact: true }).waitFor();
         await check(`${name}'s inbox`);
