@@ -221,28 +221,16 @@ impl Hub {
         resolution: Arc<Resolution>,
         kick: Arc<Notify>,
     ) -> (Registration, mpsc::Receiver<Delivery>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let mut state = self.lock();
-        let id = state.next;
-        state.next += 1;
-        state.exports.insert(
-            id,
-            ExportSubscriber {
+        self.register(|state, id, tx| {
+            let subscriber = ExportSubscriber {
                 job_id,
                 principal,
                 resolution,
                 tx,
                 kick,
-            },
-        );
-        self.open.inc();
-        (
-            Registration {
-                hub: self.clone(),
-                id,
-            },
-            rx,
-        )
+            };
+            state.exports.insert(id, subscriber);
+        })
     }
 
     /// Registers an `inboxUnreadCount` subscriber of `user_id`'s inbox.
@@ -252,19 +240,28 @@ impl Hub {
         resolution: Arc<Resolution>,
         kick: Arc<Notify>,
     ) -> (Registration, mpsc::Receiver<Delivery>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let mut state = self.lock();
-        let id = state.next;
-        state.next += 1;
-        state.inboxes.insert(
-            id,
-            InboxSubscriber {
+        self.register(|state, id, tx| {
+            let subscriber = InboxSubscriber {
                 user_id,
                 resolution,
                 tx,
                 kick,
-            },
-        );
+            };
+            state.inboxes.insert(id, subscriber);
+        })
+    }
+
+    /// Registers a subscriber under a fresh id: `add` puts it, with its sending half, in the
+    /// state; it counts as open until its `Registration` drops.
+    fn register(
+        self: &Arc<Self>,
+        add: impl FnOnce(&mut State, u64, mpsc::Sender<Delivery>),
+    ) -> (Registration, mpsc::Receiver<Delivery>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut state = self.lock();
+        let id = state.next;
+        state.next += 1;
+        add(&mut state, id, tx);
         self.open.inc();
         (
             Registration {
