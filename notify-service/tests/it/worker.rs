@@ -1,6 +1,6 @@
 //! The worker over the in-process stream, emails to the outbox: a redelivered event sends
-//! nothing twice, unreadable or orphaned events are skipped without holding up the rest, and
-//! every event ends acknowledged.
+//! nothing twice, unreadable or orphaned events are skipped without holding up the rest,
+//! every event ends acknowledged, and a reminder's date reads in each recipient's zone.
 
 use crate::on_both_databases;
 use crate::support::{Backend, FACULTY_EMAIL, FSS_EMAIL, Fixture};
@@ -213,7 +213,44 @@ async fn deactivated_before_the_send(backend: Backend, owner_too: bool) {
     fx.cleanup().await;
 }
 
+async fn a_reminder_shows_its_date_in_each_recipient_s_zone(backend: Backend) {
+    let fx = Fixture::new(&backend).await;
+    let (settings, outbox) = outbox_settings();
+    let stream = EventStream::memory();
+    worker::Worker::new(fx.db.clone(), stream.clone(), settings)
+        .unwrap()
+        .start();
+    // The FSS reads in Tokyo; the faculty member chose no zone: the office's (UTC here).
+    let tokyo = notify_service::preferences::Change {
+        time_zone: Some(Some(chrono_tz::Asia::Tokyo)),
+        ..Default::default()
+    };
+    notify_service::preferences::update(&fx.db, fx.cast.fss, &tokyo)
+        .await
+        .unwrap();
+    let mut event = fx.granted_tickets(1).await.remove(0);
+    event.kind = common::TicketEventKind::DeadlineReminder;
+    event.state = common::TicketState::OfferPending;
+    event.detail = Some("2027-04-15T23:59:59Z".into());
+    publish(&stream, &serde_json::to_string(&event).unwrap()).await;
+    let rows = fx.settled(2).await;
+    let text = |user: i64| {
+        let row = rows.iter().find(|r| r.recipient_id == user).unwrap();
+        std::fs::read_to_string(outbox.join(format!("{}.eml", row.id))).unwrap()
+    };
+    let fss = text(fx.cast.fss);
+    assert!(fss.contains("Fri 16 Apr 2027, 08:59 (Asia/Tokyo)"), "{fss}");
+    let faculty = text(fx.cast.faculty);
+    assert!(
+        faculty.contains("Thu 15 Apr 2027, 23:59 (UTC)"),
+        "{faculty}"
+    );
+    std::fs::remove_dir_all(outbox.parent().unwrap()).ok();
+    fx.cleanup().await;
+}
+
 on_both_databases!(
+    a_reminder_shows_its_date_in_each_recipient_s_zone,
     a_recipient_deactivated_before_the_send_gets_a_failed_row,
     an_event_with_nobody_left_still_ends_its_rows,
     a_redelivered_event_sends_nothing_twice,
