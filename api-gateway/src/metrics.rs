@@ -33,6 +33,8 @@ pub struct Metrics {
     pub queue_depth: IntGaugeVec,
     /// Digests by status: QUEUED, SENT, FAILED.
     pub digests: IntGaugeVec,
+    /// Digests composed more than two `SCHEDULER_TICK`s after they were due.
+    pub digests_late: IntGauge,
     /// The scheduler: items with a step due that no scheduler handled yet, steps sent by
     /// kind, skipped while catching up, and handled late (totals kept in the database).
     scheduler: SchedulerMetrics,
@@ -159,10 +161,16 @@ impl Metrics {
             &["status"],
         )?;
         registry.register(Box::new(digests.clone()))?;
+        let digests_late = IntGauge::new(
+            "digests_late_total",
+            "Digests composed more than two ticks after they were due",
+        )?;
+        registry.register(Box::new(digests_late.clone()))?;
         let scheduler = SchedulerMetrics::new(&registry, scheduler)?;
         Ok(Self {
             scheduler,
             digests,
+            digests_late,
             registry,
             requests,
             latency,
@@ -209,6 +217,11 @@ impl Metrics {
         for (status, count) in notify_service::read_model::digest_counts(db).await? {
             self.digests.with_label_values(&[status]).set(count);
         }
+        let late_after = chrono::Duration::from_std(self.scheduler.settings.tick * 2)
+            .unwrap_or_else(|_| chrono::Duration::minutes(2));
+        let late = notify_service::read_model::digests_late(db, late_after).await?;
+        self.digests_late
+            .set(i64::try_from(late).unwrap_or(i64::MAX));
         self.scheduler.refresh(db).await
     }
 

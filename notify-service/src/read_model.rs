@@ -116,6 +116,26 @@ pub async fn digest_counts(db: &DatabaseConnection) -> Result<Vec<(&'static str,
     ))
 }
 
+/// Digests composed more than `late_after` after they were due (no worker ran meanwhile).
+pub async fn digests_late(
+    db: &DatabaseConnection,
+    late_after: chrono::Duration,
+) -> Result<u64, DbErr> {
+    // Compared in Rust: the two databases subtract timestamps differently.
+    let times: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> =
+        digest::Entity::find()
+            .select_only()
+            .columns([digest::Column::DueAt, digest::Column::CreatedAt])
+            .filter(Expr::col(digest::Column::CreatedAt).gt(Expr::col(digest::Column::DueAt)))
+            .into_tuple()
+            .all(db)
+            .await?;
+    Ok(times
+        .into_iter()
+        .filter(|(due, composed)| *composed - *due > late_after)
+        .count() as u64)
+}
+
 /// Emails waiting for their recipient's digest (DIGEST rows no digest took yet).
 pub async fn digest_backlog(db: &DatabaseConnection) -> Result<u64, DbErr> {
     notification::Entity::find()

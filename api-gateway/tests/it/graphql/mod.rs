@@ -3,6 +3,7 @@
 //! subgraph that dies.
 
 mod availability;
+mod digests;
 mod federation;
 mod scheduler;
 
