@@ -12,7 +12,7 @@
 use common::{Principal, Role, export::JOBS_TOPIC, stream::EventStream};
 use db::entity::{ticket, user};
 use export_service::jobs::{self, FilterSpec, OrderSpec};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},

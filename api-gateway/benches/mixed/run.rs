@@ -14,7 +14,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use testkit::cpu::{machine_busy, postgres_backends, process};
+use testkit::cpu::{machine_busy, postgres_backend_times, process};
 
 /// A session's credentials at a target: a header name and value (none: PostGraphile as the
 /// owner takes no credentials).
@@ -133,7 +133,9 @@ impl Caller {
 struct Readings {
     front: Duration,
     subgraphs: Duration,
-    postgres: Duration,
+    /// Each backend's, so that one that ends or starts during a round (PostGraphile's pool
+    /// closes idle connections) neither takes time off nor adds its past.
+    postgres: std::collections::HashMap<u32, Duration>,
     machine: Duration,
     statements: u64,
     transactions: i64,
@@ -145,7 +147,7 @@ impl Bench {
         Readings {
             front: target.front.map_or(Duration::ZERO, process),
             subgraphs: process(self.subgraphs.pid()),
-            postgres: postgres_backends(&self.database),
+            postgres: postgres_backend_times(&self.database),
             machine: machine_busy(),
             statements: self.subgraphs.statements(),
             transactions: transactions(&self.conn, &self.database).await,
@@ -217,7 +219,13 @@ impl Bench {
         into.measured.cpu += after.front.saturating_sub(before.front);
         into.measured.subgraphs += after.subgraphs.saturating_sub(before.subgraphs);
         into.measured.machine += after.machine.saturating_sub(before.machine);
-        into.postgres += after.postgres.saturating_sub(before.postgres);
+        into.postgres += after
+            .postgres
+            .iter()
+            .map(|(pid, now)| {
+                now.saturating_sub(before.postgres.get(pid).copied().unwrap_or_default())
+            })
+            .sum::<Duration>();
         let elapsed = after.at.duration_since(before.at).as_secs_f64();
         let statements =
             (after.statements - before.statements) as f64 - self.background.0 * elapsed;
