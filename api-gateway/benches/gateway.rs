@@ -34,12 +34,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "gateway/measure.rs"]
 mod measure;
+#[path = "support/measured.rs"]
+mod measured;
+#[path = "support/stack.rs"]
+mod stack;
 mod support;
 use biscuit_auth::KeyPair;
-use common::{Principal, Role, TokenMinter, config::SubgraphSettings};
+use common::{Principal, Role, TokenMinter};
 use db::sea_orm::{self, ConnectionTrait};
-use measure::{Load, Measured, Target, round, warm_up};
+use measure::{Load, Target, round, warm_up};
+use measured::Measured;
 use serde_json::json;
+use stack::{SUBGRAPH_PORTS, serve_subgraphs, start_gateway, start_subgraphs};
 use std::{
     collections::HashMap,
     process::{Command, Stdio},
@@ -76,38 +82,6 @@ const QUERIES: [(&str, &str, Expect); 3] = [
         Expect::Ticket,
     ),
 ];
-
-/// Set (to `<ticket-service port>,<notify-service port>`) in the child process that hosts the
-/// subgraphs.
-const SUBGRAPH_PORTS: &str = "BENCH_SUBGRAPH_PORTS";
-
-/// The subgraphs' process: ticket-service and notify-service built from the environment the
-/// bench passes (database, key, data folder) as their own binaries build them (notify-service
-/// without its email worker), each with its own database pool, served until the bench kills
-/// the process.
-async fn serve_subgraphs(ports: &str) {
-    let (ticket, notify) = ports.split_once(',').expect("two ports");
-    let vars: HashMap<String, String> = std::env::vars().collect();
-    let settings = |port: &str| {
-        let mut source: HashMap<&str, &str> =
-            vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        source.insert("PORT", port);
-        SubgraphSettings::from_source(&source, 0).unwrap()
-    };
-    let tickets = ticket_service::Application::build(settings(ticket))
-        .await
-        .unwrap();
-    // Without the email worker its binary starts: nothing here sends mail.
-    let notify = settings(notify);
-    let db = db::connect(&notify.common.database_url).await.unwrap();
-    let notify = notify_service::Application::build_with_db(notify, db)
-        .await
-        .unwrap();
-    tokio::select! {
-        served = tickets.run_until_stopped() => served.unwrap(),
-        served = notify.run_until_stopped() => served.unwrap(),
-    }
-}
 
 /// The run's settings, from the environment (see the top of this file).
 struct Settings {
@@ -214,56 +188,6 @@ impl Seeded {
             .await
             .ok();
     }
-}
-
-/// The subgraphs in a process of their own (this binary again, see `serve_subgraphs`), as
-/// their binaries run them: a client calling ticket-service directly crosses a process
-/// boundary just as the routers' calls do, and shares no runtime with it. The process and
-/// the two subgraphs' URLs.
-async fn start_subgraphs(env_map: &HashMap<&str, &str>) -> (Killed, String, String) {
-    let (ticket_port, notify_port) = (free_port(), free_port());
-    let process = Killed(
-        Command::new(std::env::current_exe().unwrap())
-            .env_clear()
-            .envs(env_map)
-            .env(SUBGRAPH_PORTS, format!("{ticket_port},{notify_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the subgraphs' process"),
-    );
-    let ticket_url = format!("http://127.0.0.1:{ticket_port}/graphql");
-    let notify_url = format!("http://127.0.0.1:{notify_port}/graphql");
-    for url in [&ticket_url, &notify_url] {
-        support::wait_for_health(url.trim_end_matches("/graphql"), 100).await;
-    }
-    (process, ticket_url, notify_url)
-}
-
-/// Our gateway as its own release process (built with this bench), like the stock router;
-/// the process and its base URL.
-async fn start_gateway(
-    env_map: &HashMap<&str, &str>,
-    (ticket_url, notify_url): (&str, &str),
-    workers: Option<usize>,
-) -> (Killed, String) {
-    let port = free_port();
-    let gateway = Killed(
-        Command::new(env!("CARGO_BIN_EXE_api-gateway"))
-            .env_clear()
-            .envs(env_map)
-            .env("PORT", port.to_string())
-            .env("TICKET_SERVICE_URL", ticket_url)
-            .env("NOTIFY_SERVICE_URL", notify_url)
-            .envs(workers.map(|n| ("GATEWAY_THREADS", n.to_string())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the gateway binary"),
-    );
-    let gateway_url = format!("http://127.0.0.1:{port}");
-    support::wait_for_health(&gateway_url, 100).await;
-    (gateway, gateway_url)
 }
 
 /// The stock Hive Router at `bin` on our supergraph, adding `token` to every subgraph call,
@@ -422,7 +346,8 @@ async fn main() {
     ]);
     let minter =
         TokenMinter::new(KeyPair::from(&key.private())).with_ttl(Duration::from_secs(3600));
-    let (subgraphs, ticket_url, notify_url) = start_subgraphs(&env_map).await;
+    let subgraphs = start_subgraphs(&env_map).await;
+    let (ticket_url, notify_url) = (subgraphs.ticket_url.clone(), subgraphs.notify_url.clone());
     let urls = (ticket_url.as_str(), notify_url.as_str());
     let (gateway, gateway_url) = start_gateway(&env_map, urls, settings.workers).await;
     let cookie = support::sign_in(&gateway_url, "grad@bench.edu", PASSWORD).await;
@@ -461,7 +386,7 @@ async fn main() {
     }
 
     print_header(&settings);
-    measure_all(&settings, &targets, subgraphs.0.id()).await;
+    measure_all(&settings, &targets, subgraphs.pid()).await;
 
     drop(_stock);
     drop(subgraphs);

@@ -60,11 +60,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             .ok()
             .and_then(|v| v.parse().ok())
             .map_or(DEFAULT_ACQUIRE_TIMEOUT, Duration::from_millis);
+        // No ping at every checkout: sqlx already pings each connection when it goes back to
+        // the pool (and drops it if that fails), so a second round trip before every
+        // statement bought nothing but a wake-up of the server per statement.
         options
             .max_connections(max)
             .min_connections(1)
             .connect_timeout(acquire.min(Duration::from_secs(2)))
-            .acquire_timeout(acquire);
+            .acquire_timeout(acquire)
+            .test_before_acquire(false);
     }
     Database::connect(options).await
 }

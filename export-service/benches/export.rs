@@ -12,7 +12,7 @@
 use common::{Principal, Role, export::JOBS_TOPIC, stream::EventStream};
 use db::entity::{ticket, user};
 use export_service::jobs::{self, FilterSpec, OrderSpec};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -53,25 +53,7 @@ async fn seeded_database(
     user::Model,
 ) {
     let name = format!("tessera_export_bench_{count}");
-    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
-        .await
-        .unwrap();
-    let exists = admin
-        .query_one(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Postgres,
-            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
-        ))
-        .await
-        .unwrap()
-        .is_some();
-    if !exists {
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap();
-    }
-    admin.close().await.ok();
-    let url = format!("{base}/{name}");
+    let url = testkit::kept_database(base, &name).await;
     let conn = db::connect(&url).await.unwrap();
     db::migrate(&conn).await.unwrap();
     let have = ticket::Entity::find().count(&conn).await.unwrap() as i64;

@@ -25,10 +25,15 @@ pub fn this_process() -> Duration {
 /// The CPU time used so far by the PostgreSQL backends connected to `database` (each
 /// backend's process title names its database: `postgres: <user> <database> <client> …`).
 /// A backend that ended since the last reading takes its time with it, so read before
-/// closing the pool.
+/// closing the pool (or compare backend by backend: `postgres_backend_times`).
 pub fn postgres_backends(database: &str) -> Duration {
+    postgres_backend_times(database).values().sum()
+}
+
+/// The CPU time so far of each PostgreSQL backend connected to `database`, by process id.
+pub fn postgres_backend_times(database: &str) -> std::collections::HashMap<u32, Duration> {
     let Ok(processes) = std::fs::read_dir("/proc") else {
-        return Duration::ZERO;
+        return Default::default();
     };
     let needle = format!(" {database} ");
     processes
@@ -40,8 +45,8 @@ pub fn postgres_backends(database: &str) -> Duration {
                 title.starts_with("postgres: ") && title.contains(&needle)
             })
         })
-        .map(process)
-        .sum()
+        .map(|pid| (pid, process(pid)))
+        .collect()
 }
 
 /// The CPU time the whole machine has spent so far outside idle, less the user time of niced

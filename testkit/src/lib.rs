@@ -62,6 +62,30 @@ pub async fn redis_or_skip() -> Option<String> {
     }
 }
 
+/// The database `name` on the PostgreSQL server at `base`, made when it is missing and kept
+/// afterwards (benchmarks that seed a large volume once); its URL.
+pub async fn kept_database(base: &str, name: &str) -> String {
+    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .expect("PostgreSQL");
+    let exists = admin
+        .query_one(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await
+        .expect("the list of databases")
+        .is_some();
+    if !exists {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create the database");
+    }
+    admin.close().await.ok();
+    format!("{base}/{name}")
+}
+
 /// How many cases a property-based test runs: `FUZZ_CASES` when set (a long run, e.g.
 /// `FUZZ_CASES=100000`), else `default`, small enough for CI.
 pub fn fuzz_cases(default: u32) -> u32 {

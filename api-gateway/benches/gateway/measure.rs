@@ -2,7 +2,7 @@
 //! concurrent callers, and what a round costs in CPU time (the router's process, the
 //! subgraphs' process, the whole machine).
 
-use super::Expect;
+use super::{Expect, measured::Measured};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -49,58 +49,6 @@ pub async fn call(
             target.name
         ),
         Expect::Ticket => assert!(body["data"]["ticket"]["number"].is_number(), "{body}"),
-    }
-}
-
-/// One target's rounds for one query.
-#[derive(Default)]
-pub struct Measured {
-    /// Requests per second of each round.
-    pub rounds: Vec<f64>,
-    /// Every request's latency, over all rounds.
-    pub latencies: Vec<Duration>,
-    /// The router process's CPU time over all rounds.
-    pub cpu: Duration,
-    /// The subgraphs' process's CPU time over all rounds.
-    pub subgraphs: Duration,
-    /// The machine's CPU time over all rounds (`machine_busy`).
-    pub machine: Duration,
-}
-
-/// The median of `values` (the upper one of an even count).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-impl Measured {
-    /// The median round's requests per second.
-    pub fn rps(&self) -> f64 {
-        median(self.rounds.clone())
-    }
-
-    /// How this target's requests per second compare with `other`'s: the median of the ratios
-    /// of rounds that ran one after the other (the machine's state drifts between runs and
-    /// within them; neighbouring rounds see nearly the same machine).
-    pub fn paired(&self, other: &Measured) -> f64 {
-        median(
-            self.rounds
-                .iter()
-                .zip(&other.rounds)
-                .map(|(own, theirs)| own / theirs)
-                .collect(),
-        )
-    }
-
-    /// `time` per request, in microseconds.
-    pub fn per_request(&self, time: Duration) -> f64 {
-        time.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64
-    }
-
-    pub fn percentile(&mut self, p: f64) -> Duration {
-        self.latencies.sort_unstable();
-        let last = self.latencies.len() - 1;
-        self.latencies[((self.latencies.len() as f64 * p) as usize).min(last)]
     }
 }
 

@@ -5,6 +5,8 @@
 pub mod loaders;
 /// Changes.
 pub mod mutation;
+/// Bulk reads for the fields under a list of tickets.
+pub mod prefetch;
 /// Reads and federation entities.
 pub mod query;
 /// Object, enum and input types.
@@ -32,9 +34,12 @@ pub fn sdl() -> String {
     subgraph::schema::sdl(query::Query, mutation::Mutation)
 }
 
-/// Attaches fresh loaders to a request (the kit's router attaches the caller).
+/// Attaches fresh loaders and an empty read-ahead store to a request (the kit's router
+/// attaches the caller).
 pub fn prepare(request: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
-    request.data(Loaders::new(db))
+    request
+        .data(Loaders::new(db))
+        .data(prefetch::Store::default())
 }
 
 /// The request's loaders, attached by `prepare`.

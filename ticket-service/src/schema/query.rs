@@ -13,6 +13,18 @@ fn parse_id(id: &ID) -> Option<i64> {
     id.trim().parse().ok()
 }
 
+/// Reads ahead the related rows the fields of `rows` will want (`prefetch::tickets`).
+async fn read_ahead(
+    ctx: &Context<'_>,
+    selection: &[async_graphql::Lookahead<'_>],
+    rows: &[&db::entity::ticket::Model],
+) -> Result<()> {
+    super::prefetch::tickets(ctx, selection, rows)
+        .await
+        .map_err(crate::error::ServiceError::from)?;
+    Ok(())
+}
+
 #[Object]
 impl Query {
     /// The signed-in user; null when not signed in (no error).
@@ -28,18 +40,16 @@ impl Query {
         let Some(id) = parse_id(&id) else {
             return Ok(None);
         };
-        Ok(tickets::find_visible(db(ctx), caller(ctx), id)
-            .await?
-            .map(Ticket))
+        let row = tickets::find_visible(db(ctx), caller(ctx), id).await?;
+        read_ahead(ctx, &[ctx.look_ahead()], &row.iter().collect::<Vec<_>>()).await?;
+        Ok(row.map(Ticket))
     }
 
     async fn ticket_by_number(&self, ctx: &Context<'_>, number: i32) -> Result<Option<Ticket>> {
         tickets::caller_id(caller(ctx))?;
-        Ok(
-            tickets::find_visible_by_number(db(ctx), caller(ctx), i64::from(number))
-                .await?
-                .map(Ticket),
-        )
+        let row = tickets::find_visible_by_number(db(ctx), caller(ctx), i64::from(number)).await?;
+        read_ahead(ctx, &[ctx.look_ahead()], &row.iter().collect::<Vec<_>>()).await?;
+        Ok(row.map(Ticket))
     }
 
     /// Only the tickets the caller may see. first/last at most 100.
@@ -63,9 +73,16 @@ impl Query {
             last,
             before,
         };
-        Ok(TicketConnection(
-            listing::page(db(ctx), caller(ctx), &filter, ordering, &request).await?,
-        ))
+        let page = listing::page(db(ctx), caller(ctx), &filter, ordering, &request).await?;
+        let list = ctx.look_ahead();
+        let rows: Vec<_> = page.rows.iter().map(|(row, _)| row).collect();
+        read_ahead(
+            ctx,
+            &[list.field("nodes"), list.field("edges").field("node")],
+            &rows,
+        )
+        .await?;
+        Ok(TicketConnection(page))
     }
 
     async fn ticket_stats(&self, ctx: &Context<'_>, cycle: Option<String>) -> Result<TicketStats> {

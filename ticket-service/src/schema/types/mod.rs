@@ -1,7 +1,7 @@
 //! The GraphQL object, enum and input types ticket-service owns. Objects wrap entity rows;
 //! related rows come through the request's DataLoaders.
 
-use super::{caller, loaders};
+use super::{caller, loaders, prefetch};
 use crate::{error::ServiceError, users, workflow};
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
@@ -32,6 +32,9 @@ pub(super) fn int(value: i64) -> i32 {
 
 /// The user `user_id`, if there is one, through the request's loader.
 pub(crate) async fn find_user(ctx: &Context<'_>, user_id: i64) -> Result<Option<User>> {
+    if let Some(user) = prefetch::store(ctx).user(user_id) {
+        return Ok(Some(User(user)));
+    }
     Ok(loaders(ctx)
         .users
         .load_one(user_id)
@@ -168,6 +171,9 @@ impl Ticket {
         let Some(applicant_id) = self.0.applicant_id else {
             return Ok(None);
         };
+        if let Some(row) = prefetch::store(ctx).applicant(applicant_id) {
+            return Ok(Some(Applicant(row)));
+        }
         Ok(loaders(ctx)
             .applicants
             .load_one(applicant_id)
@@ -177,11 +183,14 @@ impl Ticket {
     }
     /// Interested faculty named on the offer letter (the owner is always among them once an offer is requested).
     async fn supervisors(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let rows = loaders(ctx)
-            .supervisors
-            .load_one(self.0.id)
-            .await
-            .map_err(ServiceError::from)?;
+        let rows = match prefetch::store(ctx).supervisors(self.0.id) {
+            Some(rows) => Some(rows),
+            None => loaders(ctx)
+                .supervisors
+                .load_one(self.0.id)
+                .await
+                .map_err(ServiceError::from)?,
+        };
         Ok(rows.unwrap_or_default().into_iter().map(User).collect())
     }
     async fn created_by(&self, ctx: &Context<'_>) -> Result<User> {
@@ -217,12 +226,15 @@ impl Ticket {
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(true)")] include_resolved: Option<bool>,
     ) -> Result<Vec<Note>> {
-        let rows = loaders(ctx)
-            .notes
-            .load_one(self.0.id)
-            .await
-            .map_err(ServiceError::from)?
-            .unwrap_or_default();
+        let rows = match prefetch::store(ctx).notes(self.0.id) {
+            Some(rows) => rows,
+            None => loaders(ctx)
+                .notes
+                .load_one(self.0.id)
+                .await
+                .map_err(ServiceError::from)?
+                .unwrap_or_default(),
+        };
         let include_resolved = include_resolved.unwrap_or(true);
         Ok(rows
             .into_iter()
@@ -232,12 +244,15 @@ impl Ticket {
     }
     /// Every change to the ticket, oldest first: the audit trail.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<TicketEvent>> {
-        let rows = loaders(ctx)
-            .history
-            .load_one(self.0.id)
-            .await
-            .map_err(ServiceError::from)?
-            .unwrap_or_default();
+        let rows = match prefetch::store(ctx).history(self.0.id) {
+            Some(rows) => rows,
+            None => loaders(ctx)
+                .history
+                .load_one(self.0.id)
+                .await
+                .map_err(ServiceError::from)?
+                .unwrap_or_default(),
+        };
         Ok(rows.into_iter().map(TicketEvent).collect())
     }
 }
