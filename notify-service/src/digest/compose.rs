@@ -1,7 +1,7 @@
 //! Composing the digests that are due, a batch of users per transaction: each digest's
 //! `digests` row is inserted or skipped on its unique (user, cadence, due moment), and only
 //! the rows inserted take the emails waiting for them (`digest_id`), those created up to the
-//! due moment. A digest that finds nothing to take is deleted in the same transaction, so
+//! due moment, one statement each. A digest that finds nothing to take is deleted in the same transaction, so
 //! none is ever sent empty, and two workers composing at once compose each digest once.
 
 use super::render::{self, Change, Reader};
@@ -11,7 +11,7 @@ use common::Cadence;
 use db::entity::{digest, notification};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr, QueryResult, TransactionTrait,
-    sea_query::{CaseStatement, Cond, Expr, OnConflict, Query, SimpleExpr},
+    sea_query::{CaseStatement, Expr, OnConflict, Query, SimpleExpr},
 };
 use std::collections::HashMap;
 
@@ -149,44 +149,39 @@ async fn insert_rows<C: ConnectionTrait>(
     Ok(ids)
 }
 
-/// Gives the emails waiting for each written digest its id; answers them by digest.
+/// Gives the emails waiting for each written digest its id; answers them by digest. One
+/// `UPDATE … RETURNING` a digest, each an index range of its user's waiting rows (one
+/// statement for the whole batch, with a CASE naming every digest, made PostgreSQL weigh
+/// every arm for every row: 31 s of its CPU for 10,000 digests in the benchmark).
 async fn take_emails<C: ConnectionTrait>(
     conn: &C,
     written: &[(&Due, i64)],
 ) -> Result<HashMap<i64, Vec<Change>>, DbErr> {
     use notification::Column as N;
-    let mut case = CaseStatement::new();
-    let mut wanted = Cond::any();
-    for (due, id) in written {
-        let mine = Cond::all()
-            .add(Expr::col(N::RecipientId).eq(due.user))
-            .add(Expr::col(N::HeldFor).eq(due.cadence.as_str()));
-        case = case.case(mine.clone(), Expr::val(*id));
-        wanted = wanted.add(mine.add(Expr::col(N::CreatedAt).lte(due.due_at)));
-    }
-    let mut update = Query::update();
-    update
-        .table(notification::Entity)
-        .value(N::DigestId, Into::<SimpleExpr>::into(case))
-        // Literal statuses, as the partial index `notifications_digest_waiting_idx` says.
-        .cond_where(
-            Cond::all()
-                .add(Expr::cust("status = 'DIGEST' AND digest_id IS NULL"))
-                .add(wanted),
-        )
-        .returning(Query::returning().columns([
-            N::DigestId,
-            N::TicketId,
-            N::Subject,
-            N::CreatedAt,
-        ]));
-    let rows = conn
-        .query_all(conn.get_database_backend().build(&update))
-        .await?;
     let mut by_digest: HashMap<i64, Vec<Change>> = HashMap::new();
-    for row in rows {
-        let (digest_id, change) = listed(&row)?;
-        by_digest.entry(digest_id).or_default().push(change);
+    for (due, id) in written {
+        let mut update = Query::update();
+        update
+            .table(notification::Entity)
+            .value(N::DigestId, *id)
+            // Literal statuses, as the partial index `notifications_digest_waiting_idx` says.
+            .and_where(Expr::cust("status = 'DIGEST' AND digest_id IS NULL"))
+            .and_where(Expr::col(N::RecipientId).eq(due.user))
+            .and_where(Expr::col(N::HeldFor).eq(due.cadence.as_str()))
+            .and_where(Expr::col(N::CreatedAt).lte(due.due_at))
+            .returning(Query::returning().columns([
+                N::DigestId,
+                N::TicketId,
+                N::Subject,
+                N::CreatedAt,
+            ]));
+        let rows = conn
+            .query_all(conn.get_database_backend().build(&update))
+            .await?;
+        for row in rows {
+            let (digest_id, change) = listed(&row)?;
+            by_digest.entry(digest_id).or_default().push(change);
+        }
     }
     Ok(by_digest)
 }
