@@ -96,10 +96,15 @@ fn reset_peak() {
 
 /// This process's peak resident memory since `reset_peak`, in MiB.
 fn peak_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// A memory line of `/proc/self/status` (`VmHWM:`, `VmRSS:`), in MiB.
+fn status_mib(line: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(line))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -111,6 +116,7 @@ async fn tick(label: &str, runner: &digest::Runner, database: &str, users: i64, 
         testkit::cpu::postgres_backends(database),
     );
     reset_peak();
+    let resident = status_mib("VmRSS:");
     let started = Instant::now();
     let done = runner.tick().await.unwrap();
     let took = started.elapsed();
@@ -119,14 +125,16 @@ async fn tick(label: &str, runner: &digest::Runner, database: &str, users: i64, 
     assert_eq!(done.composed as i64, users, "every user gets one digest");
     assert_eq!(done.sent as i64, users);
     println!(
-        "  {label}: {users} users x {changes} changes: {} digests in {:.2} s ({:.0} digests/s); CPU {:.2} s process + {:.2} s PostgreSQL ({:.0} µs per digest); peak memory during the tick {:.0} MiB",
+        "  {label}: {users} users x {changes} changes: {} digests in {:.2} s ({:.0} digests/s); CPU {:.2} s process + {:.2} s PostgreSQL ({:.0} µs per digest); memory {:.0} MiB at the start, peak {:.0} MiB during the tick (+{:.0})",
         done.composed,
         took.as_secs_f64(),
         users as f64 / took.as_secs_f64(),
         process.as_secs_f64(),
         postgres.as_secs_f64(),
         (process + postgres).as_secs_f64() * 1e6 / users as f64,
-        peak_mib()
+        resident,
+        peak_mib(),
+        peak_mib() - resident
     );
 }
 
