@@ -109,7 +109,7 @@ impl Runner {
             .into_iter()
             .map(|u| (u.id, u))
             .collect();
-        Ok(waiting
+        let mut due: Vec<Due> = waiting
             .into_iter()
             .filter_map(|w| {
                 let cadence: Cadence = w.held_for.as_deref()?.parse().ok()?;
@@ -125,6 +125,10 @@ impl Runner {
                     zone: schedule.zone,
                 })
             })
-            .collect())
+            .collect();
+        // In one order on every worker, so two composing at once wait for each other's rows
+        // instead of deadlocking on them.
+        due.sort_by_key(|d| (d.user, d.cadence));
+        Ok(due)
     }
 }
