@@ -3,6 +3,7 @@
 
 use crate::{
     error::{Result, ServiceError},
+    scheduler::system_user::EMAIL as SCHEDULER_EMAIL,
     tickets::{active_faculty, caller_id},
     validate,
 };
@@ -62,7 +63,7 @@ pub async fn list(
     }
     // The scheduler's own user is nobody to manage: it never signs in and is never emailed.
     let mut query = user::Entity::find()
-        .filter(user::Column::Email.ne(crate::scheduler::system_user::EMAIL))
+        .filter(user::Column::Email.ne(SCHEDULER_EMAIL))
         .order_by_asc(user::Column::Name)
         .order_by_asc(user::Column::Id);
     if !include_inactive {
@@ -192,6 +193,13 @@ pub async fn create(
 ) -> Result<user::Model> {
     let me = admin_only(caller)?;
     let email = validate::email("email", &input.email)?;
+    if email.eq_ignore_ascii_case(SCHEDULER_EMAIL) {
+        // The scheduler would take this account as its own.
+        return Err(ServiceError::bad_input(
+            "email",
+            format!("{SCHEDULER_EMAIL} is reserved for Tessera's scheduler"),
+        ));
+    }
     let name = validate::text("name", &input.name, validate::SHORT_MAX)?;
     check_roles(&input.roles)?;
     validate::password("password", &input.password)?;
@@ -227,6 +235,19 @@ pub async fn create(
     replace_supports(&txn, row.id, &supports).await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// Refuses to change the scheduler's own user: with roles and a password, someone could sign
+/// in as it.
+fn not_the_scheduler(user: &user::Model) -> Result<()> {
+    if user.email == SCHEDULER_EMAIL {
+        let message = format!(
+            "{} is Tessera's scheduler, which cannot be changed",
+            user.id
+        );
+        return Err(ServiceError::bad_input("id", message));
+    }
+    Ok(())
 }
 
 /// Changes a user (ADMIN only). An administrator cannot lock themselves out.
@@ -269,6 +290,7 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::bad_input("id", format!("{id} is not a known user")))?;
+    not_the_scheduler(&current)?;
     let roles = changes.roles.clone().unwrap_or_else(|| current.role_list());
     let before = current.role_list();
     let supports = match &changes.supports_ids {

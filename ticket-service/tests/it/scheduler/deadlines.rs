@@ -4,8 +4,10 @@
 
 use super::*;
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Who, ok};
+use crate::support::{Backend, TestApp, Who, code, field, ok};
 use chrono::Duration;
+use db::entity::user;
+use sea_orm::EntityTrait;
 
 const REMINDER: &str = "DEADLINE_REMINDER";
 const PASSED: &str = "DEADLINE_PASSED";
@@ -130,8 +132,49 @@ async fn catching_up_after_downtime_sends_only_the_latest_step(backend: Backend)
     app.cleanup().await;
 }
 
+/// The scheduler's user is nobody's account: an administrator can neither change it (roles
+/// and a password would let someone sign in as it) nor create a user with its address
+/// before it exists (the scheduler would take that account as its own).
+async fn the_schedulers_user_cannot_be_changed_or_taken(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = offer(&app, "S-9", at("2027-03-20T17:00:00Z")).await;
+    tick_at(&app, &Settings::default(), at("2027-03-21T00:00:00Z")).await;
+    let r = app
+        .gql(
+            Who::Admin,
+            "query($t: ID!) { ticket(id: $t) { history { kind actor { id } } } }",
+            json!({"t": t}),
+        )
+        .await;
+    let history = ok(&r)["ticket"]["history"].as_array().unwrap().clone();
+    let passed = history.iter().find(|e| e["kind"] == PASSED).unwrap();
+    let scheduler = passed["actor"]["id"].as_str().unwrap().to_owned();
+    let update = "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }";
+    for change in [
+        json!({"id": scheduler, "roles": ["ADMIN"]}),
+        json!({"id": scheduler, "password": "long enough", "active": true}),
+    ] {
+        let r = app.gql(Who::Admin, update, json!({"i": change})).await;
+        assert_eq!((code(&r), field(&r)), ("BAD_USER_INPUT", "id"), "{r}");
+    }
+    let create = "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }";
+    let taken = json!({"email": "Scheduler@Tessera.invalid", "name": "Me", "roles": ["ADMIN"], "password": "long enough"});
+    let r = app.gql(Who::Admin, create, json!({"i": taken})).await;
+    assert_eq!((code(&r), field(&r)), ("BAD_USER_INPUT", "email"), "{r}");
+    // Nothing changed: still inactive, without roles or password.
+    let row = user::Entity::find_by_id(scheduler.parse::<i64>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.active, row.roles.as_str()), (false, ""));
+    assert!(row.password_hash.is_none());
+    app.cleanup().await;
+}
+
 on_both_databases!(
     reminders_go_out_at_their_times_once_each,
+    the_schedulers_user_cannot_be_changed_or_taken,
     an_answered_or_moved_offer_gets_the_steps_of_its_new_date_only,
     catching_up_after_downtime_sends_only_the_latest_step
 );
