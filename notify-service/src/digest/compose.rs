@@ -1,8 +1,9 @@
 //! Composing the digests that are due, a batch of users per transaction: each digest's
 //! `digests` row is inserted or skipped on its unique (user, cadence, due moment), and only
 //! the rows inserted take the emails waiting for them (`digest_id`), those created up to the
-//! due moment, one statement each. A digest that finds nothing to take is deleted in the same transaction, so
-//! none is ever sent empty, and two workers composing at once compose each digest once.
+//! due moment, one statement each. A digest that finds nothing to take is deleted in the same
+//! transaction, so none is ever sent empty, and two workers composing at once compose each
+//! digest once.
 
 use super::render::{self, Change, Reader};
 use crate::email::Email;
@@ -169,34 +170,26 @@ async fn take_emails<C: ConnectionTrait>(
             .and_where(Expr::col(N::RecipientId).eq(due.user))
             .and_where(Expr::col(N::HeldFor).eq(due.cadence.as_str()))
             .and_where(Expr::col(N::CreatedAt).lte(due.due_at))
-            .returning(Query::returning().columns([
-                N::DigestId,
-                N::TicketId,
-                N::Subject,
-                N::CreatedAt,
-            ]));
+            .returning(Query::returning().columns([N::TicketId, N::Subject, N::CreatedAt]));
         let rows = conn
             .query_all(conn.get_database_backend().build(&update))
             .await?;
-        for row in rows {
-            let (digest_id, change) = listed(&row)?;
-            by_digest.entry(digest_id).or_default().push(change);
+        let changes = rows.iter().map(listed).collect::<Result<Vec<_>, _>>()?;
+        if !changes.is_empty() {
+            by_digest.insert(*id, changes);
         }
     }
     Ok(by_digest)
 }
 
 /// A taken email as a digest's change.
-pub(super) fn listed(row: &QueryResult) -> Result<(i64, Change), DbErr> {
+fn listed(row: &QueryResult) -> Result<Change, DbErr> {
     let ticket: Option<i64> = row.try_get("", "ticket_id")?;
-    Ok((
-        row.try_get("", "digest_id")?,
-        Change {
-            ticket_id: ticket.unwrap_or_default(),
-            subject: row.try_get("", "subject")?,
-            at: row.try_get("", "created_at")?,
-        },
-    ))
+    Ok(Change {
+        ticket_id: ticket.unwrap_or_default(),
+        subject: row.try_get("", "subject")?,
+        at: row.try_get("", "created_at")?,
+    })
 }
 
 /// Writes each composed digest's subject and count, and deletes the empty ones.
